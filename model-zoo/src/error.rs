@@ -1,0 +1,77 @@
+//! Typed errors of the model zoo.
+
+use alloc::string::String;
+
+/// A model config that cannot be used with the data it is given. Each variant is one rule;
+/// [`ConfigError::key`] names the config key at fault so the trainer can point at its line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A penalty or rate that must be zero or positive is negative.
+    #[error("`{key}` must be >= 0, got {value}")]
+    Negative { key: &'static str, value: f64 },
+    /// A number that must be finite is NaN or infinite.
+    #[error("`{key}` must be a finite number, got {value}")]
+    NotFinite { key: &'static str, value: f64 },
+    /// The model predicts a number but the target column holds class labels.
+    #[error(
+        "model `{model}` needs a numeric target, but the target column holds class labels; \
+         pick a numeric column as `[data] target` or a classifier such as `logistic_regression`"
+    )]
+    NeedsNumericTarget { model: &'static str },
+    /// The model predicts classes but the target column is numeric (or absent).
+    #[error(
+        "model `{model}` needs a class-label target; set `[data] target` to a column of labels"
+    )]
+    NeedsClassTarget { model: &'static str },
+    /// A classifier was given fewer than two classes.
+    #[error("model `{model}` needs at least 2 classes in the target column, found {found}")]
+    TooFewClasses { model: &'static str, found: usize },
+    /// An option that does not fit the data.
+    #[error("{message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl ConfigError {
+    /// The `[model]` key this error is about, if it is about one.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Self::Negative { key, .. } | Self::NotFinite { key, .. } | Self::Invalid { key, .. } => {
+                Some(key)
+            }
+            Self::NeedsNumericTarget { .. }
+            | Self::NeedsClassTarget { .. }
+            | Self::TooFewClasses { .. } => None,
+        }
+    }
+}
+
+/// Checks that `value` is finite and not negative.
+pub(crate) fn check_non_negative(key: &'static str, value: f64) -> Result<f64, ConfigError> {
+    if !value.is_finite() {
+        Err(ConfigError::NotFinite { key, value })
+    } else if value < 0.0 {
+        Err(ConfigError::Negative { key, value })
+    } else {
+        Ok(value)
+    }
+}
+
+/// Why fitting failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FitError {
+    /// A linear system stayed singular even with the largest jitter tried.
+    #[error(
+        "the normal equations are singular even with jitter {jitter:e} on the diagonal \
+         (constant or duplicated feature columns?); drop those columns or set `l2` > 0"
+    )]
+    Singular { jitter: f64 },
+    /// A model was asked for the other kind of fit than the one it has.
+    #[error("model `{model}` is not fitted by {method}")]
+    WrongMethod { model: &'static str, method: &'static str },
+    /// The data has no rows.
+    #[error("the training data has no rows")]
+    Empty,
+    /// Reading a result back from the device failed.
+    #[error("reading from the device failed: {0}")]
+    Device(String),
+}

@@ -1,0 +1,34 @@
+//! The two ways a model is fitted, and what each step reports.
+
+use burn::tensor::Tensor;
+
+/// How the trainer drives a model's fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitMethod {
+    /// The model gives a loss per batch; the trainer owns the optimizer, batches and epochs.
+    Gradient,
+    /// The model owns its update step over the whole data set and reports convergence.
+    Iterative,
+}
+
+/// What every training step reports, whichever way the model is fitted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepRecord {
+    /// 1-based step number (an epoch for gradient fits, an iteration for iterative ones).
+    pub step: usize,
+    /// The training objective after the step (mean loss over the training data).
+    pub loss: f64,
+    /// Whether the fit has converged and needs no more steps.
+    pub converged: bool,
+    /// Jitter added to a diagonal to make a solve succeed (0 when none was needed).
+    pub jitter: f64,
+}
+
+/// A model's prediction for a batch of rows.
+#[derive(Clone, Debug)]
+pub enum Prediction {
+    /// Regression: predicted values, `[n, 1]`.
+    Values(Tensor<2>),
+    /// Classification: class probabilities, `[n, n_classes]`, rows summing to 1.
+    Probabilities(Tensor<2>),
+}

@@ -1,0 +1,115 @@
+//! Small dense linear algebra on the host, in f64.
+//!
+//! burn 0.22.1 has no Cholesky or triangular solve. The models do the data-sized work (Gram
+//! matrices, `Xᵀy`) on the device in f32 and bring back only `d × d` systems, which are solved
+//! here in f64 so that f32-only devices (WebGPU) lose no accuracy in the solve itself.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::error::FitError;
+
+/// Number of times [`solve_spd`] grows the jitter before giving up.
+const JITTER_TRIES: usize = 8;
+
+/// In-place Cholesky factorisation of the row-major `n × n` matrix `a` into its lower factor
+/// `L` (`a = L Lᵀ`; the upper triangle is left untouched). `false` when `a` is not positive
+/// definite.
+pub fn cholesky_in_place(a: &mut [f64], n: usize) -> bool {
+    debug_assert_eq!(a.len(), n * n);
+    for j in 0..n {
+        let mut diag = a[j * n + j];
+        for k in 0..j {
+            diag -= a[j * n + k] * a[j * n + k];
+        }
+        if !(diag > 0.0 && diag.is_finite()) {
+            return false;
+        }
+        let diag = diag.sqrt();
+        a[j * n + j] = diag;
+        for i in (j + 1)..n {
+            let mut v = a[i * n + j];
+            for k in 0..j {
+                v -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = v / diag;
+        }
+    }
+    true
+}
+
+/// Solves `L Lᵀ x = b` given the lower Cholesky factor in `l` (row-major, `n × n`).
+pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+    // Forward substitution: L z = b.
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        let mut v = b[i];
+        for k in 0..i {
+            v -= l[i * n + k] * z[k];
+        }
+        z[i] = v / l[i * n + i];
+    }
+    // Back substitution: Lᵀ x = z.
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let mut v = z[i];
+        for k in (i + 1)..n {
+            v -= l[k * n + i] * x[k];
+        }
+        x[i] = v / l[i * n + i];
+    }
+    x
+}
+
+/// Solves `a x = b` for a symmetric positive semi-definite `a` (row-major `n × n`).
+///
+/// When the factorisation fails (a singular or, in f32-rounded data, slightly indefinite
+/// matrix), retries with a growing jitter on the diagonal, starting at `1e-10` times the mean
+/// diagonal and growing ×100 per try. Returns the solution and the jitter used (0 if none).
+pub fn solve_spd(a: &[f64], n: usize, b: &[f64]) -> Result<(Vec<f64>, f64), FitError> {
+    let mean_diag = (0..n).map(|i| a[i * n + i].abs()).sum::<f64>() / n.max(1) as f64;
+    let scale = if mean_diag > 0.0 { mean_diag } else { 1.0 };
+    let mut jitter = 0.0;
+    for attempt in 0..=JITTER_TRIES {
+        let mut factor = a.to_vec();
+        for i in 0..n {
+            factor[i * n + i] += jitter;
+        }
+        if cholesky_in_place(&mut factor, n) {
+            return Ok((cholesky_solve(&factor, n, b), jitter));
+        }
+        jitter = scale * 1e-10 * 100f64.powi(attempt as i32);
+    }
+    Err(FitError::Singular { jitter })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solves_a_known_system() {
+        // A = [[4, 2, 0.4], [2, 5, 1], [0.4, 1, 3]], x = [1, -2, 0.5] → b = A x.
+        let a = [4.0, 2.0, 0.4, 2.0, 5.0, 1.0, 0.4, 1.0, 3.0];
+        let b = [0.2, -7.5, -0.1];
+        let (x, jitter) = solve_spd(&a, 3, &b).unwrap();
+        assert_eq!(jitter, 0.0);
+        for (got, want) in x.iter().zip([1.0, -2.0, 0.5]) {
+            assert!((got - want).abs() < 1e-12, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn singular_systems_get_jitter_and_zero_matrices_fail() {
+        // Rank 1: two identical columns.
+        let a = [1.0, 1.0, 1.0, 1.0];
+        let (x, jitter) = solve_spd(&a, 2, &[2.0, 2.0]).unwrap();
+        assert!(jitter > 0.0);
+        // The minimum-norm-like solution splits the weight between the twin columns.
+        assert!((x[0] - x[1]).abs() < 1e-6 && (x[0] + x[1] - 2.0).abs() < 1e-3, "{x:?}");
+        assert!(matches!(
+            solve_spd(&[f64::NAN], 1, &[1.0]),
+            Err(FitError::Singular { .. })
+        ));
+    }
+}

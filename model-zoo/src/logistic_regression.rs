@@ -1,0 +1,296 @@
+//! Logistic regression: binary, multinomial (softmax) and one-vs-rest, with an L2 penalty.
+//!
+//! Objective (scikit-learn's `LogisticRegression` with `C = 1/l2`):
+//! `Σ log-loss + l2/2·‖W‖²`, the intercepts unpenalised. The trainer's gradient loop minimises
+//! it divided by the number of training rows, so the optimum is scikit-learn's.
+
+use burn::module::Module;
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::activation::{log_softmax, sigmoid, softmax};
+use burn::tensor::{Device, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Batch, DataShape, Targets, Task};
+use crate::error::{ConfigError, check_non_negative};
+use crate::fit::Prediction;
+
+const NAME: &str = "logistic_regression";
+
+/// How more than two classes are handled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiClass {
+    /// Binary for two classes, multinomial for more (scikit-learn's default).
+    #[default]
+    Auto,
+    /// One softmax over all classes.
+    Multinomial,
+    /// One sigmoid per class, probabilities normalised over the classes.
+    Ovr,
+}
+
+/// `[model]` keys of `kind = "logistic_regression"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogisticRegressionConfig {
+    /// L2 penalty on the weights, the inverse of scikit-learn's `C` (default 1.0).
+    pub l2: f64,
+    /// `"auto"` (default), `"multinomial"` or `"ovr"`.
+    pub multi_class: MultiClass,
+    /// Fit intercepts (default `true`).
+    pub fit_intercept: bool,
+}
+
+impl Default for LogisticRegressionConfig {
+    fn default() -> Self {
+        Self {
+            l2: 1.0,
+            multi_class: MultiClass::Auto,
+            fit_intercept: true,
+        }
+    }
+}
+
+/// The link between the linear scores and the class probabilities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogisticMode {
+    /// One score; `P(class 1) = σ(z)`.
+    Binary,
+    /// One score per class; softmax.
+    Multinomial,
+    /// One score per class; independent sigmoids.
+    OneVsRest,
+}
+
+/// Checked parameters of a logistic regression for a given data shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogisticRegressionParams {
+    pub l2: f64,
+    pub mode: LogisticMode,
+    pub fit_intercept: bool,
+    pub n_features: usize,
+    pub n_classes: usize,
+}
+
+impl LogisticRegressionConfig {
+    /// Validates the config against the data it will be fitted on.
+    pub fn check(&self, shape: &DataShape) -> Result<LogisticRegressionParams, ConfigError> {
+        let Task::Classification { n_classes } = shape.task else {
+            return Err(ConfigError::NeedsClassTarget { model: NAME });
+        };
+        if n_classes < 2 {
+            return Err(ConfigError::TooFewClasses { model: NAME, found: n_classes });
+        }
+        // With two classes one-vs-rest is the binary model, as in scikit-learn.
+        let mode = match (self.multi_class, n_classes) {
+            (MultiClass::Multinomial, _) => LogisticMode::Multinomial,
+            (_, 2) => LogisticMode::Binary,
+            (MultiClass::Auto, _) => LogisticMode::Multinomial,
+            (MultiClass::Ovr, _) => LogisticMode::OneVsRest,
+        };
+        Ok(LogisticRegressionParams {
+            l2: check_non_negative("l2", self.l2)?,
+            mode,
+            fit_intercept: self.fit_intercept,
+            n_features: shape.n_features,
+            n_classes,
+        })
+    }
+}
+
+/// Linear scores `x·W + b` turned into class probabilities by a sigmoid or softmax.
+#[derive(Module, Debug)]
+pub struct LogisticRegression {
+    pub linear: Linear,
+    #[module(skip)]
+    pub params: LogisticRegressionParams,
+}
+
+impl LogisticRegression {
+    /// A zero-initialised model (the objective is convex, so the start only affects speed, and
+    /// zeros make every backend start from the same point).
+    pub fn new(params: LogisticRegressionParams, device: &Device) -> Self {
+        let outputs = match params.mode {
+            LogisticMode::Binary => 1,
+            LogisticMode::Multinomial | LogisticMode::OneVsRest => params.n_classes,
+        };
+        let linear = LinearConfig::new(params.n_features, outputs)
+            .with_bias(params.fit_intercept)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
+        Self { linear, params }
+    }
+
+    /// The linear scores, `[n, 1]` (binary) or `[n, n_classes]`.
+    pub fn logits(&self, x: Tensor<2>) -> Tensor<2> {
+        self.linear.forward(x)
+    }
+
+    /// Class probabilities, `[n, n_classes]`.
+    pub fn predict_proba(&self, x: Tensor<2>) -> Tensor<2> {
+        let z = self.logits(x);
+        match self.params.mode {
+            LogisticMode::Binary => {
+                let p = sigmoid(z);
+                Tensor::cat(alloc::vec![p.clone().neg().add_scalar(1.0), p], 1)
+            }
+            LogisticMode::Multinomial => softmax(z, 1),
+            LogisticMode::OneVsRest => {
+                let s = sigmoid(z);
+                s.clone() / s.sum_dim(1)
+            }
+        }
+    }
+
+    pub fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Probabilities(self.predict_proba(x))
+    }
+
+    /// Mean log-loss of the batch plus `l2/(2·n_train)·‖W‖²`.
+    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
+        let Targets::Classes(classes) = &batch.targets else {
+            unreachable!("checked at config time: logistic regression has class labels")
+        };
+        let z = self.logits(batch.x.clone());
+        let rows = batch.len().max(1) as f64;
+        let data_loss = match self.params.mode {
+            LogisticMode::Binary => {
+                let y = classes.clone().float().unsqueeze_dim::<2>(1);
+                binary_cross_entropy_with_logits(z, y).sum().div_scalar(rows)
+            }
+            LogisticMode::OneVsRest => {
+                let y = one_hot(classes.clone(), self.params.n_classes);
+                binary_cross_entropy_with_logits(z, y).sum().div_scalar(rows)
+            }
+            LogisticMode::Multinomial => {
+                let y = one_hot(classes.clone(), self.params.n_classes);
+                (log_softmax(z, 1) * y).sum().neg().div_scalar(rows)
+            }
+        };
+        if self.params.l2 > 0.0 {
+            let penalty = self.linear.weight.val().square().sum();
+            data_loss + penalty.mul_scalar(self.params.l2 / (2.0 * n_train.max(1) as f64))
+        } else {
+            data_loss
+        }
+    }
+}
+
+/// `log(1 + e^z) − y·z` per element, written so that neither `e^z` nor `e^−z` overflows in f32.
+fn binary_cross_entropy_with_logits(z: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
+    let softplus = z.clone().clamp_min(0.0) + z.clone().abs().neg().exp().log1p();
+    softplus - y * z
+}
+
+fn one_hot(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
+    classes.one_hot::<2>(n_classes).float()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::read_f32;
+    use crate::testing::{classification_batch, for_each_device, minimize};
+
+    fn params(multi_class: MultiClass, l2: f64, n_features: usize, n_classes: usize) -> LogisticRegressionParams {
+        let shape = DataShape { n_features, task: Task::Classification { n_classes } };
+        LogisticRegressionConfig { l2, multi_class, fit_intercept: true }
+            .check(&shape)
+            .unwrap()
+    }
+
+    // Reference: scikit-learn 1.9.1, computed once with
+    //   import numpy as np; from sklearn.linear_model import LogisticRegression
+    //   X = np.array(LOGIT_X).reshape(12, 2); y = np.array(LOGIT_Y)
+    //   for y_, name in [(y, "multinomial"), (y == 2, "binary")]:
+    //       m = LogisticRegression(C=0.5, tol=1e-10, max_iter=10000).fit(X, y_)
+    //       print(name, m.coef_.ravel(), m.intercept_)
+    // C = 0.5 is l2 = 2.
+    const LOGIT_X: [f32; 24] = [
+        0.0, 0.5, 1.0, 1.5, 0.5, -0.5, 1.5, 0.0, 2.0, 2.5, 3.0, 2.0, 2.5, 3.5, 1.5, 2.0, 4.0,
+        0.5, 5.0, 1.0, 4.5, -0.5, 3.5, 0.0,
+    ];
+    const LOGIT_Y: [usize; 12] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+    const MULTINOMIAL_COEF: [f32; 6] = [
+        -0.742_517_42, -0.389_308_59, -0.022_518_6, 0.797_272_6, 0.765_036_03, -0.407_964_01,
+    ];
+    const MULTINOMIAL_INTERCEPT: [f32; 3] = [2.190_131_23, -0.650_766_06, -1.539_365_17];
+    const BINARY_COEF: [f32; 2] = [1.019_820_99, -0.538_957_5];
+    const BINARY_INTERCEPT: f32 = -2.944_075_43;
+
+    fn fitted(mode: MultiClass, labels: &[usize], n_classes: usize, device: &Device) -> LogisticRegression {
+        let ad = device.clone().autodiff();
+        let batch = classification_batch(&LOGIT_X, labels, 2, &ad);
+        let model = LogisticRegression::new(params(mode, 2.0, 2, n_classes), &ad);
+        minimize(model, 1500, 0.05, |m| m.loss(&batch, labels.len()))
+    }
+
+    #[test]
+    fn multinomial_matches_scikit_learn() {
+        for_each_device(|device| {
+            let model = fitted(MultiClass::Auto, &LOGIT_Y, 3, device);
+            assert_eq!(model.params.mode, LogisticMode::Multinomial);
+            let w = read_f32(model.linear.weight.val()).unwrap();
+            let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
+            // burn stores W as [features, classes]; scikit-learn's coef_ is [classes, features].
+            for class in 0..3 {
+                for feature in 0..2 {
+                    let got = w[feature * 3 + class];
+                    let want = MULTINOMIAL_COEF[class * 2 + feature];
+                    assert!((got - want).abs() < 1e-3, "{device:?}: W = {w:?}");
+                }
+                assert!((b[class] - MULTINOMIAL_INTERCEPT[class]).abs() < 1e-3, "{device:?}: b = {b:?}");
+            }
+        });
+    }
+
+    #[test]
+    fn binary_matches_scikit_learn() {
+        let labels: alloc::vec::Vec<usize> = LOGIT_Y.iter().map(|&c| usize::from(c == 2)).collect();
+        for_each_device(|device| {
+            let model = fitted(MultiClass::Auto, &labels, 2, device);
+            assert_eq!(model.params.mode, LogisticMode::Binary);
+            let w = read_f32(model.linear.weight.val()).unwrap();
+            let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
+            for (got, want) in w.iter().zip(BINARY_COEF) {
+                assert!((got - want).abs() < 1e-3, "{device:?}: w = {w:?}");
+            }
+            assert!((b[0] - BINARY_INTERCEPT).abs() < 1e-3, "{device:?}: b = {b:?}");
+            let proba = read_f32(model.predict_proba(crate::testing::features(&LOGIT_X, 2, device))).unwrap();
+            for row in proba.chunks(2) {
+                assert!((row[0] + row[1] - 1.0).abs() < 1e-6);
+            }
+        });
+    }
+
+    #[test]
+    fn one_vs_rest_separates_the_classes_and_normalises_probabilities() {
+        for_each_device(|device| {
+            let model = fitted(MultiClass::Ovr, &LOGIT_Y, 3, device);
+            assert_eq!(model.params.mode, LogisticMode::OneVsRest);
+            let proba = read_f32(model.predict_proba(crate::testing::features(&LOGIT_X, 2, device))).unwrap();
+            let pred = crate::metrics::argmax_rows(&proba, 3);
+            assert!(crate::metrics::accuracy(&pred, &LOGIT_Y) >= 0.9, "{pred:?}");
+            for row in proba.chunks(3) {
+                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            }
+        });
+    }
+
+    #[test]
+    fn config_rules() {
+        let numeric = DataShape { n_features: 2, task: Task::Regression };
+        assert!(matches!(
+            LogisticRegressionConfig::default().check(&numeric),
+            Err(ConfigError::NeedsClassTarget { .. })
+        ));
+        let one_class = DataShape { n_features: 2, task: Task::Classification { n_classes: 1 } };
+        assert_eq!(
+            LogisticRegressionConfig::default().check(&one_class).unwrap_err(),
+            ConfigError::TooFewClasses { model: NAME, found: 1 }
+        );
+        let bad = LogisticRegressionConfig { l2: f64::NAN, ..Default::default() };
+        let shape = DataShape { n_features: 2, task: Task::Classification { n_classes: 2 } };
+        assert!(matches!(bad.check(&shape), Err(ConfigError::NotFinite { key: "l2", .. })));
+    }
+}

@@ -1,0 +1,145 @@
+//! Every model of the zoo behind one config type and one [`Module`], so the trainer drives them
+//! all alike.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Batch, DataShape};
+use crate::error::{ConfigError, FitError};
+use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::linear_regression::{
+    LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
+};
+use crate::logistic_regression::{
+    LogisticRegression, LogisticRegressionConfig, LogisticRegressionParams,
+};
+
+/// The `[model]` table of a config file: `kind` picks the model, the other keys are its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelConfig {
+    LinearRegression(LinearRegressionConfig),
+    LogisticRegression(LogisticRegressionConfig),
+}
+
+impl ModelConfig {
+    /// Every `kind` a config may name.
+    pub const KINDS: &'static [&'static str] = &["linear_regression", "logistic_regression"];
+
+    /// This config's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LinearRegression(_) => "linear_regression",
+            Self::LogisticRegression(_) => "logistic_regression",
+        }
+    }
+
+    /// What the model needs from the `[data] target` column.
+    pub fn supervision(&self) -> Supervision {
+        match self {
+            Self::LinearRegression(_) => Supervision::Values,
+            Self::LogisticRegression(_) => Supervision::Labels,
+        }
+    }
+
+    /// Validates the config against the data it will be fitted on.
+    pub fn check(&self, shape: &DataShape) -> Result<ModelSpec, ConfigError> {
+        Ok(match self {
+            Self::LinearRegression(c) => ModelSpec::LinearRegression(c.check(shape)?),
+            Self::LogisticRegression(c) => ModelSpec::LogisticRegression(c.check(shape)?),
+        })
+    }
+}
+
+/// What a model needs from the target column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Supervision {
+    /// A numeric target (regression).
+    Values,
+    /// Class labels (classification).
+    Labels,
+}
+
+/// A checked model config: everything needed to build the model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ModelSpec {
+    LinearRegression(LinearRegressionParams),
+    LogisticRegression(LogisticRegressionParams),
+}
+
+impl ModelSpec {
+    /// A freshly initialised model on `device`.
+    pub fn init(&self, device: &Device) -> Model {
+        match self {
+            Self::LinearRegression(p) => Model::LinearRegression(LinearRegression::new(*p, device)),
+            Self::LogisticRegression(p) => {
+                Model::LogisticRegression(LogisticRegression::new(*p, device))
+            }
+        }
+    }
+
+    /// How the model is fitted.
+    pub fn fit_method(&self) -> FitMethod {
+        match self {
+            Self::LinearRegression(p) => match p.solver {
+                LinearSolver::ClosedForm => FitMethod::Iterative,
+                LinearSolver::Sgd => FitMethod::Gradient,
+            },
+            Self::LogisticRegression(_) => FitMethod::Gradient,
+        }
+    }
+}
+
+/// Any model of the zoo.
+#[derive(Module, Debug)]
+pub enum Model {
+    LinearRegression(LinearRegression),
+    LogisticRegression(LogisticRegression),
+}
+
+impl Model {
+    /// The model's `kind` name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LinearRegression(_) => "linear_regression",
+            Self::LogisticRegression(_) => "logistic_regression",
+        }
+    }
+
+    /// How the model is fitted.
+    pub fn fit_method(&self) -> FitMethod {
+        match self {
+            Self::LinearRegression(m) => m.fit_method(),
+            Self::LogisticRegression(_) => FitMethod::Gradient,
+        }
+    }
+
+    /// Predictions for the rows of `x` (`[n, n_features]`).
+    pub fn predict(&self, x: Tensor<2>) -> Prediction {
+        match self {
+            Self::LinearRegression(m) => m.predict(x),
+            Self::LogisticRegression(m) => m.predict(x),
+        }
+    }
+
+    /// Gradient fit: the loss of `batch`, its penalty scaled for `n_train` training rows.
+    pub fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
+        match (self, self.fit_method()) {
+            (Self::LinearRegression(m), FitMethod::Gradient) => Ok(m.loss(batch, n_train)),
+            (Self::LogisticRegression(m), FitMethod::Gradient) => Ok(m.loss(batch, n_train)),
+            _ => Err(FitError::WrongMethod { model: self.kind(), method: "gradient descent" }),
+        }
+    }
+
+    /// Iterative fit: one update step over the whole training set.
+    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+        let kind = self.kind();
+        match self {
+            Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => {
+                m.fit_closed_form(data)
+            }
+            _ => Err(FitError::WrongMethod { model: kind, method: "iterative steps" }),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The run directory: what a training run leaves behind, written so that a run that fails or is
+//! killed never looks complete.
+//!
+//! ```text
+//! RUN/config.toml     the resolved config (defaults filled in, --set applied, absolute paths)
+//! RUN/model.bpk       the weights (burnpack)
+//! RUN/model.json      what predict needs: model config, data shape, columns, scaling, labels
+//! RUN/metrics.jsonl   one JSON object per epoch (gradient fit) or step (iterative fit)
+//! RUN/summary.json    final metrics, load_seconds, fit_seconds; written last
+//! ```
+//! The run is built in a sibling `RUN.partial` directory and renamed to `RUN` only once
+//! everything is written; a failed run removes its partial directory.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::Device;
+use kiln_model_zoo::{DataShape, Model, ModelConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::data::Preprocessing;
+use crate::error::{Error, Result};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const MODEL_FILE: &str = "model.bpk";
+pub const META_FILE: &str = "model.json";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// Everything about a trained model except its weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// The kiln version that wrote it.
+    pub kiln_version: String,
+    /// The backend it was trained on.
+    pub backend: String,
+    pub model: ModelConfig,
+    pub shape: DataShape,
+    pub preprocessing: Preprocessing,
+}
+
+/// A run directory being written. Dropped without [`RunWriter::commit`], it deletes itself.
+#[derive(Debug)]
+pub struct RunWriter {
+    partial: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl RunWriter {
+    /// Starts a run that will end up at `target`, which must not exist yet (or be empty).
+    pub fn create(target: &Path) -> Result<Self> {
+        if target.exists() && std::fs::read_dir(target).map(|mut d| d.next().is_some()).unwrap_or(true) {
+            return Err(Error::Run {
+                message: "the output directory already exists and is not empty".into(),
+                path: target.to_owned(),
+                fix: "choose another `--out`, or delete that directory".into(),
+            });
+        }
+        let mut partial = target.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        if partial.exists() {
+            // Left by a run that was killed: it never completed, so it holds nothing to keep.
+            std::fs::remove_dir_all(&partial).map_err(|e| Error::io("remove", &partial, e))?;
+        }
+        std::fs::create_dir_all(&partial).map_err(|e| Error::io("create directory", &partial, e))?;
+        Ok(Self { partial, target: target.to_owned(), committed: false })
+    }
+
+    /// A path inside the run being written.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.partial.join(file)
+    }
+
+    pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
+        let path = self.path(file);
+        std::fs::write(&path, contents).map_err(|e| Error::io("write", path, e))
+    }
+
+    pub fn write_json(&self, file: &str, value: &impl Serialize) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(value).expect("kiln's own types serialize to JSON");
+        text.push('\n');
+        self.write(file, text)
+    }
+
+    /// Saves the weights and what predict needs.
+    pub fn save_model(&self, model: &Model, meta: &ModelMeta) -> Result<()> {
+        let path = self.path(MODEL_FILE);
+        model.clone().into_record().save(&path).map_err(|e| Error::Run {
+            message: format!("cannot save the model: {e}"),
+            path: path.clone(),
+            fix: "check the disk".into(),
+        })?;
+        self.write_json(META_FILE, meta)
+    }
+
+    /// Moves the finished run into place; returns its final path.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        if self.target.exists() {
+            // An empty directory the user named with --out.
+            std::fs::remove_dir(&self.target).map_err(|e| Error::io("replace", &self.target, e))?;
+        }
+        std::fs::rename(&self.partial, &self.target).map_err(|e| Error::io("move the run into", &self.target, e))?;
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for RunWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.partial);
+        }
+    }
+}
+
+/// The first free `runs/NAME`, `runs/NAME-2`, ... under `base`.
+pub fn default_run_dir(base: &Path, name: &str) -> PathBuf {
+    let first = base.join(name);
+    if !first.exists() {
+        return first;
+    }
+    (2..).map(|i| base.join(format!("{name}-{i}"))).find(|p| !p.exists()).expect("some index is free")
+}
+
+/// A trained model loaded from a run directory.
+#[derive(Debug)]
+pub struct SavedModel {
+    pub meta: ModelMeta,
+    pub model: Model,
+}
+
+/// Loads the model of a completed run onto `device`.
+pub fn load_model(run: &Path, device: &Device) -> Result<SavedModel> {
+    let not_a_run = |what: String| Error::Run {
+        message: what,
+        path: run.to_owned(),
+        fix: "pass the directory `kiln train` wrote (it holds summary.json, model.json and model.bpk)".into(),
+    };
+    if !run.join(SUMMARY_FILE).is_file() {
+        return Err(not_a_run("this is not a completed kiln run (no summary.json)".into()));
+    }
+    let meta_path = run.join(META_FILE);
+    let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io("read", &meta_path, e))?;
+    let meta: ModelMeta = serde_json::from_str(&text).map_err(|e| not_a_run(format!("model.json is not valid: {e}")))?;
+    let spec = meta.model.check(&meta.shape).map_err(|e| not_a_run(format!("model.json does not describe a valid model: {e}")))?;
+    let weights = run.join(MODEL_FILE);
+    let record = ModuleRecord::load(&weights).map_err(|e| not_a_run(format!("cannot read model.bpk: {e}")))?;
+    let model = spec
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| not_a_run(format!("model.bpk does not match model.json: {e}")))?;
+    Ok(SavedModel { meta, model })
+}
