@@ -226,7 +226,9 @@ fn quiet_catch_unwind<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
     // The panic hook is process-global: serialise probes so two threads never swap it at once.
     static HOOK_LOCK: Mutex<()> = Mutex::new(());
-    let _guard = HOOK_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = HOOK_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let previous = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));
     let result = panic::catch_unwind(panic::AssertUnwindSafe(f));

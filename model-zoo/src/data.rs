@@ -50,7 +50,9 @@ impl Batch {
 }
 
 /// Reads a float tensor back to the host as `f32`s, row-major.
-pub fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<alloc::vec::Vec<f32>, crate::FitError> {
+pub fn read_f32<const D: usize>(
+    tensor: Tensor<D>,
+) -> Result<alloc::vec::Vec<f32>, crate::FitError> {
     tensor
         .try_into_data()
         .map_err(|e| crate::FitError::Device(alloc::format!("{e:?}")))?

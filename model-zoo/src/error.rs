@@ -35,9 +35,9 @@ impl ConfigError {
     /// The `[model]` key this error is about, if it is about one.
     pub fn key(&self) -> Option<&'static str> {
         match self {
-            Self::Negative { key, .. } | Self::NotFinite { key, .. } | Self::Invalid { key, .. } => {
-                Some(key)
-            }
+            Self::Negative { key, .. }
+            | Self::NotFinite { key, .. }
+            | Self::Invalid { key, .. } => Some(key),
             Self::NeedsNumericTarget { .. }
             | Self::NeedsClassTarget { .. }
             | Self::TooFewClasses { .. } => None,
@@ -67,7 +67,10 @@ pub enum FitError {
     Singular { jitter: f64 },
     /// A model was asked for the other kind of fit than the one it has.
     #[error("model `{model}` is not fitted by {method}")]
-    WrongMethod { model: &'static str, method: &'static str },
+    WrongMethod {
+        model: &'static str,
+        method: &'static str,
+    },
     /// The data has no rows.
     #[error("the training data has no rows")]
     Empty,

@@ -25,7 +25,8 @@ pub fn cholesky_in_place(a: &mut [f64], n: usize) -> bool {
         if !(diag > 0.0 && diag.is_finite()) {
             return false;
         }
-        let diag = diag.sqrt();
+        // num_traits: `f64::sqrt` is not in `core`.
+        let diag = num_traits::Float::sqrt(diag);
         a[j * n + j] = diag;
         for i in (j + 1)..n {
             let mut v = a[i * n + j];
@@ -78,7 +79,7 @@ pub fn solve_spd(a: &[f64], n: usize, b: &[f64]) -> Result<(Vec<f64>, f64), FitE
         if cholesky_in_place(&mut factor, n) {
             return Ok((cholesky_solve(&factor, n, b), jitter));
         }
-        jitter = scale * 1e-10 * 100f64.powi(attempt as i32);
+        jitter = scale * 1e-10 * num_traits::Float::powi(100f64, attempt as i32);
     }
     Err(FitError::Singular { jitter })
 }
@@ -106,7 +107,10 @@ mod tests {
         let (x, jitter) = solve_spd(&a, 2, &[2.0, 2.0]).unwrap();
         assert!(jitter > 0.0);
         // The minimum-norm-like solution splits the weight between the twin columns.
-        assert!((x[0] - x[1]).abs() < 1e-6 && (x[0] + x[1] - 2.0).abs() < 1e-3, "{x:?}");
+        assert!(
+            (x[0] - x[1]).abs() < 1e-6 && (x[0] + x[1] - 2.0).abs() < 1e-3,
+            "{x:?}"
+        );
         assert!(matches!(
             solve_spd(&[f64::NAN], 1, &[1.0]),
             Err(FitError::Singular { .. })

@@ -151,7 +151,7 @@ impl LinearRegression {
         } else {
             (batch.x.clone(), y.clone(), Vec::new(), 0.0)
         };
-        let xt = xc.transpose();
+        let xt = xc.clone().transpose();
         let gram = read_f32(xt.clone().matmul(xc))?;
         let xty = read_f32(xt.matmul(yc))?;
 
@@ -163,12 +163,14 @@ impl LinearRegression {
         let (w, jitter) = solve_spd(&a, d, &b)?;
 
         let weight: Vec<f32> = w.iter().map(|v| *v as f32).collect();
-        self.linear.weight = Param::from_tensor(Tensor::from_data(
-            TensorData::new(weight, [d, 1]),
-            &device,
-        ));
+        self.linear.weight =
+            Param::from_tensor(Tensor::from_data(TensorData::new(weight, [d, 1]), &device));
         if self.params.fit_intercept {
-            let intercept = y_mean as f64 - w.iter().zip(&x_mean).map(|(w, m)| w * *m as f64).sum::<f64>();
+            let intercept = y_mean as f64
+                - w.iter()
+                    .zip(&x_mean)
+                    .map(|(w, m)| w * *m as f64)
+                    .sum::<f64>();
             self.linear.bias = Some(Param::from_tensor(Tensor::from_data(
                 TensorData::new(alloc::vec![intercept as f32], [1]),
                 &device,
@@ -200,8 +202,17 @@ mod tests {
     use crate::testing::{Lcg, for_each_device, regression_batch};
 
     fn params(solver: LinearSolver, l2: f64, n_features: usize) -> LinearRegressionParams {
-        let shape = DataShape { n_features, task: Task::Regression };
-        LinearRegressionConfig { solver, l2, fit_intercept: true }.check(&shape).unwrap()
+        let shape = DataShape {
+            n_features,
+            task: Task::Regression,
+        };
+        LinearRegressionConfig {
+            solver,
+            l2,
+            fit_intercept: true,
+        }
+        .check(&shape)
+        .unwrap()
     }
 
     #[test]
@@ -225,7 +236,11 @@ mod tests {
                 assert!((got - want).abs() < 1e-3, "{device:?}: w = {w:?}");
             }
             assert!((b - 1.0).abs() < 1e-3, "{device:?}: b = {b}");
-            assert!(record.loss < 2e-4, "{device:?}: training MSE {}", record.loss);
+            assert!(
+                record.loss < 2e-4,
+                "{device:?}: training MSE {}",
+                record.loss
+            );
         });
     }
 
@@ -277,13 +292,25 @@ mod tests {
 
     #[test]
     fn config_rules() {
-        let shape = DataShape { n_features: 2, task: Task::Regression };
-        let bad = LinearRegressionConfig { l2: -1.0, ..Default::default() };
+        let shape = DataShape {
+            n_features: 2,
+            task: Task::Regression,
+        };
+        let bad = LinearRegressionConfig {
+            l2: -1.0,
+            ..Default::default()
+        };
         assert_eq!(
             bad.check(&shape).unwrap_err(),
-            ConfigError::Negative { key: "l2", value: -1.0 }
+            ConfigError::Negative {
+                key: "l2",
+                value: -1.0
+            }
         );
-        let classes = DataShape { n_features: 2, task: Task::Classification { n_classes: 3 } };
+        let classes = DataShape {
+            n_features: 2,
+            task: Task::Classification { n_classes: 3 },
+        };
         assert!(matches!(
             LinearRegressionConfig::default().check(&classes),
             Err(ConfigError::NeedsNumericTarget { .. })

@@ -5,12 +5,20 @@ use alloc::vec::Vec;
 
 /// Mean squared error.
 pub fn mse(pred: &[f32], target: &[f32]) -> f64 {
-    mean(pred.iter().zip(target).map(|(p, t)| (*p as f64 - *t as f64).powi(2)))
+    mean(
+        pred.iter()
+            .zip(target)
+            .map(|(p, t)| square(*p as f64 - *t as f64)),
+    )
 }
 
 /// Mean absolute error.
 pub fn mae(pred: &[f32], target: &[f32]) -> f64 {
-    mean(pred.iter().zip(target).map(|(p, t)| (*p as f64 - *t as f64).abs()))
+    mean(
+        pred.iter()
+            .zip(target)
+            .map(|(p, t)| (*p as f64 - *t as f64).abs()),
+    )
 }
 
 /// Coefficient of determination, as scikit-learn defines it (1 for a perfect fit; when the
@@ -20,9 +28,9 @@ pub fn r2(pred: &[f32], target: &[f32]) -> f64 {
     let ss_res: f64 = pred
         .iter()
         .zip(target)
-        .map(|(p, t)| (*t as f64 - *p as f64).powi(2))
+        .map(|(p, t)| square(*t as f64 - *p as f64))
         .sum();
-    let ss_tot: f64 = target.iter().map(|t| (*t as f64 - mean_target).powi(2)).sum();
+    let ss_tot: f64 = target.iter().map(|t| square(*t as f64 - mean_target)).sum();
     if ss_tot == 0.0 {
         if ss_res == 0.0 { 1.0 } else { 0.0 }
     } else {
@@ -32,7 +40,11 @@ pub fn r2(pred: &[f32], target: &[f32]) -> f64 {
 
 /// Fraction of labels predicted correctly.
 pub fn accuracy(pred: &[usize], labels: &[usize]) -> f64 {
-    mean(pred.iter().zip(labels).map(|(p, l)| f64::from(u8::from(p == l))))
+    mean(
+        pred.iter()
+            .zip(labels)
+            .map(|(p, l)| f64::from(u8::from(p == l))),
+    )
 }
 
 /// Mean negative log-likelihood of the true labels under row-major class probabilities
@@ -77,16 +89,13 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
     if count == 0 { 0.0 } else { sum / count as f64 }
 }
 
-/// Natural log that also works without std.
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+/// Natural log (through num_traits: `f64::ln` is not in `core`).
 fn libm_ln(x: f64) -> f64 {
-    #[cfg(feature = "std")]
-    {
-        x.ln()
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        num_traits::Float::ln(x)
-    }
+    num_traits::Float::ln(x)
 }
 
 #[cfg(test)]
@@ -116,9 +125,6 @@ mod tests {
         let pred = argmax_rows(&proba, 2);
         assert_eq!(pred, [0, 1, 1]);
         assert_eq!(accuracy(&pred, &[0, 0, 1]), 2.0 / 3.0);
-        assert_eq!(
-            confusion_matrix(&pred, &[0, 0, 1], 2),
-            [[1, 1], [0, 1]]
-        );
+        assert_eq!(confusion_matrix(&pred, &[0, 0, 1], 2), [[1, 1], [0, 1]]);
     }
 }

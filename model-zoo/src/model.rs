@@ -128,7 +128,10 @@ impl Model {
         match (self, self.fit_method()) {
             (Self::LinearRegression(m), FitMethod::Gradient) => Ok(m.loss(batch, n_train)),
             (Self::LogisticRegression(m), FitMethod::Gradient) => Ok(m.loss(batch, n_train)),
-            _ => Err(FitError::WrongMethod { model: self.kind(), method: "gradient descent" }),
+            _ => Err(FitError::WrongMethod {
+                model: self.kind(),
+                method: "gradient descent",
+            }),
         }
     }
 
@@ -139,7 +142,10 @@ impl Model {
             Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => {
                 m.fit_closed_form(data)
             }
-            _ => Err(FitError::WrongMethod { model: kind, method: "iterative steps" }),
+            _ => Err(FitError::WrongMethod {
+                model: kind,
+                method: "iterative steps",
+            }),
         }
     }
 }

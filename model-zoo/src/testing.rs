@@ -46,31 +46,52 @@ impl Lcg {
 }
 
 pub fn features(x: &[f32], n_features: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(x.to_vec(), [x.len() / n_features, n_features]), device)
+    Tensor::from_data(
+        TensorData::new(x.to_vec(), [x.len() / n_features, n_features]),
+        device,
+    )
 }
 
 pub fn regression_batch(x: &[f32], y: &[f32], n_features: usize, device: &Device) -> Batch {
     Batch {
         x: features(x, n_features, device),
-        targets: Targets::Values(Tensor::from_data(TensorData::new(y.to_vec(), [y.len(), 1]), device)),
+        targets: Targets::Values(Tensor::from_data(
+            TensorData::new(y.to_vec(), [y.len(), 1]),
+            device,
+        )),
     }
 }
 
-pub fn classification_batch(x: &[f32], labels: &[usize], n_features: usize, device: &Device) -> Batch {
+pub fn classification_batch(
+    x: &[f32],
+    labels: &[usize],
+    n_features: usize,
+    device: &Device,
+) -> Batch {
     let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
     let n = labels.len();
     Batch {
         x: features(x, n_features, device),
-        targets: Targets::Classes(Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device)),
+        targets: Targets::Classes(Tensor::<1, Int>::from_data(
+            TensorData::new(labels, [n]),
+            device,
+        )),
     }
 }
 
-/// Full-batch Adam on `loss` for `steps` steps; the model must live on an autodiff device.
-pub fn minimize<M: Module>(mut model: M, steps: usize, lr: f64, loss: impl Fn(&M) -> Tensor<1>) -> M {
+/// Full-batch Adam on `loss` for `steps` steps, the learning rate decaying linearly from `lr`
+/// to 0 so the result settles on the optimum instead of hovering around it. The model must
+/// live on an autodiff device.
+pub fn minimize<M: Module>(
+    mut model: M,
+    steps: usize,
+    lr: f64,
+    loss: impl Fn(&M) -> Tensor<1>,
+) -> M {
     let mut optim = AdamConfig::new().init();
-    for _ in 0..steps {
+    for step in 0..steps {
         let grads = GradientsParams::from_grads(loss(&model).backward(), &model);
-        model = optim.step(lr, model, grads);
+        model = optim.step(lr * (1.0 - step as f64 / steps as f64), model, grads);
     }
     model
 }

@@ -63,8 +63,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let loaded = LoadedConfig::load(&options.config, &overrides)?;
     let config = &loaded.config;
     let backend = loaded.backend;
-    let device = kiln_backends::working_device(backend)
-        .map_err(|source| Error::Backend { source, location: loaded.locate(&["backend"]) })?;
+    let device = kiln_backends::working_device(backend).map_err(|source| Error::Backend {
+        source,
+        location: loaded.locate(&["backend"]),
+    })?;
     device.seed(config.seed);
 
     let target_kind = match config.model.supervision() {
@@ -74,17 +76,29 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let target = config.data.target.as_deref().ok_or_else(|| {
         loaded.error(
             &["data"],
-            format!("model `{}` needs a target column, and `[data] target` is not set", config.model.kind()),
+            format!(
+                "model `{}` needs a target column, and `[data] target` is not set",
+                config.model.kind()
+            ),
             "add `target = \"COLUMN\"` to `[data]`".into(),
         )
     })?;
     let train_path = loaded.resolve(&config.data.train);
-    let columns = Columns { target: Some((target, target_kind)), features: None };
+    let columns = Columns {
+        target: Some((target, target_kind)),
+        features: None,
+    };
     let full = read_csv(&train_path, columns)?;
     let (train_table, valid_table) = match &config.data.valid {
         Some(valid) => {
             let features = full.feature_names.clone();
-            let valid = read_csv(&loaded.resolve(valid), Columns { features: Some(&features), ..columns })?;
+            let valid = read_csv(
+                &loaded.resolve(valid),
+                Columns {
+                    features: Some(&features),
+                    ..columns
+                },
+            )?;
             (full, Some(valid))
         }
         None => {
@@ -92,7 +106,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             let (train_idx, valid_idx) = split_indices(full.n_rows(), fraction, config.seed);
             if train_idx.is_empty() || (fraction > 0.0 && valid_idx.is_empty()) {
                 return Err(Error::Data {
-                    message: format!("{} rows are too few to hold out `valid_fraction = {fraction}`", full.n_rows()),
+                    message: format!(
+                        "{} rows are too few to hold out `valid_fraction = {fraction}`",
+                        full.n_rows()
+                    ),
                     location: Location::file(&train_path),
                     fix: "add rows, or set `valid_fraction = 0`".into(),
                 });
@@ -102,7 +119,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         }
     };
     let prep = Preprocessing::fit(&train_table, Some(target), config.data.standardize);
-    let shape = kiln_model_zoo::DataShape { n_features: prep.feature_names.len(), task: prep.task() };
+    let shape = kiln_model_zoo::DataShape {
+        n_features: prep.feature_names.len(),
+        task: prep.task(),
+    };
     let spec = config.model.check(&shape).map_err(|source| {
         let location = match source.key() {
             Some(key) => loaded.locate(&["model", key]),
@@ -111,12 +131,23 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         Error::Model { source, location }
     })?;
     let train_split = split(&prep, &train_table, &device)?;
-    let valid_split = valid_table.as_ref().map(|t| split(&prep, t, &device)).transpose()?;
-    device.sync().map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))?;
+    let valid_split = valid_table
+        .as_ref()
+        .map(|t| split(&prep, t, &device))
+        .transpose()?;
+    device
+        .sync()
+        .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))?;
     let load_seconds = load_start.elapsed().as_secs_f64();
 
-    let stem = options.config.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
-    let target_dir = options.out.clone().unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &stem));
+    let stem = options
+        .config
+        .file_stem()
+        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let target_dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &stem));
     let writer = RunWriter::create(&target_dir)?;
     writer.write(run::CONFIG_FILE, resolved_config(&loaded)?)?;
     let metrics_path = writer.path(run::METRICS_FILE);
@@ -127,16 +158,30 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         Task::Classification { .. } => "accuracy",
         Task::Regression => "r2",
     };
-    let progress = Progress::new(config.train.epochs, main_metric, &format!("{} on {backend}", config.model.kind()));
+    let progress = Progress::new(
+        config.train.epochs,
+        main_metric,
+        &format!("{} on {backend}", config.model.kind()),
+    );
     let mut on_epoch = |record: &EpochRecord| -> Result<()> {
         progress.epoch(record);
         let line = serde_json::to_string(record).expect("records serialize to JSON");
         writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))
     };
-    let fitted = train::fit(&spec, &train_split, valid_split.as_ref(), &config.train, config.seed, &device, &mut on_epoch);
+    let fitted = train::fit(
+        &spec,
+        &train_split,
+        valid_split.as_ref(),
+        &config.train,
+        config.seed,
+        &device,
+        &mut on_epoch,
+    );
     progress.finish();
     let fitted = fitted?;
-    metrics_log.flush().map_err(|e| Error::io("write", writer.path(run::METRICS_FILE), e))?;
+    metrics_log
+        .flush()
+        .map_err(|e| Error::io("write", writer.path(run::METRICS_FILE), e))?;
     drop(metrics_log);
 
     let meta = ModelMeta {
@@ -151,7 +196,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let summary = Summary {
         model: config.model.kind().into(),
         backend: backend.name().into(),
-        device: kiln_backends::probe(backend).map(|p| p.description).unwrap_or_default(),
+        device: kiln_backends::probe(backend)
+            .map(|p| p.description)
+            .unwrap_or_default(),
         n_train: train_table.n_rows(),
         n_valid: valid_table.as_ref().map_or(0, Table::n_rows),
         n_features: shape.n_features,
@@ -174,14 +221,18 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
 /// A table's rows on the device, and its targets on the host.
 fn split(prep: &Preprocessing, table: &Table, device: &Device) -> Result<Split> {
     let batch = prep.batch(table, device)?;
-    Ok(Split { batch, targets: host_targets(prep, table)? })
+    Ok(Split {
+        batch,
+        targets: host_targets(prep, table)?,
+    })
 }
 
 fn host_targets(prep: &Preprocessing, table: &Table) -> Result<HostTargets> {
     Ok(match (&table.target, prep.task()) {
-        (RawTarget::Labels(_), Task::Classification { n_classes }) => {
-            HostTargets::Classes { labels: prep.encode_labels(table)?, n_classes }
-        }
+        (RawTarget::Labels(_), Task::Classification { n_classes }) => HostTargets::Classes {
+            labels: prep.encode_labels(table)?,
+            n_classes,
+        },
         (RawTarget::Values(v), _) => HostTargets::Values(v.clone()),
         _ => HostTargets::Values(Vec::new()),
     })
@@ -207,10 +258,12 @@ fn resolved_config(loaded: &LoadedConfig) -> Result<String> {
 /// The device to run a saved model on: `--backend`, else the one it was trained on.
 fn device_for(meta_backend: &str, backend: Option<&str>, run: &Path) -> Result<Device> {
     let name = backend.unwrap_or(meta_backend);
-    let kind: BackendKind = name.parse().map_err(|e: kiln_backends::BackendError| Error::Usage {
-        message: e.to_string(),
-        fix: "pass `--backend flex`".into(),
-    })?;
+    let kind: BackendKind =
+        name.parse()
+            .map_err(|e: kiln_backends::BackendError| Error::Usage {
+                message: e.to_string(),
+                fix: "pass `--backend flex`".into(),
+            })?;
     kiln_backends::working_device(kind).map_err(|source| Error::Backend {
         source,
         location: Location::file(run.join(run::META_FILE)),
@@ -244,7 +297,8 @@ pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
     let saved = run::load_model(run, &device)?;
     let prep = &saved.meta.preprocessing;
     let target = prep.target.as_deref().ok_or_else(|| Error::Run {
-        message: "this model was trained without a target, so it has nothing to evaluate against".into(),
+        message: "this model was trained without a target, so it has nothing to evaluate against"
+            .into(),
         path: run.to_owned(),
         fix: "use `kiln predict`".into(),
     })?;
@@ -252,7 +306,13 @@ pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
         Task::Classification { .. } => TargetKind::Labels,
         Task::Regression => TargetKind::Values,
     };
-    let table = read_csv(data, Columns { target: Some((target, kind)), features: Some(&prep.feature_names) })?;
+    let table = read_csv(
+        data,
+        Columns {
+            target: Some((target, kind)),
+            features: Some(&prep.feature_names),
+        },
+    )?;
     let split = split(prep, &table, &device)?;
     let mut metrics = train::evaluate(&saved.model, &split)?;
     metrics.insert("rows".into(), table.n_rows() as f64);
@@ -260,15 +320,29 @@ pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
 }
 
 /// `kiln predict`: one prediction per row of a CSV, written as CSV to `out`.
-pub fn predict(run: &Path, data: &Path, backend: Option<&str>, out: &mut dyn Write) -> Result<usize> {
+pub fn predict(
+    run: &Path,
+    data: &Path,
+    backend: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<usize> {
     let meta = read_meta(run)?;
     let device = device_for(&meta.backend, backend, run)?;
     let saved = run::load_model(run, &device)?;
     let prep = &saved.meta.preprocessing;
-    let table = read_csv(data, Columns { target: None, features: Some(&prep.feature_names) })?;
+    let table = read_csv(
+        data,
+        Columns {
+            target: None,
+            features: Some(&prep.feature_names),
+        },
+    )?;
     let mut x = table.x.clone();
     prep.transform(&mut x);
-    let x = Tensor::from_data(TensorData::new(x, [table.n_rows(), prep.feature_names.len()]), &device);
+    let x = Tensor::from_data(
+        TensorData::new(x, [table.n_rows(), prep.feature_names.len()]),
+        &device,
+    );
     let prediction = train::predict_host(&saved.model, x)?;
     let write_error = |e: std::io::Error| Error::Usage {
         message: format!("cannot write the predictions: {e}"),
@@ -277,19 +351,25 @@ pub fn predict(run: &Path, data: &Path, backend: Option<&str>, out: &mut dyn Wri
     let mut csv = csv::Writer::from_writer(out);
     match &prediction {
         HostPrediction::Values(values) => {
-            csv.write_record(["prediction"]).map_err(|e| write_error(e.into()))?;
+            csv.write_record(["prediction"])
+                .map_err(|e| write_error(e.into()))?;
             for v in values {
-                csv.write_record([v.to_string()]).map_err(|e| write_error(e.into()))?;
+                csv.write_record([v.to_string()])
+                    .map_err(|e| write_error(e.into()))?;
             }
         }
         HostPrediction::Probabilities { proba, n_classes } => {
             let names = prep.class_names.clone().unwrap_or_default();
-            let header = std::iter::once("prediction".to_owned()).chain(names.iter().map(|n| format!("proba_{n}")));
-            csv.write_record(header).map_err(|e| write_error(e.into()))?;
+            let header = std::iter::once("prediction".to_owned())
+                .chain(names.iter().map(|n| format!("proba_{n}")));
+            csv.write_record(header)
+                .map_err(|e| write_error(e.into()))?;
             let labels = kiln_model_zoo::metrics::argmax_rows(proba, *n_classes);
             for (row, label) in proba.chunks_exact(*n_classes).zip(labels) {
-                let record = std::iter::once(names[label].clone()).chain(row.iter().map(|p| p.to_string()));
-                csv.write_record(record).map_err(|e| write_error(e.into()))?;
+                let record =
+                    std::iter::once(names[label].clone()).chain(row.iter().map(|p| p.to_string()));
+                csv.write_record(record)
+                    .map_err(|e| write_error(e.into()))?;
             }
         }
     }
@@ -317,12 +397,25 @@ pub fn backends() -> Vec<BackendStatus> {
                     name: kind.name(),
                     compiled: false,
                     works: false,
-                    detail: format!("not compiled in; rebuild with `--features {}`", kind.feature()),
+                    detail: format!(
+                        "not compiled in; rebuild with `--features {}`",
+                        kind.feature()
+                    ),
                 };
             }
             match kiln_backends::probe(kind) {
-                Ok(report) => BackendStatus { name: kind.name(), compiled: true, works: true, detail: report.description },
-                Err(e) => BackendStatus { name: kind.name(), compiled: true, works: false, detail: e.to_string() },
+                Ok(report) => BackendStatus {
+                    name: kind.name(),
+                    compiled: true,
+                    works: true,
+                    detail: report.description,
+                },
+                Err(e) => BackendStatus {
+                    name: kind.name(),
+                    compiled: true,
+                    works: false,
+                    detail: e.to_string(),
+                },
             }
         })
         .collect()

@@ -136,7 +136,12 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        Self { learning_rate: 0.01, momentum: 0.0, nesterov: false, weight_decay: 0.0 }
+        Self {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -153,7 +158,13 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { learning_rate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0.0 }
+        Self {
+            learning_rate: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -176,12 +187,21 @@ impl LoadedConfig {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
         let source = apply_overrides(path, &text, overrides)?;
         let config: Config = toml::from_str(&source).map_err(|e| toml_error(path, &source, &e))?;
-        let mut loaded = Self { config, path: path.to_owned(), source, backend: BackendKind::Flex };
+        let mut loaded = Self {
+            config,
+            path: path.to_owned(),
+            source,
+            backend: BackendKind::Flex,
+        };
         loaded.backend = loaded.config.backend.parse().map_err(|_| {
-            loaded.error(&["backend"], format!("unknown backend `{}`", loaded.config.backend), {
-                let names: Vec<&str> = BackendKind::ALL.iter().map(|k| k.name()).collect();
-                suggestion(&loaded.config.backend, &names)
-            })
+            loaded.error(
+                &["backend"],
+                format!("unknown backend `{}`", loaded.config.backend),
+                {
+                    let names: Vec<&str> = BackendKind::ALL.iter().map(|k| k.name()).collect();
+                    suggestion(&loaded.config.backend, &names)
+                },
+            )
         })?;
         loaded.validate()?;
         Ok(loaded)
@@ -189,12 +209,19 @@ impl LoadedConfig {
 
     /// The directory relative paths in the config are resolved against.
     pub fn dir(&self) -> PathBuf {
-        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     /// `path` from the config, resolved against the config file's directory.
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() { path.to_owned() } else { self.dir().join(path) }
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.dir().join(path)
+        }
     }
 
     /// Where the key at `keys` (e.g. `["model", "l2"]`) is in the config file; the file alone
@@ -211,7 +238,11 @@ impl LoadedConfig {
 
     /// A config error located at `keys`.
     pub fn error(&self, keys: &[&str], message: String, fix: String) -> Error {
-        Error::Config { message, location: self.locate(keys), fix }
+        Error::Config {
+            message,
+            location: self.locate(keys),
+            fix,
+        }
     }
 
     fn validate(&self) -> Result<()> {
@@ -228,12 +259,17 @@ impl LoadedConfig {
                 return Err(self.error(
                     &["data", "valid_fraction"],
                     "both `valid` and `valid_fraction` are set".into(),
-                    "keep one: `valid` names a validation file, `valid_fraction` splits `train`".into(),
+                    "keep one: `valid` names a validation file, `valid_fraction` splits `train`"
+                        .into(),
                 ));
             }
         }
         if c.train.epochs == 0 {
-            return Err(self.error(&["train", "epochs"], "`epochs` must be at least 1".into(), "set e.g. `epochs = 100`".into()));
+            return Err(self.error(
+                &["train", "epochs"],
+                "`epochs` must be at least 1".into(),
+                "set e.g. `epochs = 100`".into(),
+            ));
         }
         if c.train.batch_size == 0 {
             return Err(self.error(
@@ -271,10 +307,17 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
         return Ok(text.to_owned());
     }
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        let (line, column) = e.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
+        let (line, column) = e
+            .span()
+            .map(|s| line_column(text, s.start))
+            .unwrap_or((1, 1));
         Error::Config {
             message: format!("invalid TOML: {}", e.message()),
-            location: Location { path: path.to_owned(), line: Some(line), column: Some(column) },
+            location: Location {
+                path: path.to_owned(),
+                line: Some(line),
+                column: Some(column),
+            },
             fix: "fix the syntax at that place".into(),
         }
     })?;
@@ -311,28 +354,57 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
 /// Turns a TOML parse or schema error into one line pointing at the place, with the nearest
 /// valid key or value when the error is an unknown one.
 fn toml_error(path: &Path, source: &str, err: &toml::de::Error) -> Error {
-    let (line, column) = err.span().map(|s| line_column(source, s.start)).unwrap_or((1, 1));
-    let location = Location { path: path.to_owned(), line: Some(line), column: Some(column) };
+    let (line, column) = err
+        .span()
+        .map(|s| line_column(source, s.start))
+        .unwrap_or((1, 1));
+    let location = Location {
+        path: path.to_owned(),
+        line: Some(line),
+        column: Some(column),
+    };
     let message = err.message().trim().replace('\n', " ");
     let ticked = backticked(&message);
     let (message, fix) = if let Some(rest) = message.strip_prefix("unknown field ") {
         let unknown = ticked.first().cloned().unwrap_or_default();
         let known: Vec<&str> = ticked.iter().skip(1).map(String::as_str).collect();
         let _ = rest;
-        (format!("unknown key `{unknown}`"), suggestion(&unknown, &known))
+        (
+            format!("unknown key `{unknown}`"),
+            suggestion(&unknown, &known),
+        )
     } else if message.starts_with("unknown variant ") {
         let unknown = ticked.first().cloned().unwrap_or_default();
         let known: Vec<&str> = ticked.iter().skip(1).map(String::as_str).collect();
-        (format!("unknown value `{unknown}`"), suggestion(&unknown, &known))
+        (
+            format!("unknown value `{unknown}`"),
+            suggestion(&unknown, &known),
+        )
     } else if message.starts_with("missing field ") {
         let missing = ticked.first().cloned().unwrap_or_default();
-        (format!("missing key `{missing}`"), format!("add `{missing} = ...` to this table"))
+        (
+            format!("missing key `{missing}`"),
+            format!("add `{missing} = ...` to this table"),
+        )
     } else if message.starts_with("missing tag") || message.contains("missing field `kind`") {
-        (message.clone(), format!("add `kind = ...`; the kinds are: {}", ModelConfig::KINDS.join(", ")))
+        (
+            message.clone(),
+            format!(
+                "add `kind = ...`; the kinds are: {}",
+                ModelConfig::KINDS.join(", ")
+            ),
+        )
     } else {
-        (message, "fix the value at that place (see configs/ for examples)".to_owned())
+        (
+            message,
+            "fix the TOML at that place (configs/ has working examples)".to_owned(),
+        )
     };
-    Error::Config { message, location, fix }
+    Error::Config {
+        message,
+        location,
+        fix,
+    }
 }
 
 /// "did you mean `x`?" for the known name nearest to `unknown`, or the list of known names.
@@ -351,7 +423,12 @@ pub fn suggestion(unknown: &str, known: &[&str]) -> String {
 }
 
 fn backticked(message: &str) -> Vec<String> {
-    message.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+    message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// 1-based line and column of byte `offset` in `text`.
@@ -368,7 +445,9 @@ fn key_offset(source: &str, keys: &[&str]) -> Option<usize> {
     let mut table = doc.as_item().as_table_like()?;
     let mut found = None;
     for key in keys {
-        let Some((k, item)) = table.get_key_value(key) else { break };
+        let Some((k, item)) = table.get_key_value(key) else {
+            break;
+        };
         found = k.span().or_else(|| item.span()).map(|s| s.start).or(found);
         match item.as_table_like() {
             Some(inner) => table = inner,
@@ -412,7 +491,15 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
 
     #[test]
     fn parses_a_full_config_and_applies_overrides() {
-        let loaded = load(BASE, &["train.epochs=9", "train.optimizer.learning_rate=0.5", "model.l2=2"]).unwrap();
+        let loaded = load(
+            BASE,
+            &[
+                "train.epochs=9",
+                "train.optimizer.learning_rate=0.5",
+                "model.l2=2",
+            ],
+        )
+        .unwrap();
         let c = &loaded.config;
         assert_eq!(c.seed, 7);
         assert_eq!(c.train.epochs, 9);
@@ -423,7 +510,15 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
             ModelConfig::LinearRegression(m) => assert_eq!(m.l2, 2.0),
             other => panic!("{other:?}"),
         }
-        assert_eq!(loaded.locate(&["model", "l2"]).to_string().rsplit_once("c.toml").unwrap().1, ":10:1");
+        assert_eq!(
+            loaded
+                .locate(&["model", "l2"])
+                .to_string()
+                .rsplit_once("c.toml")
+                .unwrap()
+                .1,
+            ":10:1"
+        );
     }
 
     #[test]
@@ -431,11 +526,17 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
         let text = BASE.replace("epochs = 3", "epochz = 3");
         let msg = message(&text, &[]);
         assert!(msg.starts_with("unknown key `epochz`, in "), "{msg}");
-        assert!(msg.ends_with("c.toml:13:1; did you mean `epochs`?"), "{msg}");
+        assert!(
+            msg.ends_with("c.toml:13:1; did you mean `epochs`?"),
+            "{msg}"
+        );
 
         let text = BASE.replace("l2 = 0.5", "l3 = 0.5");
         let msg = message(&text, &[]);
-        assert!(msg.contains("unknown key `l3`") && msg.contains("did you mean `l2`?"), "{msg}");
+        assert!(
+            msg.contains("unknown key `l3`") && msg.contains("did you mean `l2`?"),
+            "{msg}"
+        );
         assert!(msg.contains("c.toml:"), "{msg}");
 
         let text = BASE.replace("[data]", "[dta]");
@@ -445,9 +546,17 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
     #[test]
     fn unknown_values_and_kinds_suggest_the_valid_ones() {
         let msg = message(&BASE.replace("linear_regression", "linear_regresion"), &[]);
-        assert!(msg.contains("unknown value `linear_regresion`") && msg.contains("did you mean `linear_regression`?"), "{msg}");
+        assert!(
+            msg.contains("unknown value `linear_regresion`")
+                && msg.contains("did you mean `linear_regression`?"),
+            "{msg}"
+        );
         let msg = message(BASE, &["backend=flx"]);
-        assert!(msg.starts_with("unknown backend `flx`, in ") && msg.contains("c.toml:1:1; did you mean `flex`?"), "{msg}");
+        assert!(
+            msg.starts_with("unknown backend `flx`, in ")
+                && msg.contains("c.toml:1:1; did you mean `flex`?"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -457,7 +566,10 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
         let msg = message(BASE, &["data.valid_fraction=1.5"]);
         assert!(msg.contains("`valid_fraction` must be in [0, 1)"), "{msg}");
         let msg = message(BASE, &["train.optimizer.learning_rate=-1"]);
-        assert!(msg.contains("`learning_rate` must be a positive number") && msg.contains("c.toml:14:"), "{msg}");
+        assert!(
+            msg.contains("`learning_rate` must be a positive number") && msg.contains("c.toml:14:"),
+            "{msg}"
+        );
         let msg = message(BASE, &["train.epochs"]);
         assert!(msg.contains("is not KEY=VALUE"), "{msg}");
     }

@@ -61,7 +61,9 @@ impl Table {
         let target = match &self.target {
             RawTarget::None => RawTarget::None,
             RawTarget::Values(v) => RawTarget::Values(indices.iter().map(|&i| v[i]).collect()),
-            RawTarget::Labels(v) => RawTarget::Labels(indices.iter().map(|&i| v[i].clone()).collect()),
+            RawTarget::Labels(v) => {
+                RawTarget::Labels(indices.iter().map(|&i| v[i].clone()).collect())
+            }
         };
         Table {
             path: self.path.clone(),
@@ -84,41 +86,89 @@ pub struct Columns<'a> {
 
 /// Reads a CSV file with a header row. Every error names the file and line and the fix.
 pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(file);
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read data file", path, e))?;
+    // The csv crate's own line numbers skip blank lines; byte offsets give the true line.
+    let newlines: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |position: Option<&csv::Position>| -> u64 {
+        let Some(p) = position else { return 1 };
+        // A record's offset can point at the blank lines skipped before it.
+        let mut byte = p.byte() as usize;
+        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        newlines.partition_point(|&nl| nl < byte) as u64 + 1
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
     let data_error = |line: u64, message: String, fix: &str| Error::Data {
         message,
         location: Location::line(path, line as usize),
         fix: fix.to_owned(),
     };
     let csv_error = |e: csv::Error| {
-        let line = e.position().map_or(1, |p| p.line());
+        let line = line_of(e.position());
         match e.kind() {
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => data_error(
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => data_error(
                 line,
                 format!("row has {len} fields but the header has {expected_len}"),
                 "give every row one value per header column",
             ),
-            csv::ErrorKind::Utf8 { .. } => {
-                data_error(line, "row is not valid UTF-8".into(), "save the file as UTF-8")
-            }
-            csv::ErrorKind::Io(io) => Error::io("read data file", path, std::io::Error::new(io.kind(), io.to_string())),
-            _ => data_error(line, format!("cannot parse CSV: {e}"), "check the CSV syntax"),
+            csv::ErrorKind::Utf8 { .. } => data_error(
+                line,
+                "row is not valid UTF-8".into(),
+                "save the file as UTF-8",
+            ),
+            csv::ErrorKind::Io(io) => Error::io(
+                "read data file",
+                path,
+                std::io::Error::new(io.kind(), io.to_string()),
+            ),
+            _ => data_error(
+                line,
+                format!("cannot parse CSV: {e}"),
+                "check the CSV syntax",
+            ),
         }
     };
-    let header: Vec<String> = reader.headers().map_err(csv_error)?.iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(csv_error)?
+        .iter()
+        .map(str::to_owned)
+        .collect();
     if header.iter().all(String::is_empty) {
-        return Err(data_error(1, "the file is empty or has no header row".into(), "put the column names on the first line"));
+        return Err(data_error(
+            1,
+            "the file is empty or has no header row".into(),
+            "put the column names on the first line",
+        ));
     }
     for (i, name) in header.iter().enumerate() {
         if header[..i].contains(name) {
-            return Err(data_error(1, format!("column `{name}` appears twice in the header"), "give every column a distinct name"));
+            return Err(data_error(
+                1,
+                format!("column `{name}` appears twice in the header"),
+                "give every column a distinct name",
+            ));
         }
     }
     let find = |name: &str, role: &str| -> Result<usize> {
         header.iter().position(|h| h == name).ok_or_else(|| {
             let known: Vec<&str> = header.iter().map(String::as_str).collect();
-            data_error(1, format!("no {role} column `{name}` in the header"), &suggestion(name, &known))
+            data_error(
+                1,
+                format!("no {role} column `{name}` in the header"),
+                &suggestion(name, &known),
+            )
         })
     };
     let target = match columns.target {
@@ -126,11 +176,20 @@ pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
         None => None,
     };
     let feature_idx: Vec<usize> = match columns.features {
-        Some(names) => names.iter().map(|n| find(n, "feature")).collect::<Result<_>>()?,
-        None => (0..header.len()).filter(|i| Some(*i) != target.map(|t| t.0)).collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| find(n, "feature"))
+            .collect::<Result<_>>()?,
+        None => (0..header.len())
+            .filter(|i| Some(*i) != target.map(|t| t.0))
+            .collect(),
     };
     if feature_idx.is_empty() {
-        return Err(data_error(1, "there are no feature columns".into(), "add at least one numeric column besides the target"));
+        return Err(data_error(
+            1,
+            "there are no feature columns".into(),
+            "add at least one numeric column besides the target",
+        ));
     }
 
     let mut x = Vec::new();
@@ -139,7 +198,7 @@ pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
     let mut lines = Vec::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = record.position().map_or(0, |p| p.line());
+        let line = line_of(record.position());
         if record.len() == 1 && record[0].is_empty() {
             continue; // a blank line
         }
@@ -158,12 +217,19 @@ pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
                 TargetKind::Values => values.push(parse_number(cell).ok_or_else(|| {
                     data_error(
                         line,
-                        format!("target column `{}` holds `{cell}`, which is not a finite number", header[i]),
+                        format!(
+                            "target column `{}` holds `{cell}`, which is not a finite number",
+                            header[i]
+                        ),
                         "a regression target must be numeric; use a classifier for labels",
                     )
                 })?),
                 TargetKind::Labels if cell.is_empty() => {
-                    return Err(data_error(line, format!("target column `{}` is empty", header[i]), "give every row a label"));
+                    return Err(data_error(
+                        line,
+                        format!("target column `{}` is empty", header[i]),
+                        "give every row a label",
+                    ));
                 }
                 TargetKind::Labels => labels.push(cell.to_owned()),
             }
@@ -171,7 +237,11 @@ pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
         lines.push(line);
     }
     if lines.is_empty() {
-        return Err(data_error(1, "the file has a header but no rows".into(), "add data rows below the header"));
+        return Err(data_error(
+            1,
+            "the file has a header but no rows".into(),
+            "add data rows below the header",
+        ));
     }
     let target = match target {
         None => RawTarget::None,
@@ -233,7 +303,11 @@ impl Preprocessing {
                 let var = column.map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
                 mean[j] = m as f32;
                 let sd = var.sqrt();
-                scale[j] = if sd > 1e-12 * m.abs().max(1.0) { sd as f32 } else { 1.0 };
+                scale[j] = if sd > 1e-12 * m.abs().max(1.0) {
+                    sd as f32
+                } else {
+                    1.0
+                };
             }
         }
         let class_names = match &train.target {
@@ -252,7 +326,9 @@ impl Preprocessing {
     /// The task the data poses.
     pub fn task(&self) -> Task {
         match &self.class_names {
-            Some(names) => Task::Classification { n_classes: names.len() },
+            Some(names) => Task::Classification {
+                n_classes: names.len(),
+            },
             None => Task::Regression,
         }
     }
@@ -276,11 +352,17 @@ impl Preprocessing {
             .iter()
             .zip(&table.lines)
             .map(|(label, line)| {
-                names.iter().position(|n| n == label).ok_or_else(|| Error::Data {
-                    message: format!("label `{label}` was not among the training labels ({})", names.join(", ")),
-                    location: Location::line(&table.path, *line as usize),
-                    fix: "remove the row, or train on data that has this label".into(),
-                })
+                names
+                    .iter()
+                    .position(|n| n == label)
+                    .ok_or_else(|| Error::Data {
+                        message: format!(
+                            "label `{label}` was not among the training labels ({})",
+                            names.join(", ")
+                        ),
+                        location: Location::line(&table.path, *line as usize),
+                        fix: "remove the row, or train on data that has this label".into(),
+                    })
             })
             .collect()
     }
@@ -292,10 +374,20 @@ impl Preprocessing {
         let n = table.n_rows();
         let x = Tensor::from_data(TensorData::new(x, [n, self.feature_names.len()]), device);
         let targets = match &table.target {
-            RawTarget::Values(v) => Targets::Values(Tensor::from_data(TensorData::new(v.clone(), [n, 1]), device)),
+            RawTarget::Values(v) => Targets::Values(Tensor::from_data(
+                TensorData::new(v.clone(), [n, 1]),
+                device,
+            )),
             RawTarget::Labels(_) => {
-                let classes: Vec<i64> = self.encode_labels(table)?.into_iter().map(|c| c as i64).collect();
-                Targets::Classes(Tensor::<1, Int>::from_data(TensorData::new(classes, [n]), device))
+                let classes: Vec<i64> = self
+                    .encode_labels(table)?
+                    .into_iter()
+                    .map(|c| c as i64)
+                    .collect();
+                Targets::Classes(Tensor::<1, Int>::from_data(
+                    TensorData::new(classes, [n]),
+                    device,
+                ))
             }
             RawTarget::None => Targets::Values(Tensor::zeros([n, 1], device)),
         };
@@ -309,7 +401,11 @@ fn sorted_classes(labels: &[String]) -> Vec<String> {
     names.sort();
     names.dedup();
     if names.iter().all(|n| n.parse::<f64>().is_ok()) {
-        names.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+        names.sort_by(|a, b| {
+            a.parse::<f64>()
+                .unwrap_or(0.0)
+                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+        });
     }
     names
 }
@@ -326,7 +422,10 @@ mod tests {
     }
 
     fn labels(target: &str) -> Columns<'_> {
-        Columns { target: Some((target, TargetKind::Labels)), features: None }
+        Columns {
+            target: Some((target, TargetKind::Labels)),
+            features: None,
+        }
     }
 
     fn err(text: &str, columns: Columns<'_>) -> String {
@@ -342,31 +441,64 @@ mod tests {
         assert_eq!(table.x, [1.0, 10.0, 3.0, 10.0, 5.0, 10.0]);
         assert_eq!(table.lines, [2, 3, 5]);
         let prep = Preprocessing::fit(&table, Some("label"), true);
-        assert_eq!(prep.class_names.as_deref(), Some(&["x".to_owned(), "y".to_owned()][..]));
+        assert_eq!(
+            prep.class_names.as_deref(),
+            Some(&["x".to_owned(), "y".to_owned()][..])
+        );
         assert_eq!(prep.task(), Task::Classification { n_classes: 2 });
-        assert!((prep.mean[0] - 3.0).abs() < 1e-6 && (prep.scale[0] - (8.0f32 / 3.0).sqrt()).abs() < 1e-6);
-        assert_eq!((prep.mean[1], prep.scale[1]), (10.0, 1.0), "a constant column keeps scale 1");
+        assert!(
+            (prep.mean[0] - 3.0).abs() < 1e-6
+                && (prep.scale[0] - (8.0f32 / 3.0).sqrt()).abs() < 1e-6
+        );
+        assert_eq!(
+            (prep.mean[1], prep.scale[1]),
+            (10.0, 1.0),
+            "a constant column keeps scale 1"
+        );
         assert_eq!(prep.encode_labels(&table).unwrap(), [0, 1, 0]);
     }
 
     #[test]
     fn numeric_labels_sort_numerically() {
-        assert_eq!(sorted_classes(&["10".into(), "9".into(), "10".into()]), ["9", "10"]);
+        assert_eq!(
+            sorted_classes(&["10".into(), "9".into(), "10".into()]),
+            ["9", "10"]
+        );
     }
 
     #[test]
     fn bad_files_name_the_line_and_the_fix() {
         let msg = err("a,b,label\n1,2,x\n1,2\n", labels("label"));
-        assert!(msg.starts_with("row has 2 fields but the header has 3, in ") && msg.contains("d.csv:3;"), "{msg}");
+        assert!(
+            msg.starts_with("row has 2 fields but the header has 3, in ")
+                && msg.contains("d.csv:3;"),
+            "{msg}"
+        );
         let msg = err("a,b,label\n1,2,x\n1,abc,y\n", labels("label"));
-        assert!(msg.contains("column `b` holds `abc`, which is not a finite number") && msg.contains("d.csv:3;"), "{msg}");
+        assert!(
+            msg.contains("column `b` holds `abc`, which is not a finite number")
+                && msg.contains("d.csv:3;"),
+            "{msg}"
+        );
         let msg = err("a,b,label\n1,NaN,x\n", labels("label"));
-        assert!(msg.contains("holds `NaN`") && msg.contains("d.csv:2;"), "{msg}");
+        assert!(
+            msg.contains("holds `NaN`") && msg.contains("d.csv:2;"),
+            "{msg}"
+        );
         let msg = err("a,b,label\n1,inf,x\n", labels("label"));
         assert!(msg.contains("holds `inf`"), "{msg}");
         let msg = err("a,b,label\n1,2,x\n", labels("lable"));
-        assert!(msg.contains("no target column `lable`") && msg.contains("did you mean `label`?"), "{msg}");
-        let msg = err("a,b,y\n1,2,x\n", Columns { target: Some(("y", TargetKind::Values)), features: None });
+        assert!(
+            msg.contains("no target column `lable`") && msg.contains("did you mean `label`?"),
+            "{msg}"
+        );
+        let msg = err(
+            "a,b,y\n1,2,x\n",
+            Columns {
+                target: Some(("y", TargetKind::Values)),
+                features: None,
+            },
+        );
         assert!(msg.contains("target column `y` holds `x`"), "{msg}");
         let msg = err("", labels("label"));
         assert!(msg.contains("empty or has no header"), "{msg}");

@@ -17,11 +17,19 @@ pub struct Location {
 
 impl Location {
     pub fn file(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), line: None, column: None }
+        Self {
+            path: path.into(),
+            line: None,
+            column: None,
+        }
     }
 
     pub fn line(path: impl Into<PathBuf>, line: usize) -> Self {
-        Self { path: path.into(), line: Some(line), column: None }
+        Self {
+            path: path.into(),
+            line: Some(line),
+            column: None,
+        }
     }
 }
 
@@ -51,16 +59,30 @@ pub enum Error {
     },
     /// The config file is not valid.
     #[error("{message}, in {location}; {fix}")]
-    Config { message: String, location: Location, fix: String },
+    Config {
+        message: String,
+        location: Location,
+        fix: String,
+    },
     /// A data file is not valid.
     #[error("{message}, in {location}; {fix}")]
-    Data { message: String, location: Location, fix: String },
+    Data {
+        message: String,
+        location: Location,
+        fix: String,
+    },
     /// The backend cannot be used.
     #[error("{source}, in {location}")]
-    Backend { source: BackendError, location: Location },
+    Backend {
+        source: BackendError,
+        location: Location,
+    },
     /// The model config does not fit the data.
     #[error("{source}, in {location}")]
-    Model { source: ConfigError, location: Location },
+    Model {
+        source: ConfigError,
+        location: Location,
+    },
     /// Fitting failed.
     #[error("{0}")]
     Fit(#[from] FitError),
@@ -70,10 +92,18 @@ pub enum Error {
          `train.optimizer.learning_rate` (e.g. --set train.optimizer.learning_rate=0.001) or \
          standardize the data (`[data] standardize = true`)"
     )]
-    Diverged { epoch: usize, step: usize, value: f32 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        value: f32,
+    },
     /// A run directory is missing or incomplete.
     #[error("{message}, in {}; {fix}", path.display())]
-    Run { message: String, path: PathBuf, fix: String },
+    Run {
+        message: String,
+        path: PathBuf,
+        fix: String,
+    },
     /// A command-line value is not valid.
     #[error("{message}; {fix}")]
     Usage { message: String, fix: String },
@@ -91,6 +121,11 @@ impl Error {
             std::io::ErrorKind::PermissionDenied => "check the file's permissions",
             _ => "check the file and the disk",
         };
-        Self::Io { action, path: path.into(), source, fix }
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+            fix,
+        }
     }
 }

@@ -20,7 +20,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train the model a config file describes and write a run directory.
-    #[command(after_help = "Example:\n  kiln train configs/iris-logistic.toml --set train.epochs=50 --out runs/iris")]
+    #[command(
+        after_help = "Example:\n  kiln train configs/iris-logistic.toml --set train.epochs=50 --out runs/iris"
+    )]
     Train {
         /// The TOML config file.
         config: PathBuf,
@@ -35,7 +37,9 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Print the metrics of a trained model on a labelled CSV file.
-    #[command(after_help = "Example:\n  kiln eval --model runs/iris-logistic --data examples/data/iris.csv --json")]
+    #[command(
+        after_help = "Example:\n  kiln eval --model runs/iris-logistic --data examples/data/iris.csv --json"
+    )]
     Eval {
         /// The run directory `kiln train` wrote.
         #[arg(long, value_name = "RUN_DIR")]
@@ -51,7 +55,9 @@ enum Command {
         backend: Option<String>,
     },
     /// Write one prediction per row of a CSV file.
-    #[command(after_help = "Example:\n  kiln predict --model runs/iris-logistic --data examples/data/iris.csv --out predictions.csv")]
+    #[command(
+        after_help = "Example:\n  kiln predict --model runs/iris-logistic --data examples/data/iris.csv --out predictions.csv"
+    )]
     Predict {
         /// The run directory `kiln train` wrote.
         #[arg(long, value_name = "RUN_DIR")]
@@ -83,8 +89,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { config, backend, set, out } => {
-            let report = commands::train(&TrainOptions { config, backend, set, out })?;
+        Command::Train {
+            config,
+            backend,
+            set,
+            out,
+        } => {
+            let report = commands::train(&TrainOptions {
+                config,
+                backend,
+                set,
+                out,
+            })?;
             let s = &report.summary;
             let metrics: Vec<String> = s.valid.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
             println!(
@@ -95,15 +111,27 @@ fn run(cli: Cli) -> Result<()> {
                 s.epochs,
                 s.fit_seconds,
                 s.load_seconds,
-                if metrics.is_empty() { "none".into() } else { metrics.join(", ") }
+                if metrics.is_empty() {
+                    "none".into()
+                } else {
+                    metrics.join(", ")
+                }
             );
             println!("run directory: {}", report.run_dir.display());
             Ok(())
         }
-        Command::Eval { model, data, json, backend } => {
+        Command::Eval {
+            model,
+            data,
+            json,
+            backend,
+        } => {
             let metrics = commands::eval(&model, &data, backend.as_deref())?;
             if json {
-                println!("{}", serde_json::to_string(&metrics).expect("metrics serialize"));
+                println!(
+                    "{}",
+                    serde_json::to_string(&metrics).expect("metrics serialize")
+                );
             } else {
                 for (name, value) in &metrics {
                     println!("{name:<10} {value:.6}");
@@ -111,13 +139,24 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Predict { model, data, out, backend } => {
+        Command::Predict {
+            model,
+            data,
+            out,
+            backend,
+        } => {
             let rows = match &out {
                 Some(path) => {
-                    let mut file = std::fs::File::create(path).map_err(|e| Error::io("write", path, e))?;
+                    let mut file =
+                        std::fs::File::create(path).map_err(|e| Error::io("write", path, e))?;
                     commands::predict(&model, &data, backend.as_deref(), &mut file)?
                 }
-                None => commands::predict(&model, &data, backend.as_deref(), &mut std::io::stdout().lock())?,
+                None => commands::predict(
+                    &model,
+                    &data,
+                    backend.as_deref(),
+                    &mut std::io::stdout().lock(),
+                )?,
             };
             if let Some(path) = out {
                 eprintln!("wrote {rows} predictions to {}", path.display());

@@ -22,9 +22,11 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})")
-                    .expect("the template is valid")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+                )
+                .expect("the template is valid")
+                .progress_chars("=> "),
             );
             bar.set_prefix(label.to_owned());
             bar

@@ -51,7 +51,11 @@ pub struct RunWriter {
 impl RunWriter {
     /// Starts a run that will end up at `target`, which must not exist yet (or be empty).
     pub fn create(target: &Path) -> Result<Self> {
-        if target.exists() && std::fs::read_dir(target).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        if target.exists()
+            && std::fs::read_dir(target)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
             return Err(Error::Run {
                 message: "the output directory already exists and is not empty".into(),
                 path: target.to_owned(),
@@ -65,8 +69,13 @@ impl RunWriter {
             // Left by a run that was killed: it never completed, so it holds nothing to keep.
             std::fs::remove_dir_all(&partial).map_err(|e| Error::io("remove", &partial, e))?;
         }
-        std::fs::create_dir_all(&partial).map_err(|e| Error::io("create directory", &partial, e))?;
-        Ok(Self { partial, target: target.to_owned(), committed: false })
+        std::fs::create_dir_all(&partial)
+            .map_err(|e| Error::io("create directory", &partial, e))?;
+        Ok(Self {
+            partial,
+            target: target.to_owned(),
+            committed: false,
+        })
     }
 
     /// A path inside the run being written.
@@ -80,7 +89,8 @@ impl RunWriter {
     }
 
     pub fn write_json(&self, file: &str, value: &impl Serialize) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(value).expect("kiln's own types serialize to JSON");
+        let mut text =
+            serde_json::to_string_pretty(value).expect("kiln's own types serialize to JSON");
         text.push('\n');
         self.write(file, text)
     }
@@ -88,11 +98,15 @@ impl RunWriter {
     /// Saves the weights and what predict needs.
     pub fn save_model(&self, model: &Model, meta: &ModelMeta) -> Result<()> {
         let path = self.path(MODEL_FILE);
-        model.clone().into_record().save(&path).map_err(|e| Error::Run {
-            message: format!("cannot save the model: {e}"),
-            path: path.clone(),
-            fix: "check the disk".into(),
-        })?;
+        model
+            .clone()
+            .into_record()
+            .save(&path)
+            .map_err(|e| Error::Run {
+                message: format!("cannot save the model: {e}"),
+                path: path.clone(),
+                fix: "check the disk".into(),
+            })?;
         self.write_json(META_FILE, meta)
     }
 
@@ -102,7 +116,8 @@ impl RunWriter {
             // An empty directory the user named with --out.
             std::fs::remove_dir(&self.target).map_err(|e| Error::io("replace", &self.target, e))?;
         }
-        std::fs::rename(&self.partial, &self.target).map_err(|e| Error::io("move the run into", &self.target, e))?;
+        std::fs::rename(&self.partial, &self.target)
+            .map_err(|e| Error::io("move the run into", &self.target, e))?;
         self.committed = true;
         Ok(self.target.clone())
     }
@@ -122,7 +137,10 @@ pub fn default_run_dir(base: &Path, name: &str) -> PathBuf {
     if !first.exists() {
         return first;
     }
-    (2..).map(|i| base.join(format!("{name}-{i}"))).find(|p| !p.exists()).expect("some index is free")
+    (2..)
+        .map(|i| base.join(format!("{name}-{i}")))
+        .find(|p| !p.exists())
+        .expect("some index is free")
 }
 
 /// A trained model loaded from a run directory.
@@ -134,20 +152,29 @@ pub struct SavedModel {
 
 /// Loads the model of a completed run onto `device`.
 pub fn load_model(run: &Path, device: &Device) -> Result<SavedModel> {
-    let not_a_run = |what: String| Error::Run {
+    let not_a_run = |what: String| {
+        Error::Run {
         message: what,
         path: run.to_owned(),
         fix: "pass the directory `kiln train` wrote (it holds summary.json, model.json and model.bpk)".into(),
+    }
     };
     if !run.join(SUMMARY_FILE).is_file() {
-        return Err(not_a_run("this is not a completed kiln run (no summary.json)".into()));
+        return Err(not_a_run(
+            "this is not a completed kiln run (no summary.json)".into(),
+        ));
     }
     let meta_path = run.join(META_FILE);
     let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io("read", &meta_path, e))?;
-    let meta: ModelMeta = serde_json::from_str(&text).map_err(|e| not_a_run(format!("model.json is not valid: {e}")))?;
-    let spec = meta.model.check(&meta.shape).map_err(|e| not_a_run(format!("model.json does not describe a valid model: {e}")))?;
+    let meta: ModelMeta = serde_json::from_str(&text)
+        .map_err(|e| not_a_run(format!("model.json is not valid: {e}")))?;
+    let spec = meta
+        .model
+        .check(&meta.shape)
+        .map_err(|e| not_a_run(format!("model.json does not describe a valid model: {e}")))?;
     let weights = run.join(MODEL_FILE);
-    let record = ModuleRecord::load(&weights).map_err(|e| not_a_run(format!("cannot read model.bpk: {e}")))?;
+    let record = ModuleRecord::load(&weights)
+        .map_err(|e| not_a_run(format!("cannot read model.bpk: {e}")))?;
     let model = spec
         .init(device)
         .try_load_record(record)

@@ -52,7 +52,10 @@ fn is_zero(v: &f64) -> bool {
 #[derive(Clone, Debug)]
 pub enum HostTargets {
     Values(Vec<f32>),
-    Classes { labels: Vec<usize>, n_classes: usize },
+    Classes {
+        labels: Vec<usize>,
+        n_classes: usize,
+    },
 }
 
 /// A data split on the device and its targets on the host.
@@ -86,10 +89,15 @@ pub fn fit(
     let start = Instant::now();
     let fitted = match spec.fit_method() {
         FitMethod::Iterative => fit_iterative(spec, train, valid, config, device, start, on_epoch)?,
-        FitMethod::Gradient => fit_gradient(spec, train, valid, config, seed, device, start, on_epoch)?,
+        FitMethod::Gradient => {
+            fit_gradient(spec, train, valid, config, seed, device, start, on_epoch)?
+        }
     };
     sync(device)?;
-    Ok(Fitted { fit_seconds: start.elapsed().as_secs_f64(), ..fitted })
+    Ok(Fitted {
+        fit_seconds: start.elapsed().as_secs_f64(),
+        ..fitted
+    })
 }
 
 fn fit_iterative(
@@ -106,10 +114,17 @@ fn fit_iterative(
     for epoch in 1..=config.epochs {
         let record = model.fit_step(&train.batch)?;
         if !record.loss.is_finite() {
-            return Err(Error::Diverged { epoch, step: epoch, value: record.loss as f32 });
+            return Err(Error::Diverged {
+                epoch,
+                step: epoch,
+                value: record.loss as f32,
+            });
         }
         let (valid_loss, valid_metrics) = match valid {
-            Some(v) => (Some(loss_of(&model, &v.batch, train.batch.len())?), evaluate(&model, v)?),
+            Some(v) => (
+                Some(loss_of(&model, &v.batch, train.batch.len())?),
+                evaluate(&model, v)?,
+            ),
             None => (None, Metrics::new()),
         };
         let record = EpochRecord {
@@ -129,7 +144,12 @@ fn fit_iterative(
             break;
         }
     }
-    Ok(Fitted { model, history, fit_seconds: 0.0, stopped_early: false })
+    Ok(Fitted {
+        model,
+        history,
+        fit_seconds: 0.0,
+        stopped_early: false,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -194,11 +214,18 @@ fn fit_gradient(
         }
         let train_loss = read_f32(loss_sum)?[0] as f64 / n as f64;
         if !train_loss.is_finite() {
-            return Err(Error::Diverged { epoch, step, value: train_loss as f32 });
+            return Err(Error::Diverged {
+                epoch,
+                step,
+                value: train_loss as f32,
+            });
         }
         let current = model.valid();
         let (valid_loss, valid_metrics) = match valid {
-            Some(v) => (Some(loss_of(&current, &v.batch, n)?), evaluate(&current, v)?),
+            Some(v) => (
+                Some(loss_of(&current, &v.batch, n)?),
+                evaluate(&current, v)?,
+            ),
             None => (None, Metrics::new()),
         };
         let record = EpochRecord {
@@ -234,7 +261,12 @@ fn fit_gradient(
         Some((_, best_model)) => best_model,
         None => model.valid(),
     };
-    Ok(Fitted { model, history, fit_seconds: 0.0, stopped_early })
+    Ok(Fitted {
+        model,
+        history,
+        fit_seconds: 0.0,
+        stopped_early,
+    })
 }
 
 fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
@@ -242,15 +274,22 @@ fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
         OptimizerConfig::Sgd(c) => burn::optim::SgdConfig::new()
             .with_momentum((c.momentum > 0.0).then(|| {
                 // PyTorch's convention (no dampening), which users' learning rates assume.
-                MomentumConfig::new().with_momentum(c.momentum).with_dampening(0.0).with_nesterov(c.nesterov)
+                MomentumConfig::new()
+                    .with_momentum(c.momentum)
+                    .with_dampening(0.0)
+                    .with_nesterov(c.nesterov)
             }))
-            .with_weight_decay((c.weight_decay > 0.0).then(|| WeightDecayConfig::new(c.weight_decay as f32)))
+            .with_weight_decay(
+                (c.weight_decay > 0.0).then(|| WeightDecayConfig::new(c.weight_decay as f32)),
+            )
             .init(),
         OptimizerConfig::Adam(c) => burn::optim::AdamConfig::new()
             .with_beta_1(c.beta1)
             .with_beta_2(c.beta2)
             .with_epsilon(c.epsilon)
-            .with_weight_decay((c.weight_decay > 0.0).then(|| WeightDecayConfig::new(c.weight_decay)))
+            .with_weight_decay(
+                (c.weight_decay > 0.0).then(|| WeightDecayConfig::new(c.weight_decay)),
+            )
             .init(),
         OptimizerConfig::Adamw(c) => burn::optim::AdamWConfig::new()
             .with_beta_1(c.beta1)
@@ -270,7 +309,9 @@ fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
             let Prediction::Values(pred) = model.predict(batch.x.clone()) else {
                 return Ok(f64::NAN);
             };
-            let Targets::Values(y) = &batch.targets else { return Ok(f64::NAN) };
+            let Targets::Values(y) = &batch.targets else {
+                return Ok(f64::NAN);
+            };
             Ok(read_f32((pred - y.clone()).square().mean())?[0] as f64)
         }
     }
@@ -295,7 +336,10 @@ pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
         Prediction::Values(v) => HostPrediction::Values(read_f32(v)?),
         Prediction::Probabilities(p) => {
             let n_classes = p.dims()[1];
-            HostPrediction::Probabilities { proba: read_f32(p)?, n_classes }
+            HostPrediction::Probabilities {
+                proba: read_f32(p)?,
+                n_classes,
+            }
         }
     })
 }
@@ -308,10 +352,16 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
             out.insert("mae".into(), metrics::mae(pred, y));
             out.insert("r2".into(), metrics::r2(pred, y));
         }
-        (HostPrediction::Probabilities { proba, n_classes }, HostTargets::Classes { labels, .. }) => {
+        (
+            HostPrediction::Probabilities { proba, n_classes },
+            HostTargets::Classes { labels, .. },
+        ) => {
             let pred = metrics::argmax_rows(proba, *n_classes);
             out.insert("accuracy".into(), metrics::accuracy(&pred, labels));
-            out.insert("log_loss".into(), metrics::log_loss(proba, labels, *n_classes));
+            out.insert(
+                "log_loss".into(),
+                metrics::log_loss(proba, labels, *n_classes),
+            );
         }
         _ => {}
     }
@@ -319,5 +369,7 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
 }
 
 fn sync(device: &Device) -> Result<()> {
-    device.sync().map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))
+    device
+        .sync()
+        .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))
 }

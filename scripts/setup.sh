@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what kiln's tests need beyond Rust itself, only where it is missing (so it is fast
+# when everything is there):
+#   - Mesa's software Vulkan driver (lavapipe), so the wgpu backend runs without a GPU.
+# Needs root or sudo for apt-get on Debian/Ubuntu.
+set -euo pipefail
+
+missing=()
+for pkg in mesa-vulkan-drivers libvulkan1; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+    if ! command -v apt-get >/dev/null; then
+        echo "setup: please install ${missing[*]} (a Vulkan driver and loader) with your package manager" >&2
+        exit 1
+    fi
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

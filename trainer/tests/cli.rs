@@ -1,0 +1,493 @@
+//! End-to-end tests of the trainer: every shipped config on every compiled-in backend, backends
+//! agreeing with each other, the `kiln` binary's commands, and every bad input ending in one
+//! clear error line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kiln_backends::BackendKind;
+use kiln_trainer::commands::{self, TrainOptions, TrainReport};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn config(name: &str) -> PathBuf {
+    repo().join("configs").join(name)
+}
+
+fn train(config: &Path, backend: BackendKind, out: &Path, set: &[&str]) -> TrainReport {
+    commands::train(&TrainOptions {
+        config: config.to_owned(),
+        backend: Some(backend.name().into()),
+        set: set.iter().map(|s| s.to_string()).collect(),
+        out: Some(out.to_owned()),
+    })
+    .unwrap_or_else(|e| panic!("{} on {backend}: {e}", config.display()))
+}
+
+fn kiln(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Runs `kiln` expecting failure; returns its single stderr line.
+fn kiln_error(args: &[&str], dir: &Path) -> String {
+    let out = kiln(args, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1 from {args:?}, got {:?}: {stderr}",
+        out.status
+    );
+    // Progress lines (`epoch N/M ...`, stderr not being a terminal) may precede the error.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            !l.trim().is_empty() && !l.contains("XDG_RUNTIME_DIR") && !l.starts_with("epoch ")
+        })
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one line from {args:?}, got: {stderr}"
+    );
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    lines[0].to_owned()
+}
+
+/// The lowest bar each shipped config must clear on held-out data, on every backend.
+fn check_quality(name: &str, report: &TrainReport) {
+    let valid = &report.summary.valid;
+    match name {
+        // The bar: ≥ 0.93 held-out accuracy on iris.
+        "iris-logistic.toml" => assert!(valid["accuracy"] >= 0.93, "{valid:?}"),
+        "breast-cancer-logistic.toml" => assert!(valid["accuracy"] >= 0.95, "{valid:?}"),
+        // scikit-learn's LinearRegression reaches R² ≈ 0.45–0.5 on a 20% diabetes split.
+        "diabetes-ols.toml" | "diabetes-ridge.toml" | "diabetes-sgd.toml" => {
+            assert!(valid["r2"] > 0.35, "{valid:?}")
+        }
+        other => panic!("no quality bar for shipped config {other}; add one here"),
+    }
+}
+
+#[test]
+fn every_shipped_config_trains_on_every_compiled_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut configs: Vec<PathBuf> = std::fs::read_dir(repo().join("configs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    configs.sort();
+    assert!(configs.len() >= 5, "{configs:?}");
+    for path in &configs {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for backend in kiln_backends::compiled() {
+            let out = dir.path().join(format!("{name}-{backend}"));
+            let report = train(path, backend, &out, &[]);
+            check_quality(&name, &report);
+            for file in [
+                "config.toml",
+                "model.bpk",
+                "model.json",
+                "metrics.jsonl",
+                "summary.json",
+            ] {
+                assert!(out.join(file).is_file(), "{name} on {backend}: no {file}");
+            }
+            let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+            assert_eq!(
+                lines.lines().count(),
+                report.summary.epochs,
+                "{name} on {backend}"
+            );
+            for line in lines.lines() {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert!(record["train_loss"].as_f64().unwrap().is_finite(), "{line}");
+            }
+            assert!(report.summary.fit_seconds > 0.0 && report.summary.load_seconds > 0.0);
+        }
+    }
+}
+
+/// Every compiled backend trains the same model from the same seed to the same result, within
+/// 1e-3 on each metric (f32 sums in a different order are the only difference).
+#[test]
+fn backends_agree_on_the_same_seed() {
+    const TOLERANCE: f64 = 1e-3;
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["iris-logistic.toml", "diabetes-ridge.toml"] {
+        let mut reference: Option<(BackendKind, kiln_trainer::train::Metrics)> = None;
+        for backend in kiln_backends::compiled() {
+            let out = dir.path().join(format!("{name}-{backend}"));
+            let report = train(&config(name), backend, &out, &["train.epochs=30"]);
+            let metrics = report.summary.valid.clone();
+            match &reference {
+                None => reference = Some((backend, metrics)),
+                Some((first, want)) => {
+                    for (key, value) in want {
+                        let got = metrics[key];
+                        let scale = value.abs().max(1.0);
+                        assert!(
+                            (got - value).abs() <= TOLERANCE * scale,
+                            "{name}: {key} is {got} on {backend} but {value} on {first}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn train_eval_predict_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let cfg = config("iris-logistic.toml");
+    let out = kiln(
+        &[
+            "train",
+            cfg.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--set",
+            "train.epochs=60",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("trained logistic_regression on flex") && stdout.contains("accuracy"),
+        "{stdout}"
+    );
+
+    let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(resolved.contains("epochs = 60"), "{resolved}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    for key in ["load_seconds", "fit_seconds"] {
+        assert!(summary[key].as_f64().unwrap() > 0.0, "{summary}");
+    }
+
+    let iris = repo().join("examples/data/iris.csv");
+    let out = kiln(
+        &[
+            "eval",
+            "--model",
+            run.to_str().unwrap(),
+            "--data",
+            iris.to_str().unwrap(),
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(metrics["accuracy"].as_f64().unwrap() >= 0.93, "{metrics}");
+    assert!(metrics["log_loss"].as_f64().unwrap() < 0.5, "{metrics}");
+    assert_eq!(metrics["rows"].as_f64().unwrap(), 150.0);
+
+    let pred = dir.path().join("pred.csv");
+    let out = kiln(
+        &[
+            "predict",
+            "--model",
+            run.to_str().unwrap(),
+            "--data",
+            iris.to_str().unwrap(),
+            "--out",
+            pred.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&pred).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "prediction,proba_setosa,proba_versicolor,proba_virginica"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 150);
+    let truth: Vec<String> = std::fs::read_to_string(&iris)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().to_owned())
+        .collect();
+    let correct = rows
+        .iter()
+        .zip(&truth)
+        .filter(|(row, label)| row.split(',').next().unwrap() == label.as_str())
+        .count();
+    assert!(correct as f64 / 150.0 >= 0.93, "{correct}/150 correct");
+    for row in &rows {
+        let p: f64 = row
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 1e-4, "{row}");
+    }
+
+    let out = kiln(&["backends"], dir.path());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for backend in kiln_backends::compiled() {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.starts_with(backend.name()) && l.contains("works")),
+            "{listing}"
+        );
+    }
+    assert!(
+        listing.contains("vulkan   absent  not compiled in; rebuild with `--features vulkan`"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn regression_eval_reports_mse_mae_r2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("ols");
+    train(&config("diabetes-ols.toml"), BackendKind::Flex, &run, &[]);
+    let data = repo().join("examples/data/diabetes.csv");
+    let metrics = commands::eval(&run, &data, None).unwrap();
+    // OLS on the full diabetes data: scikit-learn's LinearRegression fitted on all rows reaches
+    // R² = 0.518; kiln fitted on 80% of them is a little below on all rows.
+    assert!(metrics["r2"] > 0.49 && metrics["r2"] < 0.52, "{metrics:?}");
+    assert!(metrics["mse"] > 0.0 && metrics["mae"] > 0.0);
+}
+
+/// Writes `files` into a fresh directory and returns it.
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+const GOOD_CONFIG: &str = "[data]\ntrain = \"d.csv\"\ntarget = \"label\"\nvalid_fraction = 0.25\n\n[model]\nkind = \"logistic_regression\"\n\n[train]\nepochs = 2\n";
+const GOOD_DATA: &str = "a,b,label\n1,2,x\n2,1,y\n3,3,x\n4,1,y\n5,2,x\n6,0,y\n7,1,x\n8,2,y\n";
+
+/// Each bad input: the files, the extra arguments, and what the one error line must contain.
+#[test]
+fn bad_input_gives_one_clear_line_and_exit_code_1() {
+    let unknown_key = GOOD_CONFIG.replace("epochs = 2", "epochz = 2");
+    let bad_toml = GOOD_CONFIG.replace("[model]", "[model");
+    let one_class = "a,b,label\n1,2,x\n2,1,x\n3,3,x\n4,1,x\n5,2,x\n";
+    let misspelt_target = GOOD_CONFIG.replace("\"label\"", "\"lable\"");
+    let negative_l2 = GOOD_CONFIG.replace(
+        "kind = \"logistic_regression\"",
+        "kind = \"logistic_regression\"\nl2 = -1",
+    );
+    let linear_on_labels = GOOD_CONFIG.replace("logistic_regression", "linear_regression");
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "missing config",
+            vec![],
+            vec![],
+            vec!["cannot read config", "c.toml", "check the path"],
+        ),
+        (
+            "missing data",
+            vec![("c.toml", GOOD_CONFIG)],
+            vec![],
+            vec!["cannot read data file", "d.csv"],
+        ),
+        (
+            "malformed TOML",
+            vec![("c.toml", &bad_toml), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec!["unclosed table", "c.toml:6:7"],
+        ),
+        (
+            "unknown key",
+            vec![("c.toml", &unknown_key), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "unknown key `epochz`",
+                "c.toml:10:1",
+                "did you mean `epochs`?",
+            ],
+        ),
+        (
+            "short row",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\n2,y\n"),
+            ],
+            vec![],
+            vec!["row has 2 fields but the header has 3", "d.csv:3;"],
+        ),
+        (
+            "non-numeric cell",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\n2,two,y\n"),
+            ],
+            vec![],
+            vec!["column `b` holds `two`", "d.csv:3;"],
+        ),
+        (
+            "NaN cell",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\nNaN,1,y\n"),
+            ],
+            vec![],
+            vec!["column `a` holds `NaN`", "d.csv:3;"],
+        ),
+        (
+            "infinite cell",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,-inf,x\n2,1,y\n"),
+            ],
+            vec![],
+            vec!["holds `-inf`", "d.csv:2;"],
+        ),
+        (
+            "unknown target column",
+            vec![("c.toml", &misspelt_target), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "no target column `lable`",
+                "d.csv:1;",
+                "did you mean `label`?",
+            ],
+        ),
+        (
+            "one class",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", one_class)],
+            vec![],
+            vec![
+                "needs at least 2 classes in the target column, found 1",
+                "d.csv",
+            ],
+        ),
+        (
+            "backend not compiled in",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec!["--backend", "vulkan"],
+            vec![
+                "backend `vulkan` is not compiled into this build; rebuild with `--features vulkan`",
+            ],
+        ),
+        (
+            "unknown backend",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec!["--backend", "cuda"],
+            vec!["unknown backend `cuda`", "c.toml"],
+        ),
+        (
+            "negative penalty",
+            vec![("c.toml", &negative_l2), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec!["`l2` must be >= 0, got -1", "c.toml:8:1"],
+        ),
+        (
+            "regression on labels",
+            vec![("c.toml", &linear_on_labels), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "target column `label` holds `x`, which is not a finite number",
+                "d.csv:2;",
+            ],
+        ),
+        (
+            "diverging loss",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\n2,1,y\n3,3,x\n4,1,y\n"),
+            ],
+            vec![
+                "--set",
+                "train.optimizer={ kind = \"adam\", learning_rate = 1e38 }",
+                "--set",
+                "data.standardize=false",
+                "--set",
+                "model.l2=1e30",
+            ],
+            vec![
+                "the training loss became",
+                "at epoch 2",
+                "lower `train.optimizer.learning_rate`",
+            ],
+        ),
+    ];
+    for (what, files, extra, expected) in cases {
+        let dir = workspace(&files);
+        let mut args = vec!["train", "c.toml", "--out", "run"];
+        args.extend(extra);
+        let line = kiln_error(&args, dir.path());
+        for needle in expected {
+            assert!(line.contains(needle), "{what}: `{needle}` not in: {line}");
+        }
+        assert!(
+            !dir.path().join("run").exists(),
+            "{what}: a run directory was left behind"
+        );
+        assert!(
+            !dir.path().join("run.partial").exists(),
+            "{what}: a partial run was left behind"
+        );
+    }
+}
+
+#[test]
+fn eval_and_predict_reject_bad_runs_and_data() {
+    let dir = workspace(&[
+        ("c.toml", GOOD_CONFIG),
+        ("d.csv", GOOD_DATA),
+        ("other.csv", "a,c,label\n1,2,x\n"),
+    ]);
+    let line = kiln_error(
+        &["eval", "--model", "nowhere", "--data", "d.csv"],
+        dir.path(),
+    );
+    assert!(
+        line.contains("not a kiln run directory") && line.contains("nowhere"),
+        "{line}"
+    );
+    let out = kiln(&["train", "c.toml", "--out", "run"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = kiln_error(
+        &["predict", "--model", "run", "--data", "other.csv"],
+        dir.path(),
+    );
+    assert!(
+        line.contains("no feature column `b`") && line.contains("other.csv:1"),
+        "{line}"
+    );
+    let line = kiln_error(&["train", "c.toml", "--out", "run"], dir.path());
+    assert!(line.contains("already exists and is not empty"), "{line}");
+}
