@@ -197,14 +197,30 @@ pub fn probe(kind: BackendKind) -> Result<ProbeReport, BackendError> {
     }
 }
 
-/// [`device`] for a GPU backend is lazy; this returns the device only once [`probe`] has shown
-/// it works, and returns CPU devices directly.
+/// A backend ready to run on.
 #[cfg(feature = "std")]
-pub fn working_device(kind: BackendKind) -> Result<Device, BackendError> {
-    if kind.is_gpu() {
-        probe(kind)?;
-    }
-    device(kind)
+#[derive(Debug, Clone)]
+pub struct OpenBackend {
+    pub kind: BackendKind,
+    pub device: Device,
+    /// What it runs on, e.g. `CPU` or the GPU adapter's name.
+    pub description: String,
+}
+
+/// [`device`] for a GPU backend is lazy; this opens the backend only once [`probe`] has shown
+/// it works (CPU backends are opened directly).
+#[cfg(feature = "std")]
+pub fn open(kind: BackendKind) -> Result<OpenBackend, BackendError> {
+    let description = if kind.is_gpu() {
+        probe(kind)?.description
+    } else {
+        String::from("CPU")
+    };
+    Ok(OpenBackend {
+        kind,
+        device: device(kind)?,
+        description,
+    })
 }
 
 #[cfg(feature = "std")]

@@ -253,8 +253,8 @@ mod tests {
         1.0, 2.0, 2.0, 0.5, 3.0, 4.0, 4.0, 3.5, 5.0, 1.0, 6.0, 7.0, 7.0, 2.5, 8.0, 6.0,
     ];
     const RIDGE_Y: [f32; 8] = [3.1, 2.4, 7.9, 8.2, 6.1, 14.2, 10.0, 15.3];
-    const RIDGE_COEF: [f32; 2] = [1.004_608_35, 1.141_345_09];
-    const RIDGE_INTERCEPT: f32 = 0.098_556_79;
+    const RIDGE_COEF: [f64; 2] = [1.004_608_35, 1.141_345_09];
+    const RIDGE_INTERCEPT: f64 = 0.098_556_79;
 
     #[test]
     fn ridge_matches_scikit_learn() {
@@ -264,9 +264,12 @@ mod tests {
             model.fit_closed_form(&batch).unwrap();
             let (w, b) = model.coefficients().unwrap();
             for (got, want) in w.iter().zip(RIDGE_COEF) {
-                assert!((got - want).abs() < 1e-4, "{device:?}: w = {w:?}");
+                assert!((*got as f64 - want).abs() < 1e-4, "{device:?}: w = {w:?}");
             }
-            assert!((b - RIDGE_INTERCEPT).abs() < 1e-4, "{device:?}: b = {b}");
+            assert!(
+                (b as f64 - RIDGE_INTERCEPT).abs() < 1e-4,
+                "{device:?}: b = {b}"
+            );
         });
     }
 

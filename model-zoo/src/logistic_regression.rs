@@ -230,7 +230,7 @@ mod tests {
         5.0, 1.0, 4.5, -0.5, 3.5, 0.0,
     ];
     const LOGIT_Y: [usize; 12] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
-    const MULTINOMIAL_COEF: [f32; 6] = [
+    const MULTINOMIAL_COEF: [f64; 6] = [
         -0.742_517_42,
         -0.389_308_59,
         -0.022_518_6,
@@ -238,9 +238,9 @@ mod tests {
         0.765_036_03,
         -0.407_964_01,
     ];
-    const MULTINOMIAL_INTERCEPT: [f32; 3] = [2.190_131_23, -0.650_766_06, -1.539_365_17];
-    const BINARY_COEF: [f32; 2] = [1.019_820_99, -0.538_957_5];
-    const BINARY_INTERCEPT: f32 = -2.944_075_43;
+    const MULTINOMIAL_INTERCEPT: [f64; 3] = [2.190_131_23, -0.650_766_06, -1.539_365_17];
+    const BINARY_COEF: [f64; 2] = [1.019_820_99, -0.538_957_5];
+    const BINARY_INTERCEPT: f64 = -2.944_075_43;
 
     fn fitted(
         mode: MultiClass,
@@ -263,15 +263,16 @@ mod tests {
             let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
             // Softmax intercepts are identified only up to a shared constant (the penalty does
             // not touch them), so both sides are compared centred.
-            let centre = |v: &[f32]| -> alloc::vec::Vec<f32> {
-                let mean = v.iter().sum::<f32>() / v.len() as f32;
+            let centre = |v: &[f64]| -> alloc::vec::Vec<f64> {
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
                 v.iter().map(|x| x - mean).collect()
             };
+            let b: alloc::vec::Vec<f64> = b.iter().map(|v| *v as f64).collect();
             let (b, want_b) = (centre(&b), centre(&MULTINOMIAL_INTERCEPT));
             // burn stores W as [features, classes]; scikit-learn's coef_ is [classes, features].
             for class in 0..3 {
                 for feature in 0..2 {
-                    let got = w[feature * 3 + class];
+                    let got = w[feature * 3 + class] as f64;
                     let want = MULTINOMIAL_COEF[class * 2 + feature];
                     assert!((got - want).abs() < 1e-3, "{device:?}: W = {w:?}");
                 }
@@ -292,10 +293,10 @@ mod tests {
             let w = read_f32(model.linear.weight.val()).unwrap();
             let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
             for (got, want) in w.iter().zip(BINARY_COEF) {
-                assert!((got - want).abs() < 1e-3, "{device:?}: w = {w:?}");
+                assert!((*got as f64 - want).abs() < 1e-3, "{device:?}: w = {w:?}");
             }
             assert!(
-                (b[0] - BINARY_INTERCEPT).abs() < 1e-3,
+                (b[0] as f64 - BINARY_INTERCEPT).abs() < 1e-3,
                 "{device:?}: b = {b:?}"
             );
             let proba =

@@ -14,10 +14,10 @@ use crate::data::{Batch, Targets};
 /// fails the test rather than being skipped: CI must not pass on fewer backends than it built.
 pub fn for_each_device(mut check: impl FnMut(&Device)) {
     for kind in kiln_backends::compiled() {
-        let device = kiln_backends::working_device(kind).unwrap_or_else(|e| {
+        let backend = kiln_backends::open(kind).unwrap_or_else(|e| {
             panic!("{e} (run scripts/setup.sh to install the software Vulkan driver)")
         });
-        check(&device);
+        check(&backend.device);
     }
 }
 

@@ -63,10 +63,11 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let loaded = LoadedConfig::load(&options.config, &overrides)?;
     let config = &loaded.config;
     let backend = loaded.backend;
-    let device = kiln_backends::working_device(backend).map_err(|source| Error::Backend {
+    let opened = kiln_backends::open(backend).map_err(|source| Error::Backend {
         source,
         location: loaded.locate(&["backend"]),
     })?;
+    let device = opened.device;
     device.seed(config.seed);
 
     let target_kind = match config.model.supervision() {
@@ -165,6 +166,13 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     );
     let mut on_epoch = |record: &EpochRecord| -> Result<()> {
         progress.epoch(record);
+        if record.jitter > 0.0 {
+            eprintln!(
+                "note: the solve needed jitter {:e} on the diagonal (collinear or constant \
+                 features?); the result is slightly regularised",
+                record.jitter
+            );
+        }
         let line = serde_json::to_string(record).expect("records serialize to JSON");
         writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))
     };
@@ -196,9 +204,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let summary = Summary {
         model: config.model.kind().into(),
         backend: backend.name().into(),
-        device: kiln_backends::probe(backend)
-            .map(|p| p.description)
-            .unwrap_or_default(),
+        device: opened.description,
         n_train: train_table.n_rows(),
         n_valid: valid_table.as_ref().map_or(0, Table::n_rows),
         n_features: shape.n_features,
@@ -242,12 +248,12 @@ fn host_targets(prep: &Preprocessing, table: &Table) -> Result<HostTargets> {
 fn resolved_config(loaded: &LoadedConfig) -> Result<String> {
     let mut config = loaded.config.clone();
     config.backend = loaded.backend.name().into();
-    let absolute = |p: &Path| {
-        let resolved = loaded.resolve(p);
-        std::path::absolute(&resolved).unwrap_or(resolved)
-    };
-    config.data.train = absolute(&config.data.train);
-    config.data.valid = config.data.valid.as_deref().map(absolute);
+    config.data.train = loaded.resolve_absolute(&config.data.train);
+    config.data.valid = config
+        .data
+        .valid
+        .as_deref()
+        .map(|p| loaded.resolve_absolute(p));
     toml::to_string(&config).map_err(|e| Error::Run {
         message: format!("cannot write the resolved config: {e}"),
         path: loaded.path.clone(),
@@ -255,7 +261,13 @@ fn resolved_config(loaded: &LoadedConfig) -> Result<String> {
     })
 }
 
-/// The device to run a saved model on: `--backend`, else the one it was trained on.
+/// Loads a run's model onto `--backend`, else onto the backend it was trained on.
+fn load(run: &Path, backend: Option<&str>) -> Result<(run::SavedModel, Device)> {
+    let meta = run::read_meta(run)?;
+    let device = device_for(&meta.backend, backend, run)?;
+    Ok((run::load_model(run, meta, &device)?, device))
+}
+
 fn device_for(meta_backend: &str, backend: Option<&str>, run: &Path) -> Result<Device> {
     let name = backend.unwrap_or(meta_backend);
     let kind: BackendKind =
@@ -264,37 +276,17 @@ fn device_for(meta_backend: &str, backend: Option<&str>, run: &Path) -> Result<D
                 message: e.to_string(),
                 fix: "pass `--backend flex`".into(),
             })?;
-    kiln_backends::working_device(kind).map_err(|source| Error::Backend {
-        source,
-        location: Location::file(run.join(run::META_FILE)),
-    })
-}
-
-fn read_meta(run: &Path) -> Result<ModelMeta> {
-    let path = run.join(run::META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Run {
-                message: "this is not a kiln run directory (no model.json)".into(),
-                path: run.to_owned(),
-                fix: "pass the directory `kiln train` wrote".into(),
-            }
-        } else {
-            Error::io("read", &path, e)
-        }
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::Run {
-        message: format!("model.json is not valid: {e}"),
-        path: path.clone(),
-        fix: "retrain the model".into(),
-    })
+    kiln_backends::open(kind)
+        .map(|b| b.device)
+        .map_err(|source| Error::Backend {
+            source,
+            location: Location::file(run.join(run::META_FILE)),
+        })
 }
 
 /// `kiln eval`: metrics of a trained model on a labelled CSV.
 pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
-    let meta = read_meta(run)?;
-    let device = device_for(&meta.backend, backend, run)?;
-    let saved = run::load_model(run, &device)?;
+    let (saved, device) = load(run, backend)?;
     let prep = &saved.meta.preprocessing;
     let target = prep.target.as_deref().ok_or_else(|| Error::Run {
         message: "this model was trained without a target, so it has nothing to evaluate against"
@@ -326,9 +318,7 @@ pub fn predict(
     backend: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<usize> {
-    let meta = read_meta(run)?;
-    let device = device_for(&meta.backend, backend, run)?;
-    let saved = run::load_model(run, &device)?;
+    let (saved, device) = load(run, backend)?;
     let prep = &saved.meta.preprocessing;
     let table = read_csv(
         data,

@@ -224,6 +224,12 @@ impl LoadedConfig {
         }
     }
 
+    /// [`Self::resolve`], made absolute (for the resolved config a run directory keeps).
+    pub fn resolve_absolute(&self, path: &Path) -> PathBuf {
+        let resolved = self.resolve(path);
+        std::path::absolute(&resolved).unwrap_or(resolved)
+    }
+
     /// Where the key at `keys` (e.g. `["model", "l2"]`) is in the config file; the file alone
     /// when the key is absent (a default was used).
     pub fn locate(&self, keys: &[&str]) -> Location {
@@ -286,14 +292,14 @@ impl LoadedConfig {
                 "set e.g. `learning_rate = 0.01`".into(),
             ));
         }
-        if let Some(stop) = &c.train.early_stopping {
-            if stop.patience == 0 || !(stop.min_delta.is_finite() && stop.min_delta >= 0.0) {
-                return Err(self.error(
-                    &["train", "early_stopping"],
-                    "`early_stopping` needs `patience` >= 1 and a finite `min_delta` >= 0".into(),
-                    "set e.g. `early_stopping = { patience = 5, min_delta = 1e-4 }`".into(),
-                ));
-            }
+        if let Some(stop) = &c.train.early_stopping
+            && (stop.patience == 0 || !(stop.min_delta.is_finite() && stop.min_delta >= 0.0))
+        {
+            return Err(self.error(
+                &["train", "early_stopping"],
+                "`early_stopping` needs `patience` >= 1 and a finite `min_delta` >= 0".into(),
+                "set e.g. `early_stopping = { patience = 5, min_delta = 1e-4 }`".into(),
+            ));
         }
         Ok(())
     }

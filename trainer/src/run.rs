@@ -150,34 +150,39 @@ pub struct SavedModel {
     pub model: Model,
 }
 
-/// Loads the model of a completed run onto `device`.
-pub fn load_model(run: &Path, device: &Device) -> Result<SavedModel> {
-    let not_a_run = |what: String| {
+/// Reads `model.json` of a completed run.
+pub fn read_meta(run: &Path) -> Result<ModelMeta> {
+    let not_a_run = |what: &str| {
         Error::Run {
-        message: what,
+        message: format!("this is not a completed kiln run ({what})"),
         path: run.to_owned(),
         fix: "pass the directory `kiln train` wrote (it holds summary.json, model.json and model.bpk)".into(),
     }
     };
     if !run.join(SUMMARY_FILE).is_file() {
-        return Err(not_a_run(
-            "this is not a completed kiln run (no summary.json)".into(),
-        ));
+        return Err(not_a_run("no summary.json"));
     }
-    let meta_path = run.join(META_FILE);
-    let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io("read", &meta_path, e))?;
-    let meta: ModelMeta = serde_json::from_str(&text)
-        .map_err(|e| not_a_run(format!("model.json is not valid: {e}")))?;
+    let path = run.join(META_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    serde_json::from_str(&text).map_err(|e| not_a_run(&format!("model.json is not valid: {e}")))
+}
+
+/// Loads the weights of a completed run onto `device`.
+pub fn load_model(run: &Path, meta: ModelMeta, device: &Device) -> Result<SavedModel> {
+    let invalid = |what: String| Error::Run {
+        message: what,
+        path: run.to_owned(),
+        fix: "retrain the model; the run directory is damaged or from another kiln version".into(),
+    };
     let spec = meta
         .model
         .check(&meta.shape)
-        .map_err(|e| not_a_run(format!("model.json does not describe a valid model: {e}")))?;
-    let weights = run.join(MODEL_FILE);
-    let record = ModuleRecord::load(&weights)
-        .map_err(|e| not_a_run(format!("cannot read model.bpk: {e}")))?;
+        .map_err(|e| invalid(format!("model.json does not describe a valid model: {e}")))?;
+    let record = ModuleRecord::load(run.join(MODEL_FILE))
+        .map_err(|e| invalid(format!("cannot read model.bpk: {e}")))?;
     let model = spec
         .init(device)
         .try_load_record(record)
-        .map_err(|e| not_a_run(format!("model.bpk does not match model.json: {e}")))?;
+        .map_err(|e| invalid(format!("model.bpk does not match model.json: {e}")))?;
     Ok(SavedModel { meta, model })
 }

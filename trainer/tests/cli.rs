@@ -294,7 +294,11 @@ fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
 const GOOD_CONFIG: &str = "[data]\ntrain = \"d.csv\"\ntarget = \"label\"\nvalid_fraction = 0.25\n\n[model]\nkind = \"logistic_regression\"\n\n[train]\nepochs = 2\n";
 const GOOD_DATA: &str = "a,b,label\n1,2,x\n2,1,y\n3,3,x\n4,1,y\n5,2,x\n6,0,y\n7,1,x\n8,2,y\n";
 
-/// Each bad input: the files, the extra arguments, and what the one error line must contain.
+/// A bad-input case: its name, the files written, the extra arguments to `kiln train`, and what
+/// the one error line must contain.
+type BadInput<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>, Vec<&'a str>);
+
+/// Each bad input ends in one error line naming the place and the fix, and leaves no run.
 #[test]
 fn bad_input_gives_one_clear_line_and_exit_code_1() {
     let unknown_key = GOOD_CONFIG.replace("epochs = 2", "epochz = 2");
@@ -306,7 +310,7 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
         "kind = \"logistic_regression\"\nl2 = -1",
     );
     let linear_on_labels = GOOD_CONFIG.replace("logistic_regression", "linear_regression");
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>, Vec<&str>)> = vec![
+    let cases: Vec<BadInput> = vec![
         (
             "missing config",
             vec![],
@@ -471,7 +475,7 @@ fn eval_and_predict_reject_bad_runs_and_data() {
         dir.path(),
     );
     assert!(
-        line.contains("not a kiln run directory") && line.contains("nowhere"),
+        line.contains("not a completed kiln run (no summary.json)") && line.contains("nowhere"),
         "{line}"
     );
     let out = kiln(&["train", "c.toml", "--out", "run"], dir.path());
@@ -490,4 +494,34 @@ fn eval_and_predict_reject_bad_runs_and_data() {
     );
     let line = kiln_error(&["train", "c.toml", "--out", "run"], dir.path());
     assert!(line.contains("already exists and is not empty"), "{line}");
+}
+
+/// Each of burn's optimizers kiln exposes trains multinomial logistic regression on iris.
+#[test]
+fn every_optimizer_trains_iris() {
+    let dir = tempfile::tempdir().unwrap();
+    let optimizers = [
+        r#"{ kind = "sgd", learning_rate = 0.1 }"#,
+        r#"{ kind = "sgd", learning_rate = 0.05, momentum = 0.9, nesterov = true, weight_decay = 1e-4 }"#,
+        r#"{ kind = "adam", learning_rate = 0.05, weight_decay = 1e-4 }"#,
+        r#"{ kind = "adamw", learning_rate = 0.05, weight_decay = 1e-2 }"#,
+    ];
+    for (i, optimizer) in optimizers.iter().enumerate() {
+        let set = format!("train.optimizer={optimizer}");
+        let report = train(
+            &config("iris-logistic.toml"),
+            BackendKind::Flex,
+            &dir.path().join(format!("run{i}")),
+            &[&set, "train.epochs=100"],
+        );
+        let accuracy = report.summary.valid["accuracy"];
+        assert!(accuracy >= 0.9, "{optimizer}: accuracy {accuracy}");
+        let resolved =
+            std::fs::read_to_string(dir.path().join(format!("run{i}/config.toml"))).unwrap();
+        let kind = optimizer.split('"').nth(1).unwrap();
+        assert!(
+            resolved.contains(&format!("kind = \"{kind}\"")),
+            "{resolved}"
+        );
+    }
 }
