@@ -4,28 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-/// A seeded 64-bit LCG with Box–Muller normals: reproducible data without extra dependencies.
-#[derive(Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    pub fn uniform(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    pub fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
+use kiln_model_zoo::rng::Rng;
 
 /// Writes `rows × features` standard-normal features, and a target column `y`: a noisy linear
 /// function (`classes = 0`) or a class `0..classes` drawn from a softmax of linear scores.

@@ -23,6 +23,7 @@ pub mod linear_regression;
 pub mod logistic_regression;
 pub mod metrics;
 pub mod model;
+pub mod rng;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -199,7 +199,8 @@ impl LinearRegression {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Lcg, for_each_device, regression_batch};
+    use crate::rng::Rng;
+    use crate::testing::{for_each_device, regression_batch};
 
     fn params(solver: LinearSolver, l2: f64, n_features: usize) -> LinearRegressionParams {
         let shape = DataShape {
@@ -219,12 +220,14 @@ mod tests {
     fn ols_recovers_known_weights() {
         // y = 2 x0 − 3 x1 + 0.5 x2 + 1 + noise(σ = 0.01), 2000 rows: the OLS estimate is within
         // ~1e-4 of the truth, far inside the 1e-3 asked for.
-        let mut rng = Lcg::new(7);
+        let mut rng = Rng::new(7);
         let n = 2000;
-        let x: Vec<f32> = (0..n * 3).map(|_| rng.normal() * 2.0 + 0.5).collect();
+        let x: Vec<f32> = (0..n * 3)
+            .map(|_| rng.normal() as f32 * 2.0 + 0.5)
+            .collect();
         let y: Vec<f32> = x
             .chunks(3)
-            .map(|r| 2.0 * r[0] - 3.0 * r[1] + 0.5 * r[2] + 1.0 + 0.01 * rng.normal())
+            .map(|r| 2.0 * r[0] - 3.0 * r[1] + 0.5 * r[2] + 1.0 + 0.01 * rng.normal() as f32)
             .collect();
         for_each_device(|device| {
             let batch = regression_batch(&x, &y, 3, device);

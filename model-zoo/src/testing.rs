@@ -21,30 +21,6 @@ pub fn for_each_device(mut check: impl FnMut(&Device)) {
     }
 }
 
-/// Deterministic pseudo-random numbers (64-bit LCG, Box–Muller normals).
-pub struct Lcg(u64);
-
-impl Lcg {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1))
-    }
-
-    /// Uniform in (0, 1).
-    pub fn uniform(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 40) as f32 + 0.5) / (1u64 << 24) as f32
-    }
-
-    pub fn normal(&mut self) -> f32 {
-        let (u, v) = (self.uniform(), self.uniform());
-        num_traits::Float::sqrt(-2.0 * num_traits::Float::ln(u))
-            * num_traits::Float::cos(2.0 * core::f32::consts::PI * v)
-    }
-}
-
 pub fn features(x: &[f32], n_features: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(
         TensorData::new(x.to_vec(), [x.len() / n_features, n_features]),
