@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kiln's tests need beyond Rust itself, only where it is missing (so it is fast
 # when everything is there):
-#   - Mesa's software Vulkan driver (lavapipe), so the wgpu backend runs without a GPU.
+#   - Mesa's software Vulkan driver (lavapipe), so the wgpu backend runs without a GPU;
+#   - the rustup target thumbv7em-none-eabihf (Cortex-M4F), for the no_std build check.
 # Needs root or sudo for apt-get on Debian/Ubuntu.
 set -euo pipefail
 
@@ -20,4 +21,9 @@ if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
+    echo "setup: adding the rustup target thumbv7em-none-eabihf" >&2
+    rustup target add thumbv7em-none-eabihf
 fi

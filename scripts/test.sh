@@ -8,4 +8,7 @@ scripts/setup.sh
 source scripts/env.sh
 
 cargo fmt --all -- --check
+# The model zoo and the flex backend must keep building without std, for microcontrollers.
+cargo build --release -p kiln-model-zoo -p kiln-backends --no-default-features \
+    --features kiln-backends/flex --target thumbv7em-none-eabihf
 cargo test --release --workspace --features kiln-trainer/ndarray,kiln-trainer/wgpu "$@"
