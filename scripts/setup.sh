@@ -2,12 +2,13 @@
 # Installs what kiln's tests need beyond Rust itself, only where it is missing (so it is fast
 # when everything is there):
 #   - Mesa's software Vulkan driver (lavapipe), so the wgpu backend runs without a GPU;
-#   - the rustup target thumbv7em-none-eabihf (Cortex-M4F), for the no_std build check.
+#   - QEMU's Arm system emulator, to run the Cortex-M4F firmware in the embedded test;
+#   - the rustup target thumbv7em-none-eabihf (Cortex-M4F), for the firmware and no_std builds.
 # Needs root or sudo for apt-get on Debian/Ubuntu.
 set -euo pipefail
 
 missing=()
-for pkg in mesa-vulkan-drivers libvulkan1; do
+for pkg in mesa-vulkan-drivers libvulkan1 qemu-system-arm; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 

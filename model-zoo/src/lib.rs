@@ -16,6 +16,7 @@
 extern crate alloc;
 
 pub mod data;
+pub mod deploy;
 pub mod error;
 pub mod fit;
 pub mod linalg;
@@ -23,6 +24,8 @@ pub mod linear_regression;
 pub mod logistic_regression;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "autodiff")]
+pub mod online;
 pub mod rng;
 
 #[cfg(test)]

@@ -410,3 +410,33 @@ pub fn backends() -> Vec<BackendStatus> {
         })
         .collect()
 }
+
+/// `kiln export`: the deployment file firmware loads (weights, scaling, labels); returns its
+/// size in bytes. The file is decoded again before it is written, so a file that would not
+/// load on the device is never written.
+pub fn export(run: &Path, out: &Path) -> Result<usize> {
+    let meta = run::read_meta(run)?;
+    let deployment = kiln_model_zoo::deploy::Deployment {
+        model: meta.model.clone(),
+        shape: meta.shape,
+        mean: meta.preprocessing.mean.clone(),
+        scale: meta.preprocessing.scale.clone(),
+        class_names: meta.preprocessing.class_names.clone(),
+    };
+    let weights_path = run.join(run::MODEL_FILE);
+    let weights = std::fs::read(&weights_path).map_err(|e| Error::io("read", &weights_path, e))?;
+    let invalid = |e: kiln_model_zoo::deploy::DeployError| Error::Run {
+        message: format!("cannot export this model: {e}"),
+        path: run.to_owned(),
+        fix: "retrain the model with this kiln version".into(),
+    };
+    let bytes = deployment.encode_weights(&weights).map_err(invalid)?;
+    let check_device =
+        kiln_backends::open(kiln_backends::compiled()[0]).map_err(|source| Error::Backend {
+            source,
+            location: Location::file(run.join(run::META_FILE)),
+        })?;
+    kiln_model_zoo::deploy::Deployment::decode(&bytes, &check_device.device).map_err(invalid)?;
+    std::fs::write(out, &bytes).map_err(|e| Error::io("write", out, e))?;
+    Ok(bytes.len())
+}

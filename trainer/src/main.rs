@@ -72,6 +72,20 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         backend: Option<String>,
     },
+    /// Write a trained model, with its scaling and labels, as one file for a microcontroller.
+    #[command(
+        after_help = "Example:\n  kiln export --model runs/iris-logistic --out iris.kiln\n\n\
+        Firmware loads the file with `include_bytes!` and\n\
+        `kiln_model_zoo::deploy::Deployment::decode` (see examples/embedded/)."
+    )]
+    Export {
+        /// The run directory `kiln train` wrote.
+        #[arg(long, value_name = "RUN_DIR")]
+        model: PathBuf,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// List the backends compiled into this build and check that each works here.
     #[command(after_help = "Example:\n  kiln backends")]
     Backends,
@@ -162,6 +176,11 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("wrote {rows} predictions to {}", path.display());
             }
             std::io::stdout().flush().ok();
+            Ok(())
+        }
+        Command::Export { model, out } => {
+            let bytes = commands::export(&model, &out)?;
+            println!("wrote {} ({bytes} bytes)", out.display());
             Ok(())
         }
         Command::Backends => {

@@ -1,0 +1,157 @@
+//! Online (one row at a time) stochastic gradient descent, without std: how a microcontroller
+//! trains a gradient-fitted model. burn-optim 0.22.1 needs std, so the update step is this
+//! crate's own.
+
+use alloc::vec::Vec;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
+
+use crate::data::{Batch, Targets, Task, read_f32};
+use crate::error::FitError;
+use crate::model::Model;
+
+/// `p ← p − lr·∂loss/∂p` for every parameter that has a gradient.
+pub struct SgdStep<'a> {
+    pub grads: &'a Gradients,
+    pub lr: f64,
+}
+
+impl core::fmt::Debug for SgdStep<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SgdStep").field("lr", &self.lr).finish_non_exhaustive()
+    }
+}
+
+impl ModuleMapper for SgdStep<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let tensor = match tensor.grad(self.grads) {
+            Some(grad) => (tensor.inner() - grad.mul_scalar(self.lr))
+                .autodiff()
+                .require_grad(),
+            None => tensor,
+        };
+        Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
+/// Rows for online training: scaled features (row-major) and a target per row (a value, or a
+/// class index stored as `f32`).
+#[derive(Clone, Debug)]
+pub struct Rows<'a> {
+    pub x: &'a [f32],
+    pub y: &'a [f32],
+    pub n_features: usize,
+    pub task: Task,
+}
+
+impl Rows<'_> {
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    /// Row `i` as a batch of one, on `device`.
+    fn batch(&self, i: usize, device: &Device) -> Batch {
+        let d = self.n_features;
+        let x = Tensor::from_data(
+            TensorData::new(self.x[i * d..(i + 1) * d].to_vec(), [1, d]),
+            device,
+        );
+        let targets = match self.task {
+            Task::Regression => Targets::Values(Tensor::from_data(
+                TensorData::new(alloc::vec![self.y[i]], [1, 1]),
+                device,
+            )),
+            Task::Classification { .. } => Targets::Classes(Tensor::<1, Int>::from_data(
+                TensorData::new(alloc::vec![self.y[i] as i64], [1]),
+                device,
+            )),
+        };
+        Batch { x, targets }
+    }
+}
+
+/// The model's objective averaged over `rows`, computed one row at a time (on a
+/// microcontroller a batched matmul would allocate a large scratch buffer).
+pub fn mean_loss(model: &Model, rows: &Rows<'_>, device: &Device) -> Result<f64, FitError> {
+    let mut total = 0.0;
+    for i in 0..rows.len() {
+        total += read_f32(model.loss(&rows.batch(i, device), rows.len())?)?[0] as f64;
+    }
+    Ok(total / rows.len().max(1) as f64)
+}
+
+/// `epochs` passes of one SGD step per row, in row order. `model` must live on an autodiff
+/// device (`device`). Returns the trained model and the mean loss after each epoch.
+pub fn fit_online(
+    mut model: Model,
+    rows: &Rows<'_>,
+    epochs: usize,
+    lr: f64,
+    device: &Device,
+) -> Result<(Model, Vec<f64>), FitError> {
+    let mut losses = Vec::with_capacity(epochs);
+    for _ in 0..epochs {
+        for i in 0..rows.len() {
+            let loss = model.loss(&rows.batch(i, device), rows.len())?;
+            let grads = loss.backward();
+            model = model.map(&mut SgdStep { grads: &grads, lr });
+        }
+        losses.push(mean_loss(&model, rows, device)?);
+    }
+    Ok((model, losses))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataShape;
+    use crate::linear_regression::LinearRegressionConfig;
+    use crate::linear_regression::LinearSolver;
+    use crate::model::ModelConfig;
+    use crate::testing::for_each_device;
+
+    #[test]
+    fn online_sgd_recovers_a_line() {
+        // y = 2 x0 − x1 + 1, 16 rows.
+        let x: Vec<f32> = (0..32).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
+        let y: Vec<f32> = x.chunks(2).map(|r| 2.0 * r[0] - r[1] + 1.0).collect();
+        let rows = Rows {
+            x: &x,
+            y: &y,
+            n_features: 2,
+            task: Task::Regression,
+        };
+        for_each_device(|device| {
+            let ad = device.clone().autodiff();
+            let shape = DataShape {
+                n_features: 2,
+                task: Task::Regression,
+            };
+            let config = ModelConfig::LinearRegression(LinearRegressionConfig {
+                solver: LinearSolver::Sgd,
+                ..Default::default()
+            });
+            let model = config.check(&shape).unwrap().init(&ad);
+            let before = mean_loss(&model, &rows, &ad).unwrap();
+            let (model, losses) = fit_online(model, &rows, 30, 0.05, &ad).unwrap();
+            assert!(
+                *losses.last().unwrap() < 1e-6 && before > 1.0,
+                "{before} → {losses:?}"
+            );
+            let Model::LinearRegression(m) = model else {
+                unreachable!()
+            };
+            let (w, b) = m.coefficients().unwrap();
+            assert!(
+                (w[0] - 2.0).abs() < 1e-3 && (w[1] + 1.0).abs() < 1e-3 && (b - 1.0).abs() < 1e-3,
+                "{w:?} {b}"
+            );
+        });
+    }
+}
