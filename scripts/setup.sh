@@ -2,13 +2,14 @@
 # Installs what kiln's tests need beyond Rust itself, only where it is missing (so it is fast
 # when everything is there):
 #   - Mesa's software Vulkan driver (lavapipe), so the wgpu backend runs without a GPU;
-#   - QEMU's Arm system emulator, to run the Cortex-M4F firmware in the embedded test;
+#   - QEMU's Arm system emulator, to run the Cortex-M4F firmware in the embedded test, and
+#     arm-none-eabi-size to report the firmware's flash and RAM;
 #   - the rustup target thumbv7em-none-eabihf (Cortex-M4F), for the firmware and no_std builds.
 # Needs root or sudo for apt-get on Debian/Ubuntu.
 set -euo pipefail
 
 missing=()
-for pkg in mesa-vulkan-drivers libvulkan1 qemu-system-arm; do
+for pkg in mesa-vulkan-drivers libvulkan1 qemu-system-arm binutils-arm-none-eabi; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 

@@ -15,6 +15,7 @@
 
 extern crate alloc;
 
+pub mod affine;
 pub mod data;
 pub mod deploy;
 pub mod error;
@@ -31,6 +32,8 @@ pub mod rng;
 #[cfg(test)]
 pub(crate) mod testing;
 
+/// burn, as the model zoo uses it (firmware needs no separate dependency).
+pub use burn;
 pub use data::{Batch, DataShape, Targets, Task};
 pub use error::{ConfigError, FitError};
 pub use fit::{FitMethod, Prediction, StepRecord};

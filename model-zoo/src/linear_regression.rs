@@ -105,7 +105,7 @@ impl LinearRegression {
 
     /// Predicted values, `[n, 1]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(x)
+        crate::affine::affine(&self.linear, x)
     }
 
     pub fn predict(&self, x: Tensor<2>) -> Prediction {

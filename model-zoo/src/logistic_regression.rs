@@ -126,7 +126,7 @@ impl LogisticRegression {
 
     /// The linear scores, `[n, 1]` (binary) or `[n, n_classes]`.
     pub fn logits(&self, x: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(x)
+        crate::affine::affine(&self.linear, x)
     }
 
     /// Class probabilities, `[n, n_classes]`.

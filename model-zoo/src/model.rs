@@ -123,16 +123,14 @@ impl Model {
         }
     }
 
-    /// Gradient fit: the loss of `batch`, its penalty scaled for `n_train` training rows.
+    /// The differentiable training objective of `batch`, its penalty scaled for `n_train`
+    /// training rows: what the gradient fit minimises (and what on-device training uses for
+    /// every model that has one, whichever way the host fitted it).
     pub fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
-        match (self, self.fit_method()) {
-            (Self::LinearRegression(m), FitMethod::Gradient) => Ok(m.loss(batch, n_train)),
-            (Self::LogisticRegression(m), FitMethod::Gradient) => Ok(m.loss(batch, n_train)),
-            _ => Err(FitError::WrongMethod {
-                model: self.kind(),
-                method: "gradient descent",
-            }),
-        }
+        Ok(match self {
+            Self::LinearRegression(m) => m.loss(batch, n_train),
+            Self::LogisticRegression(m) => m.loss(batch, n_train),
+        })
     }
 
     /// Iterative fit: one update step over the whole training set.

@@ -19,7 +19,9 @@ pub struct SgdStep<'a> {
 
 impl core::fmt::Debug for SgdStep<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SgdStep").field("lr", &self.lr).finish_non_exhaustive()
+        f.debug_struct("SgdStep")
+            .field("lr", &self.lr)
+            .finish_non_exhaustive()
     }
 }
 

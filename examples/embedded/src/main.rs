@@ -1,0 +1,213 @@
+//! kiln on a Cortex-M4F: loads each model `kiln export` wrote (embedded at build time, see
+//! build.rs), prints its prediction for each embedded input row and, with the `train` feature,
+//! trains a fresh copy on the device by online SGD. Everything goes out over semihosting as
+//! lines the host test parses:
+//!
+//! ```text
+//! predict NAME ROW v0 v1 ...                       one model output per input row
+//! train NAME epochs E lr L before B after A        mean loss before and after training
+//! trained NAME ROW v0 v1 ...                       the trained model's output per training row
+//! memory heap_peak H stack_peak S heap_size N      bytes
+//! RESULT PASS | RESULT FAIL reason
+//! ```
+//! The exit status (through QEMU) is 0 on PASS, 1 otherwise.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::alloc::{GlobalAlloc, Layout};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use kiln_backends::{BackendKind, Device};
+use kiln_model_zoo::deploy::Deployment;
+
+/// One embedded model and its data (all byte slices are little-endian `f32`s but `model`).
+pub struct Embedded {
+    pub name: &'static str,
+    pub model: &'static [u8],
+    pub inputs: &'static [u8],
+    pub train_x: &'static [u8],
+    pub train_y: &'static [u8],
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+/// On-device training schedule, printed so the host can reproduce the same fit.
+#[cfg(feature = "train")]
+const TRAIN_EPOCHS: usize = 20;
+#[cfg(feature = "train")]
+const TRAIN_LR: f64 = 0.05;
+
+/// The heap, with a high-water mark.
+struct TrackingHeap {
+    heap: embedded_alloc::LlffHeap,
+    used: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+unsafe impl GlobalAlloc for TrackingHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { self.heap.alloc(layout) };
+        if !ptr.is_null() {
+            let used = self.used.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            self.peak.fetch_max(used, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { self.heap.dealloc(ptr, layout) };
+        self.used.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static HEAP: TrackingHeap = TrackingHeap {
+    heap: embedded_alloc::LlffHeap::empty(),
+    used: AtomicUsize::new(0),
+    peak: AtomicUsize::new(0),
+};
+
+const STACK_PAINT: u32 = 0xCAFE_F00D;
+
+unsafe extern "C" {
+    static mut _stack_end: u32;
+    static _stack_start: u32;
+}
+
+/// Fills the unused stack with a pattern, so [`stack_peak`] can find how deep it went.
+fn paint_stack() {
+    let sp = cortex_m::register::msp::read() as usize;
+    let mut p = &raw mut _stack_end as usize;
+    while p < sp - 64 {
+        unsafe { core::ptr::write_volatile(p as *mut u32, STACK_PAINT) };
+        p += 4;
+    }
+}
+
+fn stack_peak() -> usize {
+    let top = &raw const _stack_start as usize;
+    let mut p = &raw mut _stack_end as usize;
+    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == STACK_PAINT {
+        p += 4;
+    }
+    top - p
+}
+
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn line(prefix: core::fmt::Arguments<'_>, values: &[f32]) {
+    let mut text = String::new();
+    let _ = text.write_fmt(prefix);
+    for v in values {
+        let _ = write!(text, " {v:?}");
+    }
+    hprintln!("{}", text);
+}
+
+fn run(device: &Device) -> Result<(), String> {
+    for embedded in MODELS {
+        let (deployment, model) =
+            Deployment::decode(embedded.model, device).map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
+        let d = deployment.shape.n_features;
+        for (row, input) in floats(embedded.inputs).chunks_exact(d).enumerate() {
+            let output = deployment.predict_row(&model, input, device).map_err(|e| alloc::format!("{e}"))?;
+            line(format_args!("predict {} {row}", embedded.name), &output);
+        }
+        #[cfg(feature = "train")]
+        if !embedded.train_x.is_empty() {
+            train(embedded, &deployment, device)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "train")]
+fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Result<(), String> {
+    use kiln_model_zoo::online::{Rows, fit_online, mean_loss};
+
+    let ad = device.clone().autodiff();
+    let (x, y) = (floats(embedded.train_x), floats(embedded.train_y));
+    let rows = Rows { x: &x, y: &y, n_features: deployment.shape.n_features, task: deployment.shape.task };
+    let spec = deployment.model.check(&deployment.shape).map_err(|e| alloc::format!("{e}"))?;
+    let model = spec.init(&ad);
+    let before = mean_loss(&model, &rows, &ad).map_err(|e| alloc::format!("{e}"))?;
+    let (model, losses) = fit_online(model, &rows, TRAIN_EPOCHS, TRAIN_LR, &ad).map_err(|e| alloc::format!("{e}"))?;
+    let after = *losses.last().unwrap_or(&before);
+    hprintln!(
+        "train {} epochs {} lr {:?} before {:?} after {:?}",
+        embedded.name,
+        TRAIN_EPOCHS,
+        TRAIN_LR,
+        before,
+        after
+    );
+    let trained = burn_valid(model);
+    // The trained model's outputs on its own rows, for the host to compare (raw = already
+    // scaled rows here, so the deployment's scaling is not applied).
+    let identity = Deployment {
+        mean: alloc::vec![0.0; rows.n_features],
+        scale: alloc::vec![1.0; rows.n_features],
+        ..deployment.clone()
+    };
+    for (row, input) in x.chunks_exact(rows.n_features).enumerate() {
+        let output = identity.predict_row(&trained, input, device).map_err(|e| alloc::format!("{e}"))?;
+        line(format_args!("trained {} {row}", embedded.name), &output);
+    }
+    if !(after < before) {
+        return Err(alloc::format!("{}: training did not reduce the loss ({before} -> {after})", embedded.name));
+    }
+    Ok(())
+}
+
+/// The trained model moved off autodiff, to predict like an exported one.
+#[cfg(feature = "train")]
+fn burn_valid(model: kiln_model_zoo::Model) -> kiln_model_zoo::Model {
+    use kiln_model_zoo::burn::module::Module;
+    model.valid()
+}
+
+#[entry]
+fn main() -> ! {
+    paint_stack();
+    {
+        use core::mem::MaybeUninit;
+        static mut MEMORY: [MaybeUninit<u8>; HEAP_SIZE] = [MaybeUninit::uninit(); HEAP_SIZE];
+        unsafe { HEAP.heap.init(&raw mut MEMORY as usize, HEAP_SIZE) }
+    }
+    let device = kiln_backends::device(BackendKind::Flex).expect("flex is compiled in");
+    device.seed(42);
+    let result = run(&device);
+    hprintln!(
+        "memory heap_peak {} stack_peak {} heap_size {}",
+        HEAP.peak.load(Ordering::Relaxed),
+        stack_peak(),
+        HEAP_SIZE
+    );
+    match result {
+        Ok(()) => {
+            hprintln!("RESULT PASS");
+            debug::exit(debug::EXIT_SUCCESS);
+        }
+        Err(reason) => {
+            hprintln!("RESULT FAIL {}", reason);
+            debug::exit(debug::EXIT_FAILURE);
+        }
+    }
+    loop {}
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hprintln!("RESULT FAIL panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}

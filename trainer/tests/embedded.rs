@@ -1,0 +1,290 @@
+//! The embedded check: models trained and exported on the host run unchanged on a Cortex-M4F
+//! (QEMU `mps2-an386`) and predict what the host predicts; a fresh copy trained on the device
+//! by online SGD lowers its loss and ends where the same training on the host ends.
+//!
+//! Needs `qemu-system-arm` and the rustup target `thumbv7em-none-eabihf` (scripts/setup.sh).
+//! The firmware (examples/embedded) builds in its own target directory,
+//! `$CARGO_TARGET_DIR-firmware`, because cargo holds the outer build directory's lock while
+//! tests run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kiln_backends::BackendKind;
+use kiln_model_zoo::deploy::Deployment;
+use kiln_model_zoo::online::{Rows, fit_online, mean_loss};
+use kiln_model_zoo::rng::Rng;
+use kiln_model_zoo::{Model, Task};
+use kiln_trainer::commands::{self, TrainOptions};
+use kiln_trainer::data::{Columns, read_csv};
+
+/// Relative tolerance between the device's and the host's outputs. Both run the same f32 code;
+/// they differ only in the order and fusing of floating-point operations.
+const PREDICT_TOLERANCE: f32 = 1e-4;
+/// After 20 epochs of online SGD, rounding differences have compounded a little more.
+const TRAIN_TOLERANCE: f32 = 1e-3;
+/// The RAM budget for a training firmware (heap + stack).
+const TRAIN_RAM_BUDGET: usize = 96 * 1024;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn write_f32(path: &Path, values: &[f32]) {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Synthetic scaled training rows for on-device training: a noisy line, or classes given by
+/// the largest of a few linear scores.
+fn training_rows(n: usize, d: usize, task: Task, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = Rng::new(seed);
+    let classes = match task {
+        Task::Regression => 1,
+        Task::Classification { n_classes } => n_classes,
+    };
+    let weights: Vec<f32> = (0..d * classes).map(|_| rng.normal() as f32).collect();
+    let x: Vec<f32> = (0..n * d).map(|_| rng.normal() as f32).collect();
+    let y = x
+        .chunks(d)
+        .map(|row| {
+            let scores: Vec<f32> = (0..classes)
+                .map(|k| {
+                    row.iter()
+                        .enumerate()
+                        .map(|(j, v)| v * weights[j * classes + k])
+                        .sum()
+                })
+                .collect();
+            match task {
+                Task::Regression => scores[0] + 1.0 + 0.1 * rng.normal() as f32,
+                Task::Classification { .. } => {
+                    kiln_model_zoo::metrics::argmax_rows(&scores, classes)[0] as f32
+                }
+            }
+        })
+        .collect();
+    (x, y)
+}
+
+fn close(a: f32, b: f32, tolerance: f32) -> bool {
+    (a - b).abs() <= tolerance * b.abs().max(1.0)
+}
+
+/// `lines[name][row]` for the output lines starting with `kind`.
+fn outputs(stdout: &str, kind: &str) -> BTreeMap<String, Vec<Vec<f32>>> {
+    let mut map: BTreeMap<String, Vec<Vec<f32>>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some(kind) {
+            continue;
+        }
+        let name = words.next().unwrap().to_owned();
+        let row: usize = words.next().unwrap().parse().unwrap();
+        let values = words.map(|w| w.parse().unwrap()).collect();
+        let rows = map.entry(name).or_default();
+        assert_eq!(rows.len(), row, "rows out of order: {line}");
+        rows.push(values);
+    }
+    map
+}
+
+fn assert_same_outputs(what: &str, device: &[f32], host: &[f32], task: Task, tolerance: f32) {
+    assert_eq!(device.len(), host.len(), "{what}");
+    if let Task::Classification { n_classes } = task {
+        let class = |v: &[f32]| kiln_model_zoo::metrics::argmax_rows(v, n_classes)[0];
+        assert_eq!(
+            class(device),
+            class(host),
+            "{what}: device {device:?}, host {host:?}"
+        );
+    }
+    for (d, h) in device.iter().zip(host) {
+        assert!(
+            close(*d, *h, tolerance),
+            "{what}: device {device:?}, host {host:?}"
+        );
+    }
+}
+
+#[test]
+fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
+    let dir = tempfile::tempdir().unwrap();
+    let embed = dir.path().join("embed");
+    std::fs::create_dir(&embed).unwrap();
+    let host = kiln_backends::open(BackendKind::Flex).unwrap().device;
+
+    // Train and export on the host; embed raw input rows and synthetic training rows.
+    let cases = [
+        ("linear", "diabetes-ols.toml", "diabetes.csv"),
+        ("logistic", "iris-logistic.toml", "iris.csv"),
+    ];
+    let mut deployments = BTreeMap::new();
+    for (i, (name, config, data)) in cases.iter().enumerate() {
+        let run = dir.path().join(name);
+        commands::train(&TrainOptions {
+            config: repo().join("configs").join(config),
+            backend: Some("flex".into()),
+            set: vec!["train.epochs=60".into()],
+            out: Some(run.clone()),
+        })
+        .unwrap();
+        let file = embed.join(format!("{name}.kiln"));
+        commands::export(&run, &file).unwrap();
+        let (deployment, model) =
+            Deployment::decode(&std::fs::read(&file).unwrap(), &host).unwrap();
+        let table = read_csv(
+            &repo().join("examples/data").join(data),
+            Columns {
+                target: None,
+                features: Some(
+                    &kiln_trainer::run::read_meta(&run)
+                        .unwrap()
+                        .preprocessing
+                        .feature_names,
+                ),
+            },
+        )
+        .unwrap();
+        let d = deployment.shape.n_features;
+        write_f32(
+            &embed.join(format!("{name}.inputs.f32")),
+            &table.x[..12 * d],
+        );
+        let (x, y) = training_rows(24, d, deployment.shape.task, 7 + i as u64);
+        write_f32(&embed.join(format!("{name}.train-x.f32")), &x);
+        write_f32(&embed.join(format!("{name}.train-y.f32")), &y);
+        deployments.insert(
+            name.to_string(),
+            (deployment, model, table.x[..12 * d].to_vec(), x, y),
+        );
+    }
+
+    // Build the firmware with those files embedded, and run it.
+    let target_dir = format!(
+        "{}-firmware",
+        std::env::var("CARGO_TARGET_DIR")
+            .unwrap_or_else(|_| repo().join("target").display().to_string())
+    );
+    let firmware_dir = repo().join("examples/embedded");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .args(["build", "--release", "--features", "train"])
+        .current_dir(&firmware_dir)
+        .env("KILN_EMBED_DIR", &embed)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "firmware build failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let elf = Path::new(&target_dir).join("thumbv7em-none-eabihf/release/kiln-firmware");
+    let run = Command::new("timeout")
+        .args([
+            "300",
+            "qemu-system-arm",
+            "-machine",
+            "mps2-an386",
+            "-nographic",
+        ])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(&elf)
+        .output()
+        .expect("qemu-system-arm runs (scripts/setup.sh installs it)");
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    println!("{stdout}");
+    assert!(
+        run.status.success() && stdout.contains("RESULT PASS"),
+        "firmware failed: {stdout}"
+    );
+
+    // Every prediction equals the host's.
+    let predictions = outputs(&stdout, "predict");
+    let trained = outputs(&stdout, "trained");
+    for (name, (deployment, model, inputs, x, y)) in &deployments {
+        let d = deployment.shape.n_features;
+        let task = deployment.shape.task;
+        let device_rows = &predictions[name];
+        assert_eq!(device_rows.len(), inputs.len() / d, "{name}");
+        for (row, (input, device_out)) in inputs.chunks(d).zip(device_rows).enumerate() {
+            let host_out = deployment.predict_row(model, input, &host).unwrap();
+            assert_same_outputs(
+                &format!("{name} row {row}"),
+                device_out,
+                &host_out,
+                task,
+                PREDICT_TOLERANCE,
+            );
+        }
+
+        // On-device training lowered the loss and agrees with the same training on the host.
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("train {name} ")))
+            .unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let value = |key: &str| words[words.iter().position(|w| *w == key).unwrap() + 1];
+        let (epochs, lr): (usize, f64) = (
+            value("epochs").parse().unwrap(),
+            value("lr").parse().unwrap(),
+        );
+        let (before, after): (f64, f64) = (
+            value("before").parse().unwrap(),
+            value("after").parse().unwrap(),
+        );
+        assert!(after < before, "{line}");
+        let ad = host.clone().autodiff();
+        let rows = Rows {
+            x,
+            y,
+            n_features: d,
+            task,
+        };
+        let fresh = deployment.model.check(&deployment.shape).unwrap().init(&ad);
+        let host_before = mean_loss(&fresh, &rows, &ad).unwrap();
+        let (host_model, losses) = fit_online(fresh, &rows, epochs, lr, &ad).unwrap();
+        assert!(
+            close(before as f32, host_before as f32, PREDICT_TOLERANCE),
+            "{line} vs host {host_before}"
+        );
+        assert!(
+            close(
+                after as f32,
+                *losses.last().unwrap() as f32,
+                TRAIN_TOLERANCE
+            ),
+            "{line} vs host {losses:?}"
+        );
+        let host_model: Model = burn::module::Module::valid(&host_model);
+        let identity = Deployment {
+            mean: vec![0.0; d],
+            scale: vec![1.0; d],
+            ..deployment.clone()
+        };
+        for (row, (input, device_out)) in x.chunks(d).zip(&trained[name]).enumerate() {
+            let host_out = identity.predict_row(&host_model, input, &host).unwrap();
+            assert_same_outputs(
+                &format!("{name} trained row {row}"),
+                device_out,
+                &host_out,
+                task,
+                TRAIN_TOLERANCE,
+            );
+        }
+    }
+
+    let memory = stdout.lines().find(|l| l.starts_with("memory ")).unwrap();
+    let words: Vec<&str> = memory.split_whitespace().collect();
+    let heap: usize = words[2].parse().unwrap();
+    let stack: usize = words[4].parse().unwrap();
+    assert!(
+        heap + stack <= TRAIN_RAM_BUDGET,
+        "{memory}: over the {TRAIN_RAM_BUDGET}-byte budget"
+    );
+}
