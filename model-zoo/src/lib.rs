@@ -15,7 +15,6 @@
 
 extern crate alloc;
 
-pub mod affine;
 pub mod data;
 pub mod deploy;
 pub mod error;

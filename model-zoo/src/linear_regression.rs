@@ -105,7 +105,7 @@ impl LinearRegression {
 
     /// Predicted values, `[n, 1]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        crate::affine::affine(&self.linear, x)
+        self.linear.forward(x)
     }
 
     pub fn predict(&self, x: Tensor<2>) -> Prediction {

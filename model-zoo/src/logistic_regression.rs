@@ -126,7 +126,7 @@ impl LogisticRegression {
 
     /// The linear scores, `[n, 1]` (binary) or `[n, n_classes]`.
     pub fn logits(&self, x: Tensor<2>) -> Tensor<2> {
-        crate::affine::affine(&self.linear, x)
+        self.linear.forward(x)
     }
 
     /// Class probabilities, `[n, n_classes]`.

@@ -79,11 +79,14 @@ impl Rows<'_> {
 }
 
 /// The model's objective averaged over `rows`, computed one row at a time (on a
-/// microcontroller a batched matmul would allocate a large scratch buffer).
+/// microcontroller a batched matmul would allocate a large scratch buffer). Runs on the model's
+/// copy without autodiff: forward passes on an autodiff device that are never backwarded keep
+/// their graph memory.
 pub fn mean_loss(model: &Model, rows: &Rows<'_>, device: &Device) -> Result<f64, FitError> {
+    let (model, device) = (model.valid(), device.clone().inner());
     let mut total = 0.0;
     for i in 0..rows.len() {
-        total += read_f32(model.loss(&rows.batch(i, device), rows.len())?)?[0] as f64;
+        total += read_f32(model.loss(&rows.batch(i, &device), rows.len())?)?[0] as f64;
     }
     Ok(total / rows.len().max(1) as f64)
 }

@@ -7,6 +7,7 @@
 //! predict NAME ROW v0 v1 ...                       one model output per input row
 //! train NAME epochs E lr L before B after A        mean loss before and after training
 //! trained NAME ROW v0 v1 ...                       the trained model's output per training row
+//! phase NAME decode|predict|train heap_used U heap_peak P   bytes, after each phase
 //! memory heap_peak H stack_peak S heap_size N      bytes
 //! RESULT PASS | RESULT FAIL reason
 //! ```
@@ -113,18 +114,32 @@ fn line(prefix: core::fmt::Arguments<'_>, values: &[f32]) {
     hprintln!("{}", text);
 }
 
+/// Heap in use and its peak so far, after a phase of the run.
+fn phase(name: &str, phase: &str) {
+    hprintln!(
+        "phase {} {} heap_used {} heap_peak {}",
+        name,
+        phase,
+        HEAP.used.load(Ordering::Relaxed),
+        HEAP.peak.load(Ordering::Relaxed)
+    );
+}
+
 fn run(device: &Device) -> Result<(), String> {
     for embedded in MODELS {
         let (deployment, model) =
             Deployment::decode(embedded.model, device).map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
+        phase(embedded.name, "decode");
         let d = deployment.shape.n_features;
         for (row, input) in floats(embedded.inputs).chunks_exact(d).enumerate() {
             let output = deployment.predict_row(&model, input, device).map_err(|e| alloc::format!("{e}"))?;
             line(format_args!("predict {} {row}", embedded.name), &output);
         }
+        phase(embedded.name, "predict");
         #[cfg(feature = "train")]
         if !embedded.train_x.is_empty() {
             train(embedded, &deployment, device)?;
+            phase(embedded.name, "train");
         }
     }
     Ok(())
