@@ -11,17 +11,28 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
 
-    let heap: usize = std::env::var("FW_HEAP").ok().and_then(|v| v.parse().ok()).unwrap_or(48 * 1024);
+    let heap: usize = std::env::var("FW_HEAP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48 * 1024);
     println!("cargo:rerun-if-env-changed=FW_HEAP");
     println!("cargo:rerun-if-env-changed=KILN_EMBED_DIR");
 
-    let mut code = format!("pub const HEAP_SIZE: usize = {heap};\npub static MODELS: &[Embedded] = &[\n");
+    let mut code =
+        format!("pub const HEAP_SIZE: usize = {heap};\npub static MODELS: &[Embedded] = &[\n");
     if let Some(dir) = std::env::var_os("KILN_EMBED_DIR") {
         let dir = PathBuf::from(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .expect("KILN_EMBED_DIR is readable")
-            .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".kiln").map(str::to_owned))
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .into_string()
+                    .ok()?
+                    .strip_suffix(".kiln")
+                    .map(str::to_owned)
+            })
             .collect();
         names.sort();
         for name in names {

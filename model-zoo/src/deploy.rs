@@ -73,7 +73,7 @@ impl Deployment {
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
         out.extend_from_slice(&header);
         out.extend_from_slice(&(weights.len() as u32).to_le_bytes());
-        out.extend_from_slice(&weights);
+        out.extend_from_slice(weights);
         Ok(out)
     }
 

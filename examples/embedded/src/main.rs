@@ -102,7 +102,10 @@ fn stack_peak() -> usize {
 }
 
 fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 fn line(prefix: core::fmt::Arguments<'_>, values: &[f32]) {
@@ -127,12 +130,14 @@ fn phase(name: &str, phase: &str) {
 
 fn run(device: &Device) -> Result<(), String> {
     for embedded in MODELS {
-        let (deployment, model) =
-            Deployment::decode(embedded.model, device).map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
+        let (deployment, model) = Deployment::decode(embedded.model, device)
+            .map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
         phase(embedded.name, "decode");
         let d = deployment.shape.n_features;
         for (row, input) in floats(embedded.inputs).chunks_exact(d).enumerate() {
-            let output = deployment.predict_row(&model, input, device).map_err(|e| alloc::format!("{e}"))?;
+            let output = deployment
+                .predict_row(&model, input, device)
+                .map_err(|e| alloc::format!("{e}"))?;
             line(format_args!("predict {} {row}", embedded.name), &output);
         }
         phase(embedded.name, "predict");
@@ -151,11 +156,20 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
 
     let ad = device.clone().autodiff();
     let (x, y) = (floats(embedded.train_x), floats(embedded.train_y));
-    let rows = Rows { x: &x, y: &y, n_features: deployment.shape.n_features, task: deployment.shape.task };
-    let spec = deployment.model.check(&deployment.shape).map_err(|e| alloc::format!("{e}"))?;
+    let rows = Rows {
+        x: &x,
+        y: &y,
+        n_features: deployment.shape.n_features,
+        task: deployment.shape.task,
+    };
+    let spec = deployment
+        .model
+        .check(&deployment.shape)
+        .map_err(|e| alloc::format!("{e}"))?;
     let model = spec.init(&ad);
     let before = mean_loss(&model, &rows, &ad).map_err(|e| alloc::format!("{e}"))?;
-    let (model, losses) = fit_online(model, &rows, TRAIN_EPOCHS, TRAIN_LR, &ad).map_err(|e| alloc::format!("{e}"))?;
+    let (model, losses) =
+        fit_online(model, &rows, TRAIN_EPOCHS, TRAIN_LR, &ad).map_err(|e| alloc::format!("{e}"))?;
     let after = *losses.last().unwrap_or(&before);
     hprintln!(
         "train {} epochs {} lr {:?} before {:?} after {:?}",
@@ -174,11 +188,16 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
         ..deployment.clone()
     };
     for (row, input) in x.chunks_exact(rows.n_features).enumerate() {
-        let output = identity.predict_row(&trained, input, device).map_err(|e| alloc::format!("{e}"))?;
+        let output = identity
+            .predict_row(&trained, input, device)
+            .map_err(|e| alloc::format!("{e}"))?;
         line(format_args!("trained {} {row}", embedded.name), &output);
     }
     if !(after < before) {
-        return Err(alloc::format!("{}: training did not reduce the loss ({before} -> {after})", embedded.name));
+        return Err(alloc::format!(
+            "{}: training did not reduce the loss ({before} -> {after})",
+            embedded.name
+        ));
     }
     Ok(())
 }
