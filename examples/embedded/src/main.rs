@@ -193,7 +193,8 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
             .map_err(|e| alloc::format!("{e}"))?;
         line(format_args!("trained {} {row}", embedded.name), &output);
     }
-    if !(after < before) {
+    // NaN counts as not reduced.
+    if after.partial_cmp(&before) != Some(core::cmp::Ordering::Less) {
         return Err(alloc::format!(
             "{}: training did not reduce the loss ({before} -> {after})",
             embedded.name
@@ -236,12 +237,17 @@ fn main() -> ! {
             debug::exit(debug::EXIT_FAILURE);
         }
     }
-    loop {}
+    // Semihosting exit ends QEMU; on hardware without a debugger, sleep until reset.
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     hprintln!("RESULT FAIL panic: {}", info);
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
