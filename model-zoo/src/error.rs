@@ -71,6 +71,11 @@ pub enum FitError {
         model: &'static str,
         method: &'static str,
     },
+    /// Fewer rows than the model needs (e.g. fewer rows than clusters).
+    #[error(
+        "the training data has {rows} rows, fewer than the {needed} the model needs (e.g. `k`)"
+    )]
+    TooFewRows { rows: usize, needed: usize },
     /// The data has no rows.
     #[error("the training data has no rows")]
     Empty,

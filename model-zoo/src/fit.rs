@@ -31,4 +31,6 @@ pub enum Prediction {
     Values(Tensor<2>),
     /// Classification: class probabilities, `[n, n_classes]`, rows summing to 1.
     Probabilities(Tensor<2>),
+    /// Clustering: squared distance of each row to each cluster centre, `[n, k]`.
+    Clusters(Tensor<2>),
 }

@@ -19,6 +19,7 @@ pub mod data;
 pub mod deploy;
 pub mod error;
 pub mod fit;
+pub mod kmeans;
 pub mod linalg;
 pub mod linear_regression;
 pub mod logistic_regression;

@@ -75,6 +75,22 @@ pub fn argmax_rows(proba: &[f32], n_classes: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The index of the smallest value of each row (`n × k`, row-major); ties go to the lower index.
+pub fn argmin_rows(values: &[f32], k: usize) -> Vec<usize> {
+    values
+        .chunks_exact(k)
+        .map(|row| {
+            let mut best = 0;
+            for (i, v) in row.iter().enumerate() {
+                if *v < row[best] {
+                    best = i;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
 /// `matrix[true][predicted]` counts.
 pub fn confusion_matrix(pred: &[usize], labels: &[usize], n_classes: usize) -> Vec<Vec<usize>> {
     let mut matrix = vec![vec![0; n_classes]; n_classes];

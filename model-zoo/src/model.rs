@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Batch, DataShape};
 use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::kmeans::{KMeans, KMeansConfig, KMeansParams};
 use crate::linear_regression::{
     LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
 };
@@ -21,17 +22,20 @@ use crate::logistic_regression::{
 pub enum ModelConfig {
     LinearRegression(LinearRegressionConfig),
     LogisticRegression(LogisticRegressionConfig),
+    Kmeans(KMeansConfig),
 }
 
 impl ModelConfig {
     /// Every `kind` a config may name.
-    pub const KINDS: &'static [&'static str] = &["linear_regression", "logistic_regression"];
+    pub const KINDS: &'static [&'static str] =
+        &["linear_regression", "logistic_regression", "kmeans"];
 
     /// This config's `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::LinearRegression(_) => "linear_regression",
             Self::LogisticRegression(_) => "logistic_regression",
+            Self::Kmeans(_) => "kmeans",
         }
     }
 
@@ -40,6 +44,7 @@ impl ModelConfig {
         match self {
             Self::LinearRegression(_) => Supervision::Values,
             Self::LogisticRegression(_) => Supervision::Labels,
+            Self::Kmeans(_) => Supervision::None,
         }
     }
 
@@ -48,6 +53,7 @@ impl ModelConfig {
         Ok(match self {
             Self::LinearRegression(c) => ModelSpec::LinearRegression(c.check(shape)?),
             Self::LogisticRegression(c) => ModelSpec::LogisticRegression(c.check(shape)?),
+            Self::Kmeans(c) => ModelSpec::KMeans(c.check(shape)?),
         })
     }
 }
@@ -59,6 +65,9 @@ pub enum Supervision {
     Values,
     /// Class labels (classification).
     Labels,
+    /// None (clustering); a label column, if given, only feeds metrics such as the adjusted
+    /// Rand index.
+    None,
 }
 
 /// A checked model config: everything needed to build the model.
@@ -66,6 +75,7 @@ pub enum Supervision {
 pub enum ModelSpec {
     LinearRegression(LinearRegressionParams),
     LogisticRegression(LogisticRegressionParams),
+    KMeans(KMeansParams),
 }
 
 impl ModelSpec {
@@ -76,6 +86,7 @@ impl ModelSpec {
             Self::LogisticRegression(p) => {
                 Model::LogisticRegression(LogisticRegression::new(*p, device))
             }
+            Self::KMeans(p) => Model::KMeans(KMeans::new(*p, device)),
         }
     }
 
@@ -87,6 +98,7 @@ impl ModelSpec {
                 LinearSolver::Sgd => FitMethod::Gradient,
             },
             Self::LogisticRegression(_) => FitMethod::Gradient,
+            Self::KMeans(_) => FitMethod::Iterative,
         }
     }
 }
@@ -96,6 +108,7 @@ impl ModelSpec {
 pub enum Model {
     LinearRegression(LinearRegression),
     LogisticRegression(LogisticRegression),
+    KMeans(KMeans),
 }
 
 impl Model {
@@ -104,6 +117,7 @@ impl Model {
         match self {
             Self::LinearRegression(_) => "linear_regression",
             Self::LogisticRegression(_) => "logistic_regression",
+            Self::KMeans(_) => "kmeans",
         }
     }
 
@@ -112,6 +126,7 @@ impl Model {
         match self {
             Self::LinearRegression(m) => m.fit_method(),
             Self::LogisticRegression(_) => FitMethod::Gradient,
+            Self::KMeans(_) => FitMethod::Iterative,
         }
     }
 
@@ -120,6 +135,7 @@ impl Model {
         match self {
             Self::LinearRegression(m) => m.predict(x),
             Self::LogisticRegression(m) => m.predict(x),
+            Self::KMeans(m) => m.predict(x),
         }
     }
 
@@ -130,6 +146,12 @@ impl Model {
         Ok(match self {
             Self::LinearRegression(m) => m.loss(batch, n_train),
             Self::LogisticRegression(m) => m.loss(batch, n_train),
+            Self::KMeans(_) => {
+                return Err(FitError::WrongMethod {
+                    model: self.kind(),
+                    method: "gradient descent",
+                });
+            }
         })
     }
 
@@ -140,6 +162,7 @@ impl Model {
             Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => {
                 m.fit_closed_form(data)
             }
+            Self::KMeans(m) => m.fit_step(data),
             _ => Err(FitError::WrongMethod {
                 model: kind,
                 method: "iterative steps",

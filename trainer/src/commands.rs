@@ -72,21 +72,23 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
 
     let target_kind = match config.model.supervision() {
         Supervision::Values => TargetKind::Values,
-        Supervision::Labels => TargetKind::Labels,
+        // For clustering a label column only feeds metrics (adjusted Rand index).
+        Supervision::Labels | Supervision::None => TargetKind::Labels,
     };
-    let target = config.data.target.as_deref().ok_or_else(|| {
-        loaded.error(
+    let target = config.data.target.as_deref();
+    if target.is_none() && config.model.supervision() != Supervision::None {
+        return Err(loaded.error(
             &["data"],
             format!(
                 "model `{}` needs a target column, and `[data] target` is not set",
                 config.model.kind()
             ),
             "add `target = \"COLUMN\"` to `[data]`".into(),
-        )
-    })?;
+        ));
+    }
     let train_path = loaded.resolve(&config.data.train);
     let columns = Columns {
-        target: Some((target, target_kind)),
+        target: target.map(|t| (t, target_kind)),
         features: None,
     };
     let full = read_csv(&train_path, columns)?;
@@ -119,7 +121,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             (full.select(&train_idx), valid)
         }
     };
-    let prep = Preprocessing::fit(&train_table, Some(target), config.data.standardize);
+    let prep = Preprocessing::fit(&train_table, target, config.data.standardize);
     let shape = kiln_model_zoo::DataShape {
         n_features: prep.feature_names.len(),
         task: prep.task(),
@@ -155,9 +157,11 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let mut metrics_log = std::io::BufWriter::new(
         std::fs::File::create(&metrics_path).map_err(|e| Error::io("write", &metrics_path, e))?,
     );
-    let main_metric = match shape.task {
-        Task::Classification { .. } => "accuracy",
-        Task::Regression => "r2",
+    let main_metric = match (config.model.supervision(), shape.task) {
+        (Supervision::None, Task::Classification { .. }) => "adjusted_rand_index",
+        (Supervision::None, Task::Regression) => "inertia",
+        (_, Task::Classification { .. }) => "accuracy",
+        (_, Task::Regression) => "r2",
     };
     let progress = Progress::new(
         config.train.epochs,
@@ -288,20 +292,28 @@ fn device_for(meta_backend: &str, backend: Option<&str>, run: &Path) -> Result<D
 pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
     let (saved, device) = load(run, backend)?;
     let prep = &saved.meta.preprocessing;
-    let target = prep.target.as_deref().ok_or_else(|| Error::Run {
-        message: "this model was trained without a target, so it has nothing to evaluate against"
-            .into(),
-        path: run.to_owned(),
-        fix: "use `kiln predict`".into(),
-    })?;
     let kind = match prep.task() {
         Task::Classification { .. } => TargetKind::Labels,
         Task::Regression => TargetKind::Values,
     };
+    // A clustering model trained without labels is evaluated on its inertia alone.
+    let target = match (prep.target.as_deref(), saved.meta.model.supervision()) {
+        (Some(target), _) => Some((target, kind)),
+        (None, Supervision::None) => None,
+        (None, _) => {
+            return Err(Error::Run {
+                message:
+                    "this model was trained without a target, so it has nothing to evaluate against"
+                        .into(),
+                path: run.to_owned(),
+                fix: "use `kiln predict`".into(),
+            });
+        }
+    };
     let table = read_csv(
         data,
         Columns {
-            target: Some((target, kind)),
+            target,
             features: Some(&prep.feature_names),
         },
     )?;
@@ -345,6 +357,14 @@ pub fn predict(
                 .map_err(|e| write_error(e.into()))?;
             for v in values {
                 csv.write_record([v.to_string()])
+                    .map_err(|e| write_error(e.into()))?;
+            }
+        }
+        HostPrediction::Clusters { distances, k } => {
+            csv.write_record(["cluster"])
+                .map_err(|e| write_error(e.into()))?;
+            for cluster in kiln_model_zoo::metrics::argmin_rows(distances, *k) {
+                csv.write_record([cluster.to_string()])
                     .map_err(|e| write_error(e.into()))?;
             }
         }

@@ -300,25 +300,25 @@ fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
     }
 }
 
-/// The model's objective on `batch` (for iterative models: the mean squared error or log-loss
-/// their metrics report).
+/// The model's objective on `batch` (for iterative models: the mean squared error, or for
+/// k-means the mean squared distance to the nearest centre).
 fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
     match model.fit_method() {
         FitMethod::Gradient => Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
-        FitMethod::Iterative => {
-            let Prediction::Values(pred) = model.predict(batch.x.clone()) else {
-                return Ok(f64::NAN);
-            };
-            let Targets::Values(y) = &batch.targets else {
-                return Ok(f64::NAN);
-            };
-            Ok(read_f32((pred - y.clone()).square().mean())?[0] as f64)
-        }
+        FitMethod::Iterative => match (model.predict(batch.x.clone()), &batch.targets) {
+            (Prediction::Values(pred), Targets::Values(y)) => {
+                Ok(read_f32((pred - y.clone()).square().mean())?[0] as f64)
+            }
+            (Prediction::Clusters(d), _) => {
+                Ok(read_f32(d.min_dim(1).clamp_min(0.0).mean())?[0] as f64)
+            }
+            _ => Ok(f64::NAN),
+        },
     }
 }
 
 /// Metrics of `model` on a split: `mse`, `mae`, `r2` for regression; `accuracy`, `log_loss`
-/// for classification.
+/// for classification; `inertia` (and `adjusted_rand_index` given labels) for clustering.
 pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
     Ok(metrics_of(&prediction, &split.targets))
@@ -328,7 +328,15 @@ pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
 #[derive(Clone, Debug)]
 pub enum HostPrediction {
     Values(Vec<f32>),
-    Probabilities { proba: Vec<f32>, n_classes: usize },
+    Probabilities {
+        proba: Vec<f32>,
+        n_classes: usize,
+    },
+    /// Squared distances to the `k` cluster centres, row-major.
+    Clusters {
+        distances: Vec<f32>,
+        k: usize,
+    },
 }
 
 pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
@@ -339,6 +347,13 @@ pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
             HostPrediction::Probabilities {
                 proba: read_f32(p)?,
                 n_classes,
+            }
+        }
+        Prediction::Clusters(d) => {
+            let k = d.dims()[1];
+            HostPrediction::Clusters {
+                distances: read_f32(d)?,
+                k,
             }
         }
     })
@@ -362,6 +377,19 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
                 "log_loss".into(),
                 metrics::log_loss(proba, labels, *n_classes),
             );
+        }
+        (HostPrediction::Clusters { distances, k }, targets) => {
+            let nearest = distances
+                .chunks_exact(*k)
+                .map(|row| row.iter().fold(f32::INFINITY, |m, v| m.min(*v)).max(0.0));
+            out.insert("inertia".into(), nearest.map(f64::from).sum());
+            if let HostTargets::Classes { labels, .. } = targets {
+                let clusters = metrics::argmin_rows(distances, *k);
+                out.insert(
+                    "adjusted_rand_index".into(),
+                    kiln_model_zoo::kmeans::adjusted_rand_index(&clusters, labels),
+                );
+            }
         }
         _ => {}
     }

@@ -1,0 +1,394 @@
+//! k-means clustering: seeded k-means++ initialisation, Lloyd iterations in tensor ops,
+//! `n_init` restarts keeping the lowest inertia (scikit-learn's `KMeans` with `algorithm="lloyd"`).
+//!
+//! One iterative-fit step is one Lloyd iteration: squared distances by
+//! `‖x‖² − 2x·cᵀ + ‖c‖²` (a matmul), the nearest centre per row, and per-cluster means through
+//! a one-hot matmul, all on the device; only the `k × d` centre shift and scalar inertia come
+//! back to the host. A restart ends when the centres move less than `tol` times the mean
+//! feature variance (scikit-learn's rule); the fit ends after the last restart.
+
+use alloc::vec::Vec;
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Batch, DataShape, read_f32};
+use crate::error::{ConfigError, FitError, check_non_negative};
+use crate::fit::{Prediction, StepRecord};
+use crate::rng::Rng;
+
+/// `[model]` keys of `kind = "kmeans"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KMeansConfig {
+    /// Number of clusters (default 8).
+    pub k: usize,
+    /// Restarts from new k-means++ seeds; the lowest inertia wins (default 1).
+    pub n_init: usize,
+    /// Lloyd iterations per restart at most (default 300).
+    pub max_iter: usize,
+    /// Convergence: total squared centre shift below `tol` × mean feature variance (1e-4).
+    pub tol: f64,
+    /// Seed of the k-means++ initialisation (default 0).
+    pub seed: u64,
+}
+
+impl Default for KMeansConfig {
+    fn default() -> Self {
+        Self {
+            k: 8,
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+/// Checked parameters of a k-means model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KMeansParams {
+    pub k: usize,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+    pub n_features: usize,
+}
+
+impl KMeansConfig {
+    /// Validates the config. A label column, if the data has one, is only used for metrics.
+    pub fn check(&self, shape: &DataShape) -> Result<KMeansParams, ConfigError> {
+        let positive = |key: &'static str, value: usize| {
+            if value == 0 {
+                Err(ConfigError::Invalid {
+                    key,
+                    message: alloc::format!("`{key}` must be at least 1"),
+                })
+            } else {
+                Ok(value)
+            }
+        };
+        Ok(KMeansParams {
+            k: positive("k", self.k)?,
+            n_init: positive("n_init", self.n_init)?,
+            max_iter: positive("max_iter", self.max_iter)?,
+            tol: check_non_negative("tol", self.tol)?,
+            seed: self.seed,
+            n_features: shape.n_features,
+        })
+    }
+}
+
+/// Where the fit is: the restart under way and the best result so far.
+#[derive(Clone, Debug)]
+pub struct KMeansProgress {
+    restart: usize,
+    iteration: usize,
+    rng: Rng,
+    tol_scaled: Option<f64>,
+    best: Option<(f64, Tensor<2>)>,
+}
+
+/// Cluster centres, `[k, n_features]`.
+#[derive(Module, Debug)]
+pub struct KMeans {
+    pub centers: Param<Tensor<2>>,
+    #[module(skip)]
+    pub params: KMeansParams,
+    /// Boxed: fit-time state only, and large next to the centres.
+    #[module(skip)]
+    progress: alloc::boxed::Box<KMeansProgress>,
+}
+
+impl KMeans {
+    /// An unfitted model (centres at zero until the first step seeds them).
+    pub fn new(params: KMeansParams, device: &Device) -> Self {
+        Self {
+            centers: Param::from_tensor(Tensor::zeros([params.k, params.n_features], device)),
+            params,
+            progress: alloc::boxed::Box::new(KMeansProgress {
+                restart: 0,
+                iteration: 0,
+                rng: Rng::new(params.seed),
+                tol_scaled: None,
+                best: None,
+            }),
+        }
+    }
+
+    /// Squared distance of every row to every centre, `[n, k]`.
+    pub fn distances(&self, x: Tensor<2>) -> Tensor<2> {
+        squared_distances(x, self.centers.val())
+    }
+
+    pub fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Clusters(self.distances(x))
+    }
+
+    /// One Lloyd iteration (seeding the centres first when a restart begins).
+    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+        let x = &data.x;
+        let [n, _] = x.dims();
+        if n < self.params.k {
+            return Err(FitError::TooFewRows {
+                rows: n,
+                needed: self.params.k,
+            });
+        }
+        let tol_scaled = match self.progress.tol_scaled {
+            Some(t) => t,
+            None => {
+                let mean = x.clone().mean_dim(0);
+                let variance = (x.clone() - mean).square().mean();
+                let t = self.params.tol * read_f32(variance)?[0] as f64;
+                self.progress.tol_scaled = Some(t);
+                t
+            }
+        };
+        if self.progress.iteration == 0 {
+            let centers = kmeans_plus_plus(x, self.params.k, &mut self.progress.rng)?;
+            self.centers = Param::from_tensor(centers);
+        }
+        self.progress.iteration += 1;
+
+        let centers = self.centers.val();
+        let distances = squared_distances(x.clone(), centers.clone());
+        let (nearest, assignment) = distances.min_dim_with_indices(1);
+        let inertia = read_f32(nearest.clamp_min(0.0).sum())?[0] as f64;
+        let one_hot = assignment
+            .squeeze_dim::<1>(1)
+            .one_hot::<2>(self.params.k)
+            .float(); // [n, k]
+        let counts = one_hot.clone().sum_dim(0).transpose(); // [k, 1]
+        let sums = one_hot.transpose().matmul(x.clone()); // [k, d]
+        // An empty cluster keeps its centre.
+        let empty = counts.clone().equal_elem(0.0);
+        let means = sums / counts.clamp_min(1.0);
+        let new_centers = means.mask_where(empty.expand(centers.shape()), centers.clone());
+        let shift = read_f32((new_centers.clone() - centers).square().sum())?[0] as f64;
+        self.centers = Param::from_tensor(new_centers);
+
+        let restart_done = shift <= tol_scaled || self.progress.iteration >= self.params.max_iter;
+        if restart_done {
+            let final_inertia = self.inertia(x.clone())?;
+            let better = self
+                .progress
+                .best
+                .as_ref()
+                .is_none_or(|(best, _)| final_inertia < *best);
+            if better {
+                self.progress.best = Some((final_inertia, self.centers.val()));
+            }
+            self.progress.restart += 1;
+            self.progress.iteration = 0;
+        }
+        let converged = restart_done && self.progress.restart >= self.params.n_init;
+        if converged && let Some((_, best)) = &self.progress.best {
+            self.centers = Param::from_tensor(best.clone());
+        }
+        Ok(StepRecord {
+            step: 0,
+            loss: inertia / n as f64,
+            converged,
+            jitter: 0.0,
+        })
+    }
+
+    /// Sum of squared distances of the rows to their nearest centre.
+    pub fn inertia(&self, x: Tensor<2>) -> Result<f64, FitError> {
+        Ok(read_f32(self.distances(x).min_dim(1).clamp_min(0.0).sum())?[0] as f64)
+    }
+}
+
+/// `‖x‖² − 2x·cᵀ + ‖c‖²`, `[n, k]` (may dip slightly below 0 in f32; callers clamp).
+fn squared_distances(x: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
+    let x_norms = x.clone().square().sum_dim(1); // [n, 1]
+    let c_norms = centers.clone().square().sum_dim(1).transpose(); // [1, k]
+    x_norms + c_norms - x.matmul(centers.transpose()).mul_scalar(2.0)
+}
+
+/// k-means++ seeding: the first centre uniformly, each next one with probability proportional
+/// to the squared distance to the nearest centre chosen so far. Distances are computed on the
+/// device; the `n` weights come to the host once per centre for the draw.
+fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>, FitError> {
+    let [n, _] = x.dims();
+    let row = |i: usize| x.clone().narrow(0, i, 1);
+    let first = (rng.uniform() * n as f64) as usize % n;
+    let mut chosen = alloc::vec![row(first)];
+    let mut nearest = squared_distances(x.clone(), row(first)); // [n, 1]
+    while chosen.len() < k {
+        let weights: Vec<f64> = read_f32(nearest.clone().clamp_min(0.0))?
+            .iter()
+            .map(|v| *v as f64)
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let pick = if total > 0.0 {
+            let mut target = rng.uniform() * total;
+            let mut pick = n - 1;
+            for (i, w) in weights.iter().enumerate() {
+                if target < *w {
+                    pick = i;
+                    break;
+                }
+                target -= w;
+            }
+            pick
+        } else {
+            // Every row coincides with a centre: any row will do.
+            (rng.uniform() * n as f64) as usize % n
+        };
+        chosen.push(row(pick));
+        nearest = nearest.min_pair(squared_distances(x.clone(), row(pick)));
+    }
+    Ok(Tensor::cat(chosen, 0))
+}
+
+/// Adjusted Rand index of two labelings (1 for identical partitions up to renaming, about 0 for
+/// independent ones), as scikit-learn's `adjusted_rand_score`.
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
+    let (ka, kb) = (
+        a.iter().max().map_or(0, |m| m + 1),
+        b.iter().max().map_or(0, |m| m + 1),
+    );
+    let mut table = alloc::vec![0u64; ka * kb];
+    for (x, y) in a.iter().zip(b) {
+        table[x * kb + y] += 1;
+    }
+    let pairs = |c: u64| (c * c.saturating_sub(1)) as f64 / 2.0;
+    let sum_cells: f64 = table.iter().map(|c| pairs(*c)).sum();
+    let rows: f64 = (0..ka)
+        .map(|i| pairs(table[i * kb..(i + 1) * kb].iter().sum()))
+        .sum();
+    let cols: f64 = (0..kb)
+        .map(|j| pairs((0..ka).map(|i| table[i * kb + j]).sum()))
+        .sum();
+    let expected = rows * cols / pairs(a.len() as u64).max(1.0);
+    let max = (rows + cols) / 2.0;
+    if max == expected {
+        1.0
+    } else {
+        (sum_cells - expected) / (max - expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Targets, Task};
+    use crate::testing::{features, for_each_device};
+
+    fn fit(x: &[f32], d: usize, config: KMeansConfig, device: &Device) -> (KMeans, usize) {
+        let shape = DataShape {
+            n_features: d,
+            task: Task::Regression,
+        };
+        let mut model = KMeans::new(config.check(&shape).unwrap(), device);
+        let n = x.len() / d;
+        let batch = Batch {
+            x: features(x, d, device),
+            targets: Targets::Values(Tensor::zeros([n, 1], device)),
+        };
+        for step in 1..=10_000 {
+            if model.fit_step(&batch).unwrap().converged {
+                return (model, step);
+            }
+        }
+        panic!("k-means did not converge");
+    }
+
+    fn labels(model: &KMeans, x: &[f32], d: usize, device: &Device) -> Vec<usize> {
+        let Prediction::Clusters(dist) = model.predict(features(x, d, device)) else {
+            unreachable!()
+        };
+        crate::metrics::argmin_rows(&read_f32(dist).unwrap(), model.params.k)
+    }
+
+    /// Three tight, far-apart blobs of 50 rows: k-means finds them exactly.
+    fn blobs() -> (Vec<f32>, Vec<usize>) {
+        let mut rng = Rng::new(1);
+        let centres = [(0.0, 0.0), (10.0, 10.0), (-10.0, 10.0)];
+        let mut x = Vec::new();
+        let mut truth = Vec::new();
+        for (c, (cx, cy)) in centres.iter().enumerate() {
+            for _ in 0..50 {
+                x.push(cx + 0.5 * rng.normal() as f32);
+                x.push(cy + 0.5 * rng.normal() as f32);
+                truth.push(c);
+            }
+        }
+        (x, truth)
+    }
+
+    #[test]
+    fn separated_blobs_are_found_exactly_on_every_backend() {
+        let (x, truth) = blobs();
+        for_each_device(|device| {
+            let (model, _) = fit(
+                &x,
+                2,
+                KMeansConfig {
+                    k: 3,
+                    n_init: 3,
+                    ..Default::default()
+                },
+                device,
+            );
+            let found = labels(&model, &x, 2, device);
+            assert_eq!(adjusted_rand_index(&found, &truth), 1.0, "{device:?}");
+        });
+    }
+
+    // Reference: scikit-learn 1.9.1, computed once with
+    //   import numpy as np; from sklearn.cluster import KMeans
+    //   X = np.array(KM_X).reshape(-1, 2)
+    //   print(KMeans(3, n_init=20, random_state=0, tol=1e-10).fit(X).inertia_)  # 11.170833333333333
+    const KM_X: [f32; 24] = [
+        1.0, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0, 3.5, 5.0, 4.5, 5.0, 3.5, 4.5, 9.0, 9.0, 8.5, 9.5,
+        9.0, 8.0, 0.5, 1.5, 2.0, 1.0,
+    ];
+    const KM_INERTIA: f64 = 11.170_833_333_333_333;
+
+    #[test]
+    fn inertia_matches_scikit_learn() {
+        for_each_device(|device| {
+            let config = KMeansConfig {
+                k: 3,
+                n_init: 10,
+                tol: 1e-10,
+                ..Default::default()
+            };
+            let (model, _) = fit(&KM_X, 2, config, device);
+            let inertia = model.inertia(features(&KM_X, 2, device)).unwrap();
+            assert!(
+                (inertia - KM_INERTIA).abs() <= 1e-4 * KM_INERTIA,
+                "{device:?}: {inertia}"
+            );
+        });
+    }
+
+    #[test]
+    fn adjusted_rand_index_matches_scikit_learn() {
+        // adjusted_rand_score([0, 0, 1, 1, 2, 2], [0, 0, 1, 2, 2, 2]) = 0.4444444444444444
+        let ari = adjusted_rand_index(&[0, 0, 1, 1, 2, 2], &[0, 0, 1, 2, 2, 2]);
+        assert!((ari - 0.444_444_444_444_444_4).abs() < 1e-12, "{ari}");
+        assert_eq!(adjusted_rand_index(&[0, 0, 1, 1], &[1, 1, 0, 0]), 1.0);
+    }
+
+    #[test]
+    fn config_rules() {
+        let shape = DataShape {
+            n_features: 2,
+            task: Task::Regression,
+        };
+        let bad = KMeansConfig {
+            k: 0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            bad.check(&shape),
+            Err(ConfigError::Invalid { key: "k", .. })
+        ));
+    }
+}
