@@ -32,6 +32,11 @@ pub struct KMeansConfig {
     pub tol: f64,
     /// Seed of the k-means++ initialisation (default 0).
     pub seed: u64,
+    /// Mini-batch k-means: rows per centre update (default: none, full-batch Lloyd). Each step
+    /// is one pass over the rows, in order, with per-cluster running counts, so memory per
+    /// update is bounded by the batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
 }
 
 impl Default for KMeansConfig {
@@ -42,6 +47,7 @@ impl Default for KMeansConfig {
             max_iter: 300,
             tol: 1e-4,
             seed: 0,
+            batch_size: None,
         }
     }
 }
@@ -54,6 +60,7 @@ pub struct KMeansParams {
     pub max_iter: usize,
     pub tol: f64,
     pub seed: u64,
+    pub batch_size: Option<usize>,
     pub n_features: usize,
 }
 
@@ -76,6 +83,10 @@ impl KMeansConfig {
             max_iter: positive("max_iter", self.max_iter)?,
             tol: check_non_negative("tol", self.tol)?,
             seed: self.seed,
+            batch_size: self
+                .batch_size
+                .map(|b| positive("batch_size", b))
+                .transpose()?,
             n_features: shape.n_features,
         })
     }
@@ -89,6 +100,8 @@ pub struct KMeansProgress {
     rng: Rng,
     tol_scaled: Option<f64>,
     best: Option<(f64, Tensor<2>)>,
+    /// Mini-batch: rows assigned to each centre so far in this restart, `[k, 1]`.
+    counts: Option<Tensor<2>>,
 }
 
 /// Cluster centres, `[k, n_features]`.
@@ -114,6 +127,7 @@ impl KMeans {
                 rng: Rng::new(params.seed),
                 tol_scaled: None,
                 best: None,
+                counts: None,
             }),
         }
     }
@@ -153,22 +167,41 @@ impl KMeans {
         }
         self.progress.iteration += 1;
 
-        let centers = self.centers.val();
-        let distances = squared_distances(x.clone(), centers.clone());
-        let (nearest, assignment) = distances.min_dim_with_indices(1);
-        let inertia = read_f32(nearest.clamp_min(0.0).sum())?[0] as f64;
-        let one_hot = assignment
-            .squeeze_dim::<1>(1)
-            .one_hot::<2>(self.params.k)
-            .float(); // [n, k]
-        let counts = one_hot.clone().sum_dim(0).transpose(); // [k, 1]
-        let sums = one_hot.transpose().matmul(x.clone()); // [k, d]
-        // An empty cluster keeps its centre.
-        let empty = counts.clone().equal_elem(0.0);
-        let means = sums / counts.clamp_min(1.0);
-        let new_centers = means.mask_where(empty.expand(centers.shape()), centers.clone());
-        let shift = read_f32((new_centers.clone() - centers).square().sum())?[0] as f64;
-        self.centers = Param::from_tensor(new_centers);
+        // One pass over the rows in batches (Lloyd: a single batch of all rows). Each cluster's
+        // running count grows by its batch count and its centre moves by
+        // (batch sum − batch count·centre) / running count: with counts reset every step and one
+        // batch this is exactly Lloyd's mean; accumulated over a restart it is mini-batch
+        // k-means. An empty cluster keeps its centre.
+        let start = self.centers.val();
+        let mut centers = start.clone();
+        let mut counts = match (&self.progress.counts, self.params.batch_size) {
+            (Some(c), Some(_)) => c.clone(),
+            _ => Tensor::zeros([self.params.k, 1], &x.device()),
+        };
+        let batch = self.params.batch_size.unwrap_or(n).min(n);
+        // Summed on the device and read once per pass, not once per batch.
+        let mut inertia = Tensor::<1>::zeros([1], &x.device());
+        for begin in (0..n).step_by(batch) {
+            let xb = x.clone().narrow(0, begin, batch.min(n - begin));
+            let (nearest, assignment) =
+                squared_distances(xb.clone(), centers.clone()).min_dim_with_indices(1);
+            inertia = inertia + nearest.clamp_min(0.0).sum();
+            let one_hot = assignment
+                .squeeze_dim::<1>(1)
+                .one_hot::<2>(self.params.k)
+                .float(); // [b, k]
+            let batch_counts = one_hot.clone().sum_dim(0).transpose(); // [k, 1]
+            let batch_sums = one_hot.transpose().matmul(xb); // [k, d]
+            counts = counts + batch_counts.clone();
+            centers = centers.clone()
+                + (batch_sums - centers * batch_counts) / counts.clone().clamp_min(1.0);
+        }
+        if self.params.batch_size.is_some() {
+            self.progress.counts = Some(counts);
+        }
+        let inertia = read_f32(inertia)?[0] as f64;
+        let shift = read_f32((centers.clone() - start).square().sum())?[0] as f64;
+        self.centers = Param::from_tensor(centers);
 
         let restart_done = shift <= tol_scaled || self.progress.iteration >= self.params.max_iter;
         if restart_done {
@@ -183,6 +216,7 @@ impl KMeans {
             }
             self.progress.restart += 1;
             self.progress.iteration = 0;
+            self.progress.counts = None;
         }
         let converged = restart_done && self.progress.restart >= self.params.n_init;
         if converged && let Some((_, best)) = &self.progress.best {
@@ -337,6 +371,56 @@ mod tests {
             );
             let found = labels(&model, &x, 2, device);
             assert_eq!(adjusted_rand_index(&found, &truth), 1.0, "{device:?}");
+        });
+    }
+
+    #[test]
+    fn mini_batches_find_the_blobs_and_nearly_lloyds_inertia() {
+        let (x, truth) = blobs();
+        for_each_device(|device| {
+            let lloyd = fit(
+                &x,
+                2,
+                KMeansConfig {
+                    k: 3,
+                    n_init: 3,
+                    ..Default::default()
+                },
+                device,
+            )
+            .0;
+            let config = KMeansConfig {
+                k: 3,
+                n_init: 3,
+                batch_size: Some(16),
+                ..Default::default()
+            };
+            let (mini, _) = fit(&x, 2, config, device);
+            assert_eq!(
+                adjusted_rand_index(&labels(&mini, &x, 2, device), &truth),
+                1.0,
+                "{device:?}"
+            );
+            let (a, b) = (
+                lloyd.inertia(features(&x, 2, device)).unwrap(),
+                mini.inertia(features(&x, 2, device)).unwrap(),
+            );
+            assert!(
+                b <= a * 1.01,
+                "{device:?}: mini-batch inertia {b} vs Lloyd {a}"
+            );
+            // A batch of one row is online (MacQueen) k-means: what a microcontroller runs.
+            let config = KMeansConfig {
+                k: 3,
+                batch_size: Some(1),
+                ..Default::default()
+            };
+            let (online, _) = fit(&x, 2, config, device);
+            assert_eq!(
+                adjusted_rand_index(&labels(&online, &x, 2, device), &truth),
+                1.0,
+                "{device:?}"
+            );
         });
     }
 
