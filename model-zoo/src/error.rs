@@ -79,6 +79,9 @@ pub enum FitError {
     /// The data has no rows.
     #[error("the training data has no rows")]
     Empty,
+    /// The model's config does not fit the data it is trained on.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
     /// Reading a result back from the device failed.
     #[error("reading from the device failed: {0}")]
     Device(String),

@@ -191,7 +191,7 @@ impl KMeans {
                 .one_hot::<2>(self.params.k)
                 .float(); // [b, k]
             let batch_counts = one_hot.clone().sum_dim(0).transpose(); // [k, 1]
-            let batch_sums = one_hot.transpose().matmul(xb); // [k, d]
+            let batch_sums = crate::linalg::matmul(one_hot.transpose(), xb); // [k, d]
             counts = counts + batch_counts.clone();
             centers = centers.clone()
                 + (batch_sums - centers * batch_counts) / counts.clone().clamp_min(1.0);
@@ -240,7 +240,7 @@ impl KMeans {
 fn squared_distances(x: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
     let x_norms = x.clone().square().sum_dim(1); // [n, 1]
     let c_norms = centers.clone().square().sum_dim(1).transpose(); // [1, k]
-    x_norms + c_norms - x.matmul(centers.transpose()).mul_scalar(2.0)
+    x_norms + c_norms - crate::linalg::matmul(x, centers.transpose()).mul_scalar(2.0)
 }
 
 /// k-means++ seeding: the first centre uniformly, each next one with probability proportional

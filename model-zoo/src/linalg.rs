@@ -7,7 +7,27 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use burn::tensor::Tensor;
+
 use crate::error::FitError;
+
+/// Largest `m·k·n` that [`matmul`] computes by broadcast-and-sum instead of gemm.
+const SMALL_MATMUL: usize = 16 * 1024;
+
+/// `a·b` (`[m, k] · [k, n]`). Small products are computed by broadcasting and summing: burn-flex
+/// hands every batched f32 matmul to gemm, which without std allocates a 512 KiB scratch buffer
+/// on each call (seen under QEMU: `memory allocation of 524288 bytes failed` in on-device
+/// k-means). Large products keep gemm's speed.
+pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    let ([m, k], [_, n]) = (a.dims(), b.dims());
+    if m * k * n > SMALL_MATMUL {
+        return a.matmul(b);
+    }
+    // [m, k, 1] * [1, k, n] → [m, k, n], summed over k.
+    (a.unsqueeze_dim::<3>(2) * b.unsqueeze_dim::<3>(0))
+        .sum_dim(1)
+        .reshape([m, n])
+}
 
 /// Number of times [`solve_spd`] grows the jitter before giving up.
 const JITTER_TRIES: usize = 8;
@@ -87,6 +107,21 @@ pub fn solve_spd(a: &[f64], n: usize, b: &[f64]) -> Result<(Vec<f64>, f64), FitE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::read_f32;
+    use crate::testing::{features, for_each_device};
+
+    #[test]
+    fn small_matmul_equals_gemm() {
+        for_each_device(|device| {
+            let a = features(&[0.5, -1.0, 2.0, 1.0, 0.0, -0.5], 3, device);
+            let b = features(&[1.0, 2.0, -1.0, 0.5, 3.0, 1.5], 2, device);
+            let small = read_f32(matmul(a.clone(), b.clone())).unwrap();
+            let gemm = read_f32(a.matmul(b)).unwrap();
+            for (x, y) in small.iter().zip(&gemm) {
+                assert!((x - y).abs() < 1e-6, "{small:?} vs {gemm:?}");
+            }
+        });
+    }
 
     #[test]
     fn solves_a_known_system() {

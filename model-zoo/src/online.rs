@@ -7,9 +7,10 @@ use alloc::vec::Vec;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 
-use crate::data::{Batch, Targets, Task, read_f32};
+use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::FitError;
-use crate::model::Model;
+use crate::kmeans::KMeansConfig;
+use crate::model::{Model, ModelConfig};
 
 /// `p ← p − lr·∂loss/∂p` for every parameter that has a gradient.
 pub struct SgdStep<'a> {
@@ -91,6 +92,75 @@ pub fn mean_loss(model: &Model, rows: &Rows<'_>, device: &Device) -> Result<f64,
     Ok(total / rows.len().max(1) as f64)
 }
 
+/// Passes over the rows when training on the device.
+pub const EPOCHS: usize = 20;
+/// Online SGD learning rate when training on the device.
+pub const LEARNING_RATE: f64 = 0.05;
+
+/// A model trained on the device, with its mean loss before and after.
+#[derive(Debug)]
+pub struct Trained {
+    /// The trained model, without autodiff.
+    pub model: Model,
+    pub before: f64,
+    pub after: f64,
+}
+
+/// Trains a fresh model of `config` on `rows` the way a microcontroller does, one row at a time
+/// (no batched matmul, so no large scratch buffer): gradient-fitted models by [`EPOCHS`] of
+/// online SGD at [`LEARNING_RATE`] from zero; k-means by online (batch of one) k-means from
+/// k-means++ seeds, at most [`EPOCHS`] passes. For k-means the loss is the mean squared
+/// distance to the nearest centre. The host runs the same function to check the device.
+pub fn train(
+    config: &ModelConfig,
+    shape: &DataShape,
+    rows: &Rows<'_>,
+    device: &Device,
+) -> Result<Trained, FitError> {
+    if let ModelConfig::Kmeans(kmeans) = config {
+        let online = KMeansConfig {
+            batch_size: Some(1),
+            n_init: 1,
+            max_iter: EPOCHS,
+            ..kmeans.clone()
+        };
+        let mut model = ModelConfig::Kmeans(online).check(shape)?.init(device);
+        let d = rows.n_features;
+        let x = Tensor::from_data(TensorData::new(rows.x.to_vec(), [rows.len(), d]), device);
+        let batch = Batch {
+            x: x.clone(),
+            targets: Targets::Values(Tensor::zeros([rows.len(), 1], device)),
+        };
+        let mut before = None;
+        loop {
+            let record = model.fit_step(&batch)?;
+            before.get_or_insert(record.loss);
+            if record.converged {
+                break;
+            }
+        }
+        let Model::KMeans(fitted) = &model else {
+            unreachable!("built as k-means")
+        };
+        let after = fitted.inertia(x)? / rows.len().max(1) as f64;
+        return Ok(Trained {
+            before: before.unwrap_or(after),
+            after,
+            model,
+        });
+    }
+    let autodiff = device.clone().autodiff();
+    let fresh = config.check(shape)?.init(&autodiff);
+    let before = mean_loss(&fresh, rows, &autodiff)?;
+    let (model, losses) = fit_online(fresh, rows, EPOCHS, LEARNING_RATE, &autodiff)?;
+    let after = losses.last().copied().unwrap_or(before);
+    Ok(Trained {
+        model: model.valid(),
+        before,
+        after,
+    })
+}
+
 /// `epochs` passes of one SGD step per row, in row order. `model` must live on an autodiff
 /// device (`device`). Returns the trained model and the mean loss after each epoch.
 pub fn fit_online(
@@ -115,7 +185,6 @@ pub fn fit_online(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::DataShape;
     use crate::linear_regression::LinearRegressionConfig;
     use crate::linear_regression::LinearSolver;
     use crate::model::ModelConfig;

@@ -1,6 +1,7 @@
 //! The embedded check: models trained and exported on the host run unchanged on a Cortex-M4F
 //! (QEMU `mps2-an386`) and predict what the host predicts; a fresh copy trained on the device
-//! by online SGD lowers its loss and ends where the same training on the host ends.
+//! (online SGD; online k-means) lowers its loss and ends where the same training on the host
+//! ends.
 //!
 //! Needs `qemu-system-arm` and the rustup target `thumbv7em-none-eabihf` (scripts/setup.sh).
 //! The firmware (examples/embedded) builds in its own target directory,
@@ -13,9 +14,9 @@ use std::process::Command;
 
 use kiln_backends::BackendKind;
 use kiln_model_zoo::deploy::Deployment;
-use kiln_model_zoo::online::{Rows, fit_online, mean_loss};
+use kiln_model_zoo::online::Rows;
 use kiln_model_zoo::rng::Rng;
-use kiln_model_zoo::{Model, Task};
+use kiln_model_zoo::{ModelConfig, Task};
 use kiln_trainer::commands::{self, TrainOptions};
 use kiln_trainer::data::{Columns, read_csv};
 
@@ -93,13 +94,28 @@ fn outputs(stdout: &str, kind: &str) -> BTreeMap<String, Vec<Vec<f32>>> {
     map
 }
 
-fn assert_same_outputs(what: &str, device: &[f32], host: &[f32], task: Task, tolerance: f32) {
+/// Picks one index per row of a row-major `rows × k` slice (argmax or argmin).
+type PickRows = fn(&[f32], usize) -> Vec<usize>;
+
+/// Same class (classifiers) or nearest cluster (k-means), and every value within `tolerance`.
+fn assert_same_outputs(
+    what: &str,
+    device: &[f32],
+    host: &[f32],
+    deployment: &Deployment,
+    tolerance: f32,
+) {
     assert_eq!(device.len(), host.len(), "{what}");
-    if let Task::Classification { n_classes } = task {
-        let class = |v: &[f32]| kiln_model_zoo::metrics::argmax_rows(v, n_classes)[0];
+    let k = host.len();
+    let pick: Option<PickRows> = match (&deployment.model, deployment.shape.task) {
+        (ModelConfig::Kmeans(_), _) => Some(kiln_model_zoo::metrics::argmin_rows),
+        (_, Task::Classification { .. }) => Some(kiln_model_zoo::metrics::argmax_rows),
+        _ => None,
+    };
+    if let Some(pick) = pick {
         assert_eq!(
-            class(device),
-            class(host),
+            pick(device, k),
+            pick(host, k),
             "{what}: device {device:?}, host {host:?}"
         );
     }
@@ -120,6 +136,7 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
 
     // Train and export on the host; embed raw input rows and synthetic training rows.
     let cases = [
+        ("kmeans", "iris-kmeans.toml", "iris.csv"),
         ("linear", "diabetes-ols.toml", "diabetes.csv"),
         ("logistic", "iris-logistic.toml", "iris.csv"),
     ];
@@ -218,7 +235,7 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
                 &format!("{name} row {row}"),
                 device_out,
                 &host_out,
-                task,
+                deployment,
                 PREDICT_TOLERANCE,
             );
         }
@@ -230,50 +247,42 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
             .unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
         let value = |key: &str| words[words.iter().position(|w| *w == key).unwrap() + 1];
-        let (epochs, lr): (usize, f64) = (
-            value("epochs").parse().unwrap(),
-            value("lr").parse().unwrap(),
-        );
         let (before, after): (f64, f64) = (
             value("before").parse().unwrap(),
             value("after").parse().unwrap(),
         );
         assert!(after < before, "{line}");
-        let ad = host.clone().autodiff();
         let rows = Rows {
             x,
             y,
             n_features: d,
             task,
         };
-        let fresh = deployment.model.check(&deployment.shape).unwrap().init(&ad);
-        let host_before = mean_loss(&fresh, &rows, &ad).unwrap();
-        let (host_model, losses) = fit_online(fresh, &rows, epochs, lr, &ad).unwrap();
+        let on_host =
+            kiln_model_zoo::online::train(&deployment.model, &deployment.shape, &rows, &host)
+                .unwrap();
         assert!(
-            close(before as f32, host_before as f32, PREDICT_TOLERANCE),
-            "{line} vs host {host_before}"
+            close(before as f32, on_host.before as f32, PREDICT_TOLERANCE),
+            "{line} vs host {}",
+            on_host.before
         );
         assert!(
-            close(
-                after as f32,
-                *losses.last().unwrap() as f32,
-                TRAIN_TOLERANCE
-            ),
-            "{line} vs host {losses:?}"
+            close(after as f32, on_host.after as f32, TRAIN_TOLERANCE),
+            "{line} vs host {}",
+            on_host.after
         );
-        let host_model: Model = burn::module::Module::valid(&host_model);
         let identity = Deployment {
             mean: vec![0.0; d],
             scale: vec![1.0; d],
             ..deployment.clone()
         };
         for (row, (input, device_out)) in x.chunks(d).zip(&trained[name]).enumerate() {
-            let host_out = identity.predict_row(&host_model, input, &host).unwrap();
+            let host_out = identity.predict_row(&on_host.model, input, &host).unwrap();
             assert_same_outputs(
                 &format!("{name} trained row {row}"),
                 device_out,
                 &host_out,
-                task,
+                deployment,
                 TRAIN_TOLERANCE,
             );
         }

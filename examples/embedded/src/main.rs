@@ -152,9 +152,8 @@ fn run(device: &Device) -> Result<(), String> {
 
 #[cfg(feature = "train")]
 fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Result<(), String> {
-    use kiln_model_zoo::online::{Rows, fit_online, mean_loss};
+    use kiln_model_zoo::online::{EPOCHS, LEARNING_RATE, Rows};
 
-    let ad = device.clone().autodiff();
     let (x, y) = (floats(embedded.train_x), floats(embedded.train_y));
     let rows = Rows {
         x: &x,
@@ -162,26 +161,18 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
         n_features: deployment.shape.n_features,
         task: deployment.shape.task,
     };
-    let spec = deployment
-        .model
-        .check(&deployment.shape)
-        .map_err(|e| alloc::format!("{e}"))?;
-    let model = spec.init(&ad);
-    let before = mean_loss(&model, &rows, &ad).map_err(|e| alloc::format!("{e}"))?;
-    let (model, losses) =
-        fit_online(model, &rows, TRAIN_EPOCHS, TRAIN_LR, &ad).map_err(|e| alloc::format!("{e}"))?;
-    let after = *losses.last().unwrap_or(&before);
+    let trained =
+        kiln_model_zoo::online::train(&deployment.model, &deployment.shape, &rows, device)
+            .map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
     hprintln!(
         "train {} epochs {} lr {:?} before {:?} after {:?}",
         embedded.name,
-        TRAIN_EPOCHS,
-        TRAIN_LR,
-        before,
-        after
+        EPOCHS,
+        LEARNING_RATE,
+        trained.before,
+        trained.after
     );
-    let trained = burn_valid(model);
-    // The trained model's outputs on its own rows, for the host to compare (raw = already
-    // scaled rows here, so the deployment's scaling is not applied).
+    // The trained model's outputs on its own (already scaled) rows, for the host to compare.
     let identity = Deployment {
         mean: alloc::vec![0.0; rows.n_features],
         scale: alloc::vec![1.0; rows.n_features],
@@ -189,25 +180,20 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
     };
     for (row, input) in x.chunks_exact(rows.n_features).enumerate() {
         let output = identity
-            .predict_row(&trained, input, device)
+            .predict_row(&trained.model, input, device)
             .map_err(|e| alloc::format!("{e}"))?;
         line(format_args!("trained {} {row}", embedded.name), &output);
     }
     // NaN counts as not reduced.
-    if after.partial_cmp(&before) != Some(core::cmp::Ordering::Less) {
+    if trained.after.partial_cmp(&trained.before) != Some(core::cmp::Ordering::Less) {
         return Err(alloc::format!(
-            "{}: training did not reduce the loss ({before} -> {after})",
-            embedded.name
+            "{}: training did not reduce the loss ({} -> {})",
+            embedded.name,
+            trained.before,
+            trained.after
         ));
     }
     Ok(())
-}
-
-/// The trained model moved off autodiff, to predict like an exported one.
-#[cfg(feature = "train")]
-fn burn_valid(model: kiln_model_zoo::Model) -> kiln_model_zoo::Model {
-    use kiln_model_zoo::burn::module::Module;
-    model.valid()
 }
 
 #[entry]
