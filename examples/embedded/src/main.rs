@@ -6,6 +6,7 @@
 //! ```text
 //! predict NAME ROW v0 v1 ...                       one model output per input row
 //! train NAME epochs E lr L before B after A        mean loss before and after training
+//!                                                  (kiln_model_zoo::online::train)
 //! trained NAME ROW v0 v1 ...                       the trained model's output per training row
 //! phase NAME decode|predict|train heap_used U heap_peak P   bytes, after each phase
 //! memory heap_peak H stack_peak S heap_size N      bytes
@@ -38,12 +39,6 @@ pub struct Embedded {
 }
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-
-/// On-device training schedule, printed so the host can reproduce the same fit.
-#[cfg(feature = "train")]
-const TRAIN_EPOCHS: usize = 20;
-#[cfg(feature = "train")]
-const TRAIN_LR: f64 = 0.05;
 
 /// The heap, with a high-water mark.
 struct TrackingHeap {
