@@ -64,5 +64,42 @@ fn bench_train(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_train);
+/// k-means (k = 8, k-means++ seeding, one restart, Lloyd) on 100,000 × 10 blobs (std 1.0), from
+/// CSV: the size issue 6 sets against scikit-learn.
+fn bench_kmeans(c: &mut Criterion) {
+    const ROWS: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    kiln_benches::write_blobs_csv(&dir.path().join("blobs.csv"), ROWS, 10, 8, 1.0, 3).unwrap();
+    let config = write_config(
+        dir.path(),
+        "kmeans.toml",
+        "[data]\ntrain = \"blobs.csv\"\ntarget = \"y\"\nvalid_fraction = 0\nstandardize = false\n\
+         [model]\nkind = \"kmeans\"\nk = 8\n[train]\nepochs = 300\n",
+    );
+    let mut group = c.benchmark_group("kmeans_100k_x_10");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ROWS as u64));
+    for backend in kiln_backends::compiled() {
+        let mut run = 0;
+        group.bench_function(format!("lloyd_k8/{backend}"), |b| {
+            b.iter(|| {
+                run += 1;
+                let out = dir.path().join(format!("run-{backend}-{run}"));
+                let report = train(&TrainOptions {
+                    config: config.clone(),
+                    backend: Some(backend.name().into()),
+                    set: Vec::new(),
+                    out: Some(out.clone()),
+                })
+                .unwrap();
+                std::fs::remove_dir_all(out).unwrap();
+                assert_eq!(report.summary.train["adjusted_rand_index"], 1.0);
+                report.summary.fit_seconds
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_train, bench_kmeans);
 criterion_main!(benches);

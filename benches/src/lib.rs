@@ -57,3 +57,38 @@ pub fn write_synthetic_csv(
     }
     out.flush()
 }
+
+/// Writes `rows × features` points around `k` centres drawn uniformly in [-10, 10]^features,
+/// with standard deviation `spread` (like scikit-learn's `make_blobs`), and the blob index as
+/// column `y`.
+pub fn write_blobs_csv(
+    path: &Path,
+    rows: usize,
+    features: usize,
+    k: usize,
+    spread: f64,
+    seed: u64,
+) -> std::io::Result<()> {
+    let mut rng = Rng::new(seed);
+    let centres: Vec<f64> = (0..k * features)
+        .map(|_| rng.uniform() * 20.0 - 10.0)
+        .collect();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let header: Vec<String> = (0..features)
+        .map(|j| format!("x{j}"))
+        .chain(["y".to_owned()])
+        .collect();
+    writeln!(out, "{}", header.join(","))?;
+    for i in 0..rows {
+        let blob = i % k;
+        for j in 0..features {
+            write!(
+                out,
+                "{:.6},",
+                centres[blob * features + j] + spread * rng.normal()
+            )?;
+        }
+        writeln!(out, "b{blob}")?;
+    }
+    out.flush()
+}

@@ -243,38 +243,53 @@ fn squared_distances(x: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
     x_norms + c_norms - crate::linalg::matmul(x, centers.transpose()).mul_scalar(2.0)
 }
 
-/// k-means++ seeding: the first centre uniformly, each next one with probability proportional
-/// to the squared distance to the nearest centre chosen so far. Distances are computed on the
-/// device; the `n` weights come to the host once per centre for the draw.
+/// Greedy k-means++ seeding (scikit-learn's): the first centre uniformly; for each next one,
+/// `2 + ⌊ln k⌋` candidates drawn with probability proportional to the squared distance to the
+/// nearest centre so far, keeping the candidate that lowers the total of those distances most.
+/// The greedy trials make a poor seeding, and so a poor local optimum, much rarer than one
+/// draw. Distances are computed on the device; the `n` weights come to the host once per
+/// centre for the draw.
 fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>, FitError> {
     let [n, _] = x.dims();
+    let trials = 2 + num_traits::Float::ln(k as f64) as usize;
     let row = |i: usize| x.clone().narrow(0, i, 1);
     let first = (rng.uniform() * n as f64) as usize % n;
     let mut chosen = alloc::vec![row(first)];
-    let mut nearest = squared_distances(x.clone(), row(first)); // [n, 1]
+    let mut nearest = squared_distances(x.clone(), row(first)).clamp_min(0.0); // [n, 1]
     while chosen.len() < k {
-        let weights: Vec<f64> = read_f32(nearest.clone().clamp_min(0.0))?
-            .iter()
-            .map(|v| *v as f64)
-            .collect();
-        let total: f64 = weights.iter().sum();
-        let pick = if total > 0.0 {
-            let mut target = rng.uniform() * total;
-            let mut pick = n - 1;
-            for (i, w) in weights.iter().enumerate() {
-                if target < *w {
-                    pick = i;
-                    break;
+        let weights = read_f32(nearest.clone())?;
+        let total: f64 = weights.iter().map(|w| *w as f64).sum();
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                if total <= 0.0 {
+                    // Every row coincides with a centre: any row will do.
+                    return (rng.uniform() * n as f64) as usize % n;
                 }
-                target -= w;
+                let mut target = rng.uniform() * total;
+                for (i, w) in weights.iter().enumerate() {
+                    if target < *w as f64 {
+                        return i;
+                    }
+                    target -= *w as f64;
+                }
+                n - 1
+            })
+            .collect();
+        let rows: Vec<Tensor<2>> = candidates.iter().map(|&i| row(i)).collect();
+        // [n, trials]: each row's nearest distance if that candidate were added.
+        let with_candidate = squared_distances(x.clone(), Tensor::cat(rows, 0))
+            .clamp_min(0.0)
+            .min_pair(nearest.clone().expand([n, trials]));
+        let potentials = read_f32(with_candidate.clone().sum_dim(0))?;
+        let best = (0..trials).fold(0, |best, t| {
+            if potentials[t] < potentials[best] {
+                t
+            } else {
+                best
             }
-            pick
-        } else {
-            // Every row coincides with a centre: any row will do.
-            (rng.uniform() * n as f64) as usize % n
-        };
-        chosen.push(row(pick));
-        nearest = nearest.min_pair(squared_distances(x.clone(), row(pick)));
+        });
+        chosen.push(row(candidates[best]));
+        nearest = with_candidate.narrow(1, best, 1);
     }
     Ok(Tensor::cat(chosen, 0))
 }
