@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kiln_trainer::commands::{TrainOptions, train};
+use kiln_trainer::commands::{Summary, TrainOptions, train};
 
 const ROWS: usize = 80_000;
 const FEATURES: usize = 20;
@@ -15,6 +15,19 @@ fn write_config(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, body).unwrap();
     path
+}
+
+/// One whole `kiln train` into `out`, removed afterwards so every iteration writes a new run.
+fn train_once(config: &Path, backend: kiln_backends::BackendKind, out: &Path) -> Summary {
+    let report = train(&TrainOptions {
+        config: config.to_owned(),
+        backend: Some(backend.name().into()),
+        set: Vec::new(),
+        out: Some(out.to_owned()),
+    })
+    .unwrap();
+    std::fs::remove_dir_all(out).unwrap();
+    report.summary
 }
 
 fn bench_train(c: &mut Criterion) {
@@ -47,16 +60,12 @@ fn bench_train(c: &mut Criterion) {
             group.bench_function(format!("{name}/{backend}"), |b| {
                 b.iter(|| {
                     run += 1;
-                    let out = dir.path().join(format!("run-{name}-{backend}-{run}"));
-                    let report = train(&TrainOptions {
-                        config: config.clone(),
-                        backend: Some(backend.name().into()),
-                        set: Vec::new(),
-                        out: Some(out.clone()),
-                    })
-                    .unwrap();
-                    std::fs::remove_dir_all(out).unwrap();
-                    report.summary.fit_seconds
+                    train_once(
+                        config,
+                        backend,
+                        &dir.path().join(format!("run-{name}-{backend}-{run}")),
+                    )
+                    .fit_seconds
                 })
             });
         }
@@ -84,17 +93,13 @@ fn bench_kmeans(c: &mut Criterion) {
         group.bench_function(format!("lloyd_k8/{backend}"), |b| {
             b.iter(|| {
                 run += 1;
-                let out = dir.path().join(format!("run-{backend}-{run}"));
-                let report = train(&TrainOptions {
-                    config: config.clone(),
-                    backend: Some(backend.name().into()),
-                    set: Vec::new(),
-                    out: Some(out.clone()),
-                })
-                .unwrap();
-                std::fs::remove_dir_all(out).unwrap();
-                assert_eq!(report.summary.train["adjusted_rand_index"], 1.0);
-                report.summary.fit_seconds
+                let summary = train_once(
+                    &config,
+                    backend,
+                    &dir.path().join(format!("run-{backend}-{run}")),
+                );
+                assert_eq!(summary.train["adjusted_rand_index"], 1.0);
+                summary.fit_seconds
             })
         });
     }

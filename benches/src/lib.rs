@@ -19,11 +19,7 @@ pub fn write_synthetic_csv(
     let outputs = classes.max(1);
     let weights: Vec<f64> = (0..features * outputs).map(|_| rng.normal()).collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let header: Vec<String> = (0..features)
-        .map(|j| format!("x{j}"))
-        .chain(["y".to_owned()])
-        .collect();
-    writeln!(out, "{}", header.join(","))?;
+    write_header(&mut out, features)?;
     let mut x = vec![0.0; features];
     for _ in 0..rows {
         for v in x.iter_mut() {
@@ -74,11 +70,7 @@ pub fn write_blobs_csv(
         .map(|_| rng.uniform() * 20.0 - 10.0)
         .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let header: Vec<String> = (0..features)
-        .map(|j| format!("x{j}"))
-        .chain(["y".to_owned()])
-        .collect();
-    writeln!(out, "{}", header.join(","))?;
+    write_header(&mut out, features)?;
     for i in 0..rows {
         let blob = i % k;
         for j in 0..features {
@@ -91,4 +83,13 @@ pub fn write_blobs_csv(
         writeln!(out, "b{blob}")?;
     }
     out.flush()
+}
+
+/// `x0,x1,...,y`.
+fn write_header(out: &mut impl Write, features: usize) -> std::io::Result<()> {
+    let header: Vec<String> = (0..features)
+        .map(|j| format!("x{j}"))
+        .chain(["y".to_owned()])
+        .collect();
+    writeln!(out, "{}", header.join(","))
 }

@@ -281,13 +281,7 @@ fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>,
             .clamp_min(0.0)
             .min_pair(nearest.clone().expand([n, trials]));
         let potentials = read_f32(with_candidate.clone().sum_dim(0))?;
-        let best = (0..trials).fold(0, |best, t| {
-            if potentials[t] < potentials[best] {
-                t
-            } else {
-                best
-            }
-        });
+        let best = crate::metrics::argmin_rows(&potentials, trials)[0];
         chosen.push(row(candidates[best]));
         nearest = with_candidate.narrow(1, best, 1);
     }

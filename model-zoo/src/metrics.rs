@@ -61,32 +61,20 @@ pub fn log_loss(proba: &[f32], labels: &[usize], n_classes: usize) -> f64 {
 /// The predicted class of each row of row-major probabilities (`n × n_classes`); ties go to
 /// the lower class index.
 pub fn argmax_rows(proba: &[f32], n_classes: usize) -> Vec<usize> {
-    proba
-        .chunks_exact(n_classes)
-        .map(|row| {
-            let mut best = 0;
-            for (i, p) in row.iter().enumerate() {
-                if *p > row[best] {
-                    best = i;
-                }
-            }
-            best
-        })
-        .collect()
+    pick_rows(proba, n_classes, |candidate, best| candidate > best)
 }
 
 /// The index of the smallest value of each row (`n × k`, row-major); ties go to the lower index.
 pub fn argmin_rows(values: &[f32], k: usize) -> Vec<usize> {
+    pick_rows(values, k, |candidate, best| candidate < best)
+}
+
+/// Per row, the first index whose value `beats` every earlier one.
+fn pick_rows(values: &[f32], width: usize, beats: fn(f32, f32) -> bool) -> Vec<usize> {
     values
-        .chunks_exact(k)
+        .chunks_exact(width)
         .map(|row| {
-            let mut best = 0;
-            for (i, v) in row.iter().enumerate() {
-                if *v < row[best] {
-                    best = i;
-                }
-            }
-            best
+            (0..row.len()).fold(0, |best, i| if beats(row[i], row[best]) { i } else { best })
         })
         .collect()
 }

@@ -37,6 +37,17 @@ fn kiln(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
+/// Runs `kiln` expecting success; the failure message is its stderr.
+fn kiln_ok(args: &[&str], dir: &Path) -> Output {
+    let out = kiln(args, dir);
+    assert!(
+        out.status.success(),
+        "kiln {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs `kiln` expecting failure; returns its single stderr line.
 fn kiln_error(args: &[&str], dir: &Path) -> String {
     let out = kiln(args, dir);
@@ -178,7 +189,7 @@ fn train_eval_predict_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let cfg = config("iris-logistic.toml");
-    let out = kiln(
+    let out = kiln_ok(
         &[
             "train",
             cfg.to_str().unwrap(),
@@ -188,11 +199,6 @@ fn train_eval_predict_through_the_binary() {
             "train.epochs=60",
         ],
         dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -209,7 +215,7 @@ fn train_eval_predict_through_the_binary() {
     }
 
     let iris = repo().join("examples/data/iris.csv");
-    let out = kiln(
+    let out = kiln_ok(
         &[
             "eval",
             "--model",
@@ -220,18 +226,13 @@ fn train_eval_predict_through_the_binary() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(metrics["accuracy"].as_f64().unwrap() >= 0.93, "{metrics}");
     assert!(metrics["log_loss"].as_f64().unwrap() < 0.5, "{metrics}");
     assert_eq!(metrics["rows"].as_f64().unwrap(), 150.0);
 
     let pred = dir.path().join("pred.csv");
-    let out = kiln(
+    kiln_ok(
         &[
             "predict",
             "--model",
@@ -242,11 +243,6 @@ fn train_eval_predict_through_the_binary() {
             pred.to_str().unwrap(),
         ],
         dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&pred).unwrap();
     let mut lines = text.lines();
@@ -277,7 +273,7 @@ fn train_eval_predict_through_the_binary() {
         assert!((p - 1.0).abs() < 1e-4, "{row}");
     }
 
-    let out = kiln(&["backends"], dir.path());
+    let out = kiln_ok(&["backends"], dir.path());
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     for backend in kiln_backends::compiled() {
@@ -503,12 +499,7 @@ fn eval_and_predict_reject_bad_runs_and_data() {
         line.contains("not a completed kiln run (no summary.json)") && line.contains("nowhere"),
         "{line}"
     );
-    let out = kiln(&["train", "c.toml", "--out", "run"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kiln_ok(&["train", "c.toml", "--out", "run"], dir.path());
     let line = kiln_error(
         &["predict", "--model", "run", "--data", "other.csv"],
         dir.path(),
@@ -558,7 +549,7 @@ fn kmeans_eval_and_predict_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("km");
     let cfg = config("iris-kmeans.toml");
-    let out = kiln(
+    kiln_ok(
         &[
             "train",
             cfg.to_str().unwrap(),
@@ -567,13 +558,8 @@ fn kmeans_eval_and_predict_through_the_binary() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let iris = repo().join("examples/data/iris.csv");
-    let out = kiln(
+    let out = kiln_ok(
         &[
             "eval",
             "--model",
@@ -584,18 +570,13 @@ fn kmeans_eval_and_predict_through_the_binary() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     check_iris_kmeans(
         metrics["inertia"].as_f64().unwrap(),
         metrics["adjusted_rand_index"].as_f64().unwrap(),
     );
 
-    let out = kiln(
+    let out = kiln_ok(
         &[
             "predict",
             "--model",
@@ -604,11 +585,6 @@ fn kmeans_eval_and_predict_through_the_binary() {
             iris.to_str().unwrap(),
         ],
         dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
