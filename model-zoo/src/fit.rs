@@ -11,11 +11,9 @@ pub enum FitMethod {
     Iterative,
 }
 
-/// What every training step reports, whichever way the model is fitted.
+/// What a model's own step reports (the trainer numbers the steps).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepRecord {
-    /// 1-based step number (an epoch for gradient fits, an iteration for iterative ones).
-    pub step: usize,
     /// The training objective after the step (mean loss over the training data).
     pub loss: f64,
     /// Whether the fit has converged and needs no more steps.

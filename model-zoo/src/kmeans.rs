@@ -223,7 +223,6 @@ impl KMeans {
             self.centers = Param::from_tensor(best.clone());
         }
         Ok(StepRecord {
-            step: 0,
             loss: inertia / n as f64,
             converged,
             jitter: 0.0,

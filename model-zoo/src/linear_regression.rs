@@ -178,7 +178,6 @@ impl LinearRegression {
         }
         let loss = read_f32((self.forward(batch.x.clone()) - y.clone()).square().mean())?[0] as f64;
         Ok(StepRecord {
-            step: 1,
             loss,
             converged: true,
             jitter,

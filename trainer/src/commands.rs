@@ -138,9 +138,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         .as_ref()
         .map(|t| split(&prep, t, &device))
         .transpose()?;
-    device
-        .sync()
-        .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))?;
+    train::sync(&device)?;
     let load_seconds = load_start.elapsed().as_secs_f64();
 
     let stem = options

@@ -396,7 +396,8 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
     out
 }
 
-fn sync(device: &Device) -> Result<()> {
+/// Waits for the device, turning its failure into kiln's error.
+pub(crate) fn sync(device: &Device) -> Result<()> {
     device
         .sync()
         .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))

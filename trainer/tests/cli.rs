@@ -275,7 +275,6 @@ fn train_eval_predict_through_the_binary() {
 
     let out = kiln_ok(&["backends"], dir.path());
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
     for backend in kiln_backends::compiled() {
         assert!(
             listing
