@@ -122,9 +122,10 @@ impl Deployment {
             .collect();
         let x = Tensor::<2>::from_data(TensorData::new(scaled, [1, want]), device);
         Ok(match model.predict(x) {
-            Prediction::Values(v) | Prediction::Probabilities(v) | Prediction::Clusters(v) => {
-                read_f32(v)?
-            }
+            Prediction::Values(v)
+            | Prediction::Probabilities(v)
+            | Prediction::Scores(v)
+            | Prediction::Clusters(v) => read_f32(v)?,
         })
     }
 }

@@ -29,6 +29,9 @@ pub enum Prediction {
     Values(Tensor<2>),
     /// Classification: class probabilities, `[n, n_classes]`, rows summing to 1.
     Probabilities(Tensor<2>),
+    /// Classification by decision scores (no probabilities): `[n, 1]` for two classes, class 1
+    /// where the score is > 0; `[n, n_classes]` otherwise, the largest score winning.
+    Scores(Tensor<2>),
     /// Clustering: squared distance of each row to each cluster centre, `[n, k]`.
     Clusters(Tensor<2>),
 }

@@ -19,11 +19,14 @@ pub mod data;
 pub mod deploy;
 pub mod error;
 pub mod fit;
+pub mod glm;
 pub mod kmeans;
 pub mod linalg;
 pub mod linear_regression;
+pub mod linear_svm;
 pub mod logistic_regression;
 pub mod metrics;
+pub mod mlp;
 pub mod model;
 #[cfg(feature = "autodiff")]
 pub mod online;

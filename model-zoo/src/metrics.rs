@@ -64,6 +64,16 @@ pub fn argmax_rows(proba: &[f32], n_classes: usize) -> Vec<usize> {
     pick_rows(proba, n_classes, |candidate, best| candidate > best)
 }
 
+/// The predicted class of each row of decision scores (`n × width`, row-major): for one
+/// column, class 1 where the score is > 0; otherwise the largest score.
+pub fn classes_from_scores(scores: &[f32], width: usize) -> Vec<usize> {
+    if width == 1 {
+        scores.iter().map(|s| usize::from(*s > 0.0)).collect()
+    } else {
+        argmax_rows(scores, width)
+    }
+}
+
 /// The index of the smallest value of each row (`n × k`, row-major); ties go to the lower index.
 pub fn argmin_rows(values: &[f32], k: usize) -> Vec<usize> {
     pick_rows(values, k, |candidate, best| candidate < best)

@@ -12,9 +12,12 @@ use crate::kmeans::{KMeans, KMeansConfig, KMeansParams};
 use crate::linear_regression::{
     LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
 };
+use crate::glm::{Glm, GlmConfig, GlmParams};
+use crate::linear_svm::{LinearSvm, LinearSvmConfig, LinearSvmParams};
 use crate::logistic_regression::{
     LogisticRegression, LogisticRegressionConfig, LogisticRegressionParams,
 };
+use crate::mlp::{Mlp, MlpConfig, MlpParams, MlpTask};
 
 /// The `[model]` table of a config file: `kind` picks the model, the other keys are its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,12 +26,21 @@ pub enum ModelConfig {
     LinearRegression(LinearRegressionConfig),
     LogisticRegression(LogisticRegressionConfig),
     Kmeans(KMeansConfig),
+    Mlp(MlpConfig),
+    LinearSvm(LinearSvmConfig),
+    Glm(GlmConfig),
 }
 
 impl ModelConfig {
     /// Every `kind` a config may name.
-    pub const KINDS: &'static [&'static str] =
-        &["linear_regression", "logistic_regression", "kmeans"];
+    pub const KINDS: &'static [&'static str] = &[
+        "linear_regression",
+        "logistic_regression",
+        "kmeans",
+        "mlp",
+        "linear_svm",
+        "glm",
+    ];
 
     /// This config's `kind`.
     pub fn kind(&self) -> &'static str {
@@ -36,15 +48,22 @@ impl ModelConfig {
             Self::LinearRegression(_) => "linear_regression",
             Self::LogisticRegression(_) => "logistic_regression",
             Self::Kmeans(_) => "kmeans",
+            Self::Mlp(_) => "mlp",
+            Self::LinearSvm(_) => "linear_svm",
+            Self::Glm(_) => "glm",
         }
     }
 
     /// What the model needs from the `[data] target` column.
     pub fn supervision(&self) -> Supervision {
         match self {
-            Self::LinearRegression(_) => Supervision::Values,
-            Self::LogisticRegression(_) => Supervision::Labels,
+            Self::LinearRegression(_) | Self::Glm(_) => Supervision::Values,
+            Self::LogisticRegression(_) | Self::LinearSvm(_) => Supervision::Labels,
             Self::Kmeans(_) => Supervision::None,
+            Self::Mlp(c) => match c.task {
+                MlpTask::Classification => Supervision::Labels,
+                MlpTask::Regression => Supervision::Values,
+            },
         }
     }
 
@@ -54,6 +73,9 @@ impl ModelConfig {
             Self::LinearRegression(c) => ModelSpec::LinearRegression(c.check(shape)?),
             Self::LogisticRegression(c) => ModelSpec::LogisticRegression(c.check(shape)?),
             Self::Kmeans(c) => ModelSpec::KMeans(c.check(shape)?),
+            Self::Mlp(c) => ModelSpec::Mlp(c.check(shape)?),
+            Self::LinearSvm(c) => ModelSpec::LinearSvm(c.check(shape)?),
+            Self::Glm(c) => ModelSpec::Glm(c.check(shape)?),
         })
     }
 }
@@ -71,11 +93,14 @@ pub enum Supervision {
 }
 
 /// A checked model config: everything needed to build the model.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ModelSpec {
     LinearRegression(LinearRegressionParams),
     LogisticRegression(LogisticRegressionParams),
     KMeans(KMeansParams),
+    Mlp(MlpParams),
+    LinearSvm(LinearSvmParams),
+    Glm(GlmParams),
 }
 
 impl ModelSpec {
@@ -87,6 +112,9 @@ impl ModelSpec {
                 Model::LogisticRegression(LogisticRegression::new(*p, device))
             }
             Self::KMeans(p) => Model::KMeans(KMeans::new(*p, device)),
+            Self::Mlp(p) => Model::Mlp(Mlp::new(p.clone(), device)),
+            Self::LinearSvm(p) => Model::LinearSvm(LinearSvm::new(*p, device)),
+            Self::Glm(p) => Model::Glm(Glm::new(*p, device)),
         }
     }
 
@@ -97,9 +125,17 @@ impl ModelSpec {
                 LinearSolver::ClosedForm => FitMethod::Iterative,
                 LinearSolver::Sgd => FitMethod::Gradient,
             },
-            Self::LogisticRegression(_) => FitMethod::Gradient,
+            Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
+                FitMethod::Gradient
+            }
             Self::KMeans(_) => FitMethod::Iterative,
         }
+    }
+
+    /// Whether training draws random numbers on the device (dropout), so each step must
+    /// reseed it for a run to be reproducible and resumable.
+    pub fn is_stochastic(&self) -> bool {
+        matches!(self, Self::Mlp(p) if p.dropout > 0.0)
     }
 }
 
@@ -109,6 +145,9 @@ pub enum Model {
     LinearRegression(LinearRegression),
     LogisticRegression(LogisticRegression),
     KMeans(KMeans),
+    Mlp(Mlp),
+    LinearSvm(LinearSvm),
+    Glm(Glm),
 }
 
 impl Model {
@@ -118,6 +157,9 @@ impl Model {
             Self::LinearRegression(_) => "linear_regression",
             Self::LogisticRegression(_) => "logistic_regression",
             Self::KMeans(_) => "kmeans",
+            Self::Mlp(_) => "mlp",
+            Self::LinearSvm(_) => "linear_svm",
+            Self::Glm(_) => "glm",
         }
     }
 
@@ -125,7 +167,9 @@ impl Model {
     pub fn fit_method(&self) -> FitMethod {
         match self {
             Self::LinearRegression(m) => m.fit_method(),
-            Self::LogisticRegression(_) => FitMethod::Gradient,
+            Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
+                FitMethod::Gradient
+            }
             Self::KMeans(_) => FitMethod::Iterative,
         }
     }
@@ -136,6 +180,9 @@ impl Model {
             Self::LinearRegression(m) => m.predict(x),
             Self::LogisticRegression(m) => m.predict(x),
             Self::KMeans(m) => m.predict(x),
+            Self::Mlp(m) => m.predict(x),
+            Self::LinearSvm(m) => m.predict(x),
+            Self::Glm(m) => m.predict(x),
         }
     }
 
@@ -146,6 +193,9 @@ impl Model {
         Ok(match self {
             Self::LinearRegression(m) => m.loss(batch, n_train),
             Self::LogisticRegression(m) => m.loss(batch, n_train),
+            Self::Mlp(m) => m.loss(batch),
+            Self::LinearSvm(m) => m.loss(batch, n_train),
+            Self::Glm(m) => m.loss(batch),
             Self::KMeans(_) => {
                 return Err(FitError::WrongMethod {
                     model: self.kind(),

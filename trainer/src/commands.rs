@@ -138,6 +138,25 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         .as_ref()
         .map(|t| split(&prep, t, &device))
         .transpose()?;
+    if let kiln_model_zoo::ModelSpec::Glm(glm) = &spec {
+        for table in std::iter::once(&train_table).chain(valid_table.as_ref()) {
+            if let RawTarget::Values(y) = &table.target
+                && let Err((row, needs)) = glm.check_targets(y)
+            {
+                return Err(Error::Data {
+                    message: format!(
+                        "target `{}` is {}, but this GLM family needs {needs}",
+                        target.unwrap_or_default(),
+                        y[row],
+                    ),
+                    location: Location::line(&table.path, table.lines[row] as usize),
+                    fix: "fix the row, or pick a family that fits the target (`normal` takes \
+                          any sign)"
+                        .into(),
+                });
+            }
+        }
+    }
     train::sync(&device)?;
     let load_seconds = load_start.elapsed().as_secs_f64();
 
@@ -363,6 +382,25 @@ pub fn predict(
                 .map_err(|e| write_error(e.into()))?;
             for cluster in kiln_model_zoo::metrics::argmin_rows(distances, *k) {
                 csv.write_record([cluster.to_string()])
+                    .map_err(|e| write_error(e.into()))?;
+            }
+        }
+        HostPrediction::Scores { scores, width } => {
+            let names = prep.class_names.clone().unwrap_or_default();
+            let header: Vec<String> = if *width == 1 {
+                vec!["prediction".into(), "decision".into()]
+            } else {
+                std::iter::once("prediction".to_owned())
+                    .chain(names.iter().map(|n| format!("decision_{n}")))
+                    .collect()
+            };
+            csv.write_record(header)
+                .map_err(|e| write_error(e.into()))?;
+            let labels = kiln_model_zoo::metrics::classes_from_scores(scores, *width);
+            for (row, label) in scores.chunks_exact(*width).zip(labels) {
+                let record =
+                    std::iter::once(names[label].clone()).chain(row.iter().map(|s| s.to_string()));
+                csv.write_record(record)
                     .map_err(|e| write_error(e.into()))?;
             }
         }

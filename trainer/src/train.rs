@@ -317,11 +317,17 @@ fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
     }
 }
 
-/// Metrics of `model` on a split: `mse`, `mae`, `r2` for regression; `accuracy`, `log_loss`
-/// for classification; `inertia` (and `adjusted_rand_index` given labels) for clustering.
+/// Metrics of `model` on a split: `mse`, `mae`, `r2` for regression (and `deviance` for a
+/// GLM); `accuracy`, `log_loss` for classification (`accuracy` alone for an SVM); `inertia` (and `adjusted_rand_index` given labels) for clustering.
 pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
-    Ok(metrics_of(&prediction, &split.targets))
+    let mut metrics = metrics_of(&prediction, &split.targets);
+    if let (Model::Glm(glm), HostPrediction::Values(mu), HostTargets::Values(y)) =
+        (model, &prediction, &split.targets)
+    {
+        metrics.insert("deviance".into(), glm.params.mean_deviance(mu, y));
+    }
+    Ok(metrics)
 }
 
 /// A prediction read back to the host.
@@ -331,6 +337,11 @@ pub enum HostPrediction {
     Probabilities {
         proba: Vec<f32>,
         n_classes: usize,
+    },
+    /// Decision scores, row-major: one column (binary) or one per class.
+    Scores {
+        scores: Vec<f32>,
+        width: usize,
     },
     /// Squared distances to the `k` cluster centres, row-major.
     Clusters {
@@ -347,6 +358,13 @@ pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
             HostPrediction::Probabilities {
                 proba: read_f32(p)?,
                 n_classes,
+            }
+        }
+        Prediction::Scores(s) => {
+            let width = s.dims()[1];
+            HostPrediction::Scores {
+                scores: read_f32(s)?,
+                width,
             }
         }
         Prediction::Clusters(d) => {
@@ -377,6 +395,10 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
                 "log_loss".into(),
                 metrics::log_loss(proba, labels, *n_classes),
             );
+        }
+        (HostPrediction::Scores { scores, width }, HostTargets::Classes { labels, .. }) => {
+            let pred = metrics::classes_from_scores(scores, *width);
+            out.insert("accuracy".into(), metrics::accuracy(&pred, labels));
         }
         (HostPrediction::Clusters { distances, k }, targets) => {
             let nearest = distances

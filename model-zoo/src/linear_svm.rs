@@ -1,0 +1,248 @@
+//! Linear support-vector machine: hinge or squared-hinge loss with an L2 penalty, binary or
+//! one-vs-rest for more classes.
+//!
+//! Objective (scikit-learn's `LinearSVC`, whose intercept is not penalised here):
+//! `½‖W‖² + C·Σ loss(y·f(x))`. The trainer's gradient loop minimises it divided by `C` times
+//! the number of training rows: the mean loss plus `‖W‖²/(2·C·n_train)`.
+
+use burn::module::Module;
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Batch, DataShape, Targets, Task};
+use crate::error::{ConfigError, check_non_negative};
+use crate::fit::Prediction;
+
+const NAME: &str = "linear_svm";
+
+/// The margin loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SvmLoss {
+    /// `max(0, 1 − y·f)`.
+    Hinge,
+    /// `max(0, 1 − y·f)²` (scikit-learn's default: smooth, so gradient methods settle).
+    #[default]
+    SquaredHinge,
+}
+
+/// `[model]` keys of `kind = "linear_svm"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinearSvmConfig {
+    /// `"squared_hinge"` (default) or `"hinge"`.
+    pub loss: SvmLoss,
+    /// Inverse regularisation strength, scikit-learn's `C` (default 1.0).
+    pub c: f64,
+    /// Fit intercepts (default `true`).
+    pub fit_intercept: bool,
+}
+
+impl Default for LinearSvmConfig {
+    fn default() -> Self {
+        Self {
+            loss: SvmLoss::SquaredHinge,
+            c: 1.0,
+            fit_intercept: true,
+        }
+    }
+}
+
+/// Checked parameters of a linear SVM for a given data shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinearSvmParams {
+    pub loss: SvmLoss,
+    pub c: f64,
+    pub fit_intercept: bool,
+    pub n_features: usize,
+    pub n_classes: usize,
+}
+
+impl LinearSvmParams {
+    /// Decision functions: one for two classes, one per class (one-vs-rest) otherwise.
+    pub fn outputs(&self) -> usize {
+        if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        }
+    }
+}
+
+impl LinearSvmConfig {
+    /// Validates the config against the data it will be fitted on.
+    pub fn check(&self, shape: &DataShape) -> Result<LinearSvmParams, ConfigError> {
+        let Task::Classification { n_classes } = shape.task else {
+            return Err(ConfigError::NeedsClassTarget { model: NAME });
+        };
+        if n_classes < 2 {
+            return Err(ConfigError::TooFewClasses {
+                model: NAME,
+                found: n_classes,
+            });
+        }
+        let c = check_non_negative("c", self.c)?;
+        if c == 0.0 {
+            return Err(ConfigError::Invalid {
+                key: "c",
+                message: "`c` must be > 0 (it divides the penalty); try 1.0".into(),
+            });
+        }
+        Ok(LinearSvmParams {
+            loss: self.loss,
+            c,
+            fit_intercept: self.fit_intercept,
+            n_features: shape.n_features,
+            n_classes,
+        })
+    }
+}
+
+/// Linear decision functions `x·W + b`.
+#[derive(Module, Debug)]
+pub struct LinearSvm {
+    pub linear: Linear,
+    #[module(skip)]
+    pub params: LinearSvmParams,
+}
+
+impl LinearSvm {
+    /// A zero-initialised model (the objective is convex).
+    pub fn new(params: LinearSvmParams, device: &Device) -> Self {
+        let linear = LinearConfig::new(params.n_features, params.outputs())
+            .with_bias(params.fit_intercept)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
+        Self { linear, params }
+    }
+
+    /// The decision function, `[n, 1]` (binary: class 1 where > 0) or `[n, n_classes]`.
+    pub fn decision_function(&self, x: Tensor<2>) -> Tensor<2> {
+        self.linear.forward(x)
+    }
+
+    pub fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Scores(self.decision_function(x))
+    }
+
+    /// Mean margin loss of the batch plus `‖W‖²/(2·C·n_train)`.
+    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
+        let Targets::Classes(classes) = &batch.targets else {
+            unreachable!("checked at config time: an SVM has class labels")
+        };
+        let signs = plus_minus_one(classes.clone(), self.params.n_classes);
+        let slack = relu(
+            (self.decision_function(batch.x.clone()) * signs)
+                .neg()
+                .add_scalar(1.0),
+        );
+        let per_row = match self.params.loss {
+            SvmLoss::Hinge => slack,
+            SvmLoss::SquaredHinge => slack.square(),
+        };
+        let data_loss = per_row.sum().div_scalar(batch.len().max(1) as f64);
+        let penalty = self.linear.weight.val().square().sum();
+        data_loss + penalty.mul_scalar(1.0 / (2.0 * self.params.c * n_train.max(1) as f64))
+    }
+}
+
+/// Targets as ±1: `[n, 1]` (class 1 is +1) for two classes, `[n, n_classes]` one-vs-rest.
+fn plus_minus_one(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
+    let positive = if n_classes == 2 {
+        classes.float().unsqueeze_dim::<2>(1)
+    } else {
+        classes.one_hot::<2>(n_classes).float()
+    };
+    positive.mul_scalar(2.0).sub_scalar(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::read_f32;
+    use crate::testing::{classification_batch, features, for_each_device, minimize};
+
+    fn params(loss: SvmLoss, c: f64, n_classes: usize) -> LinearSvmParams {
+        LinearSvmConfig {
+            loss,
+            c,
+            fit_intercept: true,
+        }
+        .check(&DataShape {
+            n_features: 2,
+            task: Task::Classification { n_classes },
+        })
+        .unwrap()
+    }
+
+    // Two points per class, mirrored through the origin. The inner points (±1, 0) are the
+    // support vectors: with C = 10 and n = 4 the squared-hinge optimum is b = 0, w = (w0, 0)
+    // with w0 = C·n/(C·n + 1) = 40/41 (set the derivative of (1 − w0)²/2 + w0²/(2·C·n) to 0).
+    const LINE_X: [f32; 8] = [-1.0, 0.0, -2.0, 0.5, 1.0, 0.0, 2.0, -0.5];
+    const LINE_Y: [usize; 4] = [0, 0, 1, 1];
+
+    #[test]
+    fn squared_hinge_reaches_the_known_optimum() {
+        for_each_device(|device| {
+            let ad = device.clone().autodiff();
+            let batch = classification_batch(&LINE_X, &LINE_Y, 2, &ad);
+            let model = LinearSvm::new(params(SvmLoss::SquaredHinge, 10.0, 2), &ad);
+            let model = minimize(model, 1500, 0.05, |m| m.loss(&batch, 4));
+            let w = read_f32(model.linear.weight.val()).unwrap();
+            let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
+            assert!((w[0] - 40.0 / 41.0).abs() < 1e-3, "{device:?}: w = {w:?}");
+            assert!(w[1].abs() < 1e-3 && b[0].abs() < 1e-3, "{device:?}: {w:?} {b:?}");
+            let Prediction::Scores(f) = model.valid().predict(features(&LINE_X, 2, device))
+            else {
+                panic!("an SVM predicts decision scores")
+            };
+            let f = read_f32(f).unwrap();
+            let classes = crate::metrics::classes_from_scores(&f, 1);
+            assert_eq!(classes, LINE_Y, "{device:?}: {f:?}");
+        });
+    }
+
+    #[test]
+    fn one_vs_rest_hinge_separates_three_classes() {
+        // Three well-separated groups around (0, 3), (-3, -2), (3, -2).
+        let x = [
+            0.0, 3.0, 0.5, 3.5, -0.5, 2.5, -3.0, -2.0, -3.5, -1.5, -2.5, -2.5, 3.0, -2.0, 3.5,
+            -1.5, 2.5, -2.5,
+        ];
+        let y = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+        for_each_device(|device| {
+            let ad = device.clone().autodiff();
+            let batch = classification_batch(&x, &y, 2, &ad);
+            let model = LinearSvm::new(params(SvmLoss::Hinge, 1.0, 3), &ad);
+            let model = minimize(model, 800, 0.05, |m| m.loss(&batch, 9));
+            let Prediction::Scores(f) = model.valid().predict(features(&x, 2, device)) else {
+                panic!("an SVM predicts decision scores")
+            };
+            let pred = crate::metrics::argmax_rows(&read_f32(f).unwrap(), 3);
+            assert_eq!(pred, y, "{device:?}");
+        });
+    }
+
+    #[test]
+    fn config_rules() {
+        let regression = DataShape {
+            n_features: 2,
+            task: Task::Regression,
+        };
+        assert!(matches!(
+            LinearSvmConfig::default().check(&regression),
+            Err(ConfigError::NeedsClassTarget { .. })
+        ));
+        let shape = DataShape {
+            n_features: 2,
+            task: Task::Classification { n_classes: 2 },
+        };
+        let zero_c = LinearSvmConfig {
+            c: 0.0,
+            ..Default::default()
+        };
+        assert_eq!(zero_c.check(&shape).unwrap_err().key(), Some("c"));
+    }
+}
