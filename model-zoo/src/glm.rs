@@ -6,9 +6,9 @@
 //! unit deviance and `μ = exp(x·w + b)` (identity for Normal).
 
 use burn::module::Module;
-use num_traits::Float;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
+use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task};
@@ -294,7 +294,10 @@ mod tests {
             "{device:?}: b = {b:?}"
         );
         for (got, want) in w.iter().zip(coef) {
-            assert!((f64::from(*got) - want).abs() < 1e-3, "{device:?}: w = {w:?}");
+            assert!(
+                (f64::from(*got) - want).abs() < 1e-3,
+                "{device:?}: w = {w:?}"
+            );
         }
     }
 
@@ -360,7 +363,10 @@ mod tests {
             fit_intercept: true,
             n_features: 1,
         };
-        assert_eq!(glm(1.0).check_targets(&[0.0, 2.0, -1.0]), Err((2, "targets >= 0")));
+        assert_eq!(
+            glm(1.0).check_targets(&[0.0, 2.0, -1.0]),
+            Err((2, "targets >= 0"))
+        );
         assert_eq!(glm(2.0).check_targets(&[1.0, 0.0]), Err((1, "targets > 0")));
         assert_eq!(glm(0.0).check_targets(&[-5.0]), Ok(()));
     }

@@ -193,9 +193,11 @@ mod tests {
             let w = read_f32(model.linear.weight.val()).unwrap();
             let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
             assert!((w[0] - 40.0 / 41.0).abs() < 1e-3, "{device:?}: w = {w:?}");
-            assert!(w[1].abs() < 1e-3 && b[0].abs() < 1e-3, "{device:?}: {w:?} {b:?}");
-            let Prediction::Scores(f) = model.valid().predict(features(&LINE_X, 2, device))
-            else {
+            assert!(
+                w[1].abs() < 1e-3 && b[0].abs() < 1e-3,
+                "{device:?}: {w:?} {b:?}"
+            );
+            let Prediction::Scores(f) = model.valid().predict(features(&LINE_X, 2, device)) else {
                 panic!("an SVM predicts decision scores")
             };
             let f = read_f32(f).unwrap();

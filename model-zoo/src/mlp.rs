@@ -232,8 +232,9 @@ mod tests {
                 let task = Task::Classification { n_classes: 2 };
                 let model = Mlp::new(params(&[8], activation, task), &ad);
                 let model = minimize(model, 250, 0.1, |m| m.loss(&batch));
-                let Prediction::Probabilities(p) =
-                    model.valid().predict(crate::testing::features(&XOR_X, 2, device))
+                let Prediction::Probabilities(p) = model
+                    .valid()
+                    .predict(crate::testing::features(&XOR_X, 2, device))
                 else {
                     panic!("a classifier predicts probabilities")
                 };

@@ -1,18 +1,18 @@
 //! Every model of the zoo behind one config type and one [`Module`], so the trainer drives them
 //! all alike.
 
-use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::module::{Flag, Module, ModuleMapper, Param, ParamId};
+use burn::tensor::{Bool, Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape};
 use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::glm::{Glm, GlmConfig, GlmParams};
 use crate::kmeans::{KMeans, KMeansConfig, KMeansParams};
 use crate::linear_regression::{
     LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
 };
-use crate::glm::{Glm, GlmConfig, GlmParams};
 use crate::linear_svm::{LinearSvm, LinearSvmConfig, LinearSvmParams};
 use crate::logistic_regression::{
     LogisticRegression, LogisticRegressionConfig, LogisticRegressionParams,
@@ -104,9 +104,10 @@ pub enum ModelSpec {
 }
 
 impl ModelSpec {
-    /// A freshly initialised model on `device`.
+    /// A freshly initialised model on `device`, its parameters numbered 1, 2, ... in module
+    /// order (see [`NumberParams`]).
     pub fn init(&self, device: &Device) -> Model {
-        match self {
+        let model = match self {
             Self::LinearRegression(p) => Model::LinearRegression(LinearRegression::new(*p, device)),
             Self::LogisticRegression(p) => {
                 Model::LogisticRegression(LogisticRegression::new(*p, device))
@@ -115,7 +116,8 @@ impl ModelSpec {
             Self::Mlp(p) => Model::Mlp(Mlp::new(p.clone(), device)),
             Self::LinearSvm(p) => Model::LinearSvm(LinearSvm::new(*p, device)),
             Self::Glm(p) => Model::Glm(Glm::new(*p, device)),
-        }
+        };
+        model.map(&mut NumberParams(0))
     }
 
     /// How the model is fitted.
@@ -136,6 +138,46 @@ impl ModelSpec {
     /// reseed it for a run to be reproducible and resumable.
     pub fn is_stochastic(&self) -> bool {
         matches!(self, Self::Mlp(p) if p.dropout > 0.0)
+    }
+}
+
+/// Numbers parameters 1, 2, ... in module order. burn draws parameter ids at random and saves
+/// them with the weights; fixed ids make two runs with the same seed write byte-identical
+/// files, and keep a resumed optimizer's state matched to its parameters.
+struct NumberParams(u64);
+
+impl NumberParams {
+    fn next(&mut self) -> ParamId {
+        self.0 += 1;
+        ParamId::from(self.0)
+    }
+}
+
+impl ModuleMapper for NumberParams {
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.id = self.next();
+        param
+    }
+
+    fn map_int<const D: usize>(
+        &mut self,
+        mut param: Param<Tensor<D, Int>>,
+    ) -> Param<Tensor<D, Int>> {
+        param.id = self.next();
+        param
+    }
+
+    fn map_bool<const D: usize>(
+        &mut self,
+        mut param: Param<Tensor<D, Bool>>,
+    ) -> Param<Tensor<D, Bool>> {
+        param.id = self.next();
+        param
+    }
+
+    fn map_flag(&mut self, mut flag: Param<Flag>) -> Param<Flag> {
+        flag.id = self.next();
+        flag
     }
 }
 

@@ -2,19 +2,22 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_backends::BackendKind;
-use kiln_model_zoo::{Supervision, Task};
+use kiln_model_zoo::{FitMethod, Supervision, Task};
 use serde::Serialize;
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
 use crate::data::{Columns, Preprocessing, RawTarget, Table, TargetKind, read_csv, split_indices};
 use crate::error::{Error, Location, Result};
+use crate::plot;
 use crate::progress::Progress;
 use crate::run::{self, ModelMeta, RunWriter};
-use crate::train::{self, EpochRecord, HostPrediction, HostTargets, Metrics, Split};
+use crate::train::{self, EpochRecord, FitControl, HostPrediction, HostTargets, Metrics, Split};
 
 /// Options of `kiln train`.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +26,17 @@ pub struct TrainOptions {
     pub backend: Option<String>,
     pub set: Vec<String>,
     pub out: Option<PathBuf>,
+    /// Continue a stopped run instead of starting one.
+    pub resume: Option<Resume>,
+}
+
+/// Which stopped run `--resume` continues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// The most recent stopped run of the config under `runs/`.
+    Latest,
+    /// This run directory (`RUN` or `RUN.partial`).
+    Run(PathBuf),
 }
 
 /// `summary.json`.
@@ -60,7 +74,26 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     if let Some(backend) = &options.backend {
         overrides.push(format!("backend={backend}"));
     }
-    let loaded = LoadedConfig::load(&options.config, &overrides)?;
+    let stem = options
+        .config
+        .file_stem()
+        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let runs_base = options
+        .out
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("runs"));
+    let resumable = match &options.resume {
+        None => None,
+        Some(Resume::Latest) => Some(run::find_resumable(None, runs_base, &stem)?),
+        Some(Resume::Run(dir)) => Some(run::find_resumable(Some(dir), runs_base, &stem)?),
+    };
+    // A resumed run goes on with the config it was started with (plus any `--set`).
+    let config_path = match &resumable {
+        Some(r) => r.partial.join(run::CONFIG_FILE),
+        None => options.config.clone(),
+    };
+    let loaded = LoadedConfig::load(&config_path, &overrides)?;
     let config = &loaded.config;
     let backend = loaded.backend;
     let opened = kiln_backends::open(backend).map_err(|source| Error::Backend {
@@ -157,23 +190,61 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             }
         }
     }
+    if let Some(stop) = &config.train.early_stopping {
+        let known = train::watchable_metrics(&spec, valid_split.is_some());
+        if !known.contains(&stop.metric.as_str()) {
+            return Err(loaded.error(
+                &["train", "early_stopping"],
+                format!(
+                    "early stopping cannot watch `{}`: this run reports {}",
+                    stop.metric,
+                    known.join(", ")
+                ),
+                "set `metric` to one of those".into(),
+            ));
+        }
+    }
     train::sync(&device)?;
     let load_seconds = load_start.elapsed().as_secs_f64();
 
-    let stem = options
-        .config
-        .file_stem()
-        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
-    let target_dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &stem));
-    let writer = RunWriter::create(&target_dir)?;
-    writer.write(run::CONFIG_FILE, resolved_config(&loaded)?)?;
+    let (writer, resume) = match &resumable {
+        Some(stopped) => {
+            if spec.fit_method() != FitMethod::Gradient {
+                return Err(Error::Usage {
+                    message: format!(
+                        "model `{}` is fitted by iterative steps, which keep no checkpoint",
+                        config.model.kind()
+                    ),
+                    fix: "train it again without --resume".into(),
+                });
+            }
+            let checkpoint = Checkpoint::read(&stopped.partial.join(checkpoint::FILE))?;
+            (RunWriter::reopen(stopped), Some(checkpoint))
+        }
+        None => {
+            let target_dir = options
+                .out
+                .clone()
+                .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &stem));
+            let writer = RunWriter::create(&target_dir)?;
+            writer.write(run::CONFIG_FILE, resolved_config(&loaded)?)?;
+            (writer, None)
+        }
+    };
+    // Resumed: metrics.jsonl starts again from the checkpoint's history, dropping epochs the
+    // stopped run logged after its last checkpoint (they are trained again).
+    let mut history: Vec<EpochRecord> = resume
+        .as_ref()
+        .map(|c| c.state.history.clone())
+        .unwrap_or_default();
     let metrics_path = writer.path(run::METRICS_FILE);
     let mut metrics_log = std::io::BufWriter::new(
         std::fs::File::create(&metrics_path).map_err(|e| Error::io("write", &metrics_path, e))?,
     );
+    for record in &history {
+        let line = serde_json::to_string(record).expect("records serialize to JSON");
+        writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))?;
+    }
     let main_metric = match (config.model.supervision(), shape.task) {
         (Supervision::None, Task::Classification { .. }) => "adjusted_rand_index",
         (Supervision::None, Task::Regression) => "inertia",
@@ -185,7 +256,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         main_metric,
         &format!("{} on {backend}", config.model.kind()),
     );
-    let mut on_epoch = |record: &EpochRecord| -> Result<()> {
+    let plot_path = writer.path(run::PLOT_FILE);
+    let plot_title = format!("{} on {backend}", config.model.kind());
+    let mut on_epoch = |record: &EpochRecord, checkpointed: bool| -> Result<()> {
         progress.epoch(record);
         if record.jitter > 0.0 {
             eprintln!(
@@ -195,8 +268,18 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             );
         }
         let line = serde_json::to_string(record).expect("records serialize to JSON");
-        writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))
+        writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))?;
+        history.push(record.clone());
+        if checkpointed {
+            // What a checkpoint keeps is on disk too: the log and the plot so far.
+            metrics_log
+                .flush()
+                .map_err(|e| Error::io("write", &metrics_path, e))?;
+            plot::write(&plot_path, &history, main_metric, &plot_title)?;
+        }
+        Ok(())
     };
+    let checkpoint_path = writer.path(checkpoint::FILE);
     let fitted = train::fit(
         &spec,
         &train_split,
@@ -204,14 +287,53 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         &config.train,
         config.seed,
         &device,
-        &mut on_epoch,
+        FitControl {
+            checkpoint: Some(&checkpoint_path),
+            resume,
+            interrupt: interrupt_flag(),
+            on_epoch: &mut on_epoch,
+        },
     );
     progress.finish();
-    let fitted = fitted?;
+    let resume_hint = || {
+        format!(
+            "continue with `kiln train --resume {}`",
+            writer.dir().display()
+        )
+    };
+    let fitted = fitted.map_err(|e| match e {
+        Error::Diverged {
+            epoch, step, value, ..
+        } if checkpoint_path.exists() => Error::Diverged {
+            epoch,
+            step,
+            value,
+            kept: Some(format!(
+                "the last good checkpoint (epoch {}) is kept: {} and a lower learning rate \
+                 (--set)",
+                Checkpoint::read(&checkpoint_path).map_or(0, |c| c.state.epoch),
+                resume_hint()
+            )),
+        },
+        e => e,
+    })?;
     metrics_log
         .flush()
         .map_err(|e| Error::io("write", writer.path(run::METRICS_FILE), e))?;
     drop(metrics_log);
+    if let Some((epoch, step)) = fitted.interrupted {
+        return Err(Error::Interrupted {
+            epoch,
+            step,
+            resume: format!("a checkpoint is saved; {}", resume_hint()),
+        });
+    }
+    plot::write(
+        &writer.path(run::PLOT_FILE),
+        &fitted.history,
+        main_metric,
+        &plot_title,
+    )?;
 
     let meta = ModelMeta {
         kiln_version: env!("CARGO_PKG_VERSION").into(),
@@ -243,6 +365,24 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     writer.write_json(run::SUMMARY_FILE, &summary)?;
     let run_dir = writer.commit()?;
     Ok(TrainReport { run_dir, summary })
+}
+
+/// Set by Ctrl-C: the fit stops after its current step and writes a checkpoint. A second
+/// Ctrl-C quits at once.
+fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        // Without a handler (another one is installed) Ctrl-C just ends the process, and the
+        // last checkpoint is still there to resume from.
+        let _ = ctrlc::set_handler(|| {
+            if FLAG.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this step to save a checkpoint (Ctrl-C again to quit now)");
+        });
+    });
+    &FLAG
 }
 
 /// A table's rows on the device, and its targets on the host.

@@ -68,9 +68,19 @@ pub struct TrainConfig {
     /// Shuffle the rows every epoch (default true).
     pub shuffle: bool,
     pub optimizer: OptimizerConfig,
-    /// Stop when the validation loss has not improved for `patience` epochs.
+    /// The learning rate over the epochs (default constant).
+    pub schedule: Schedule,
+    /// Epochs over which the learning rate ramps linearly up from near 0 (default 0).
+    pub warmup_epochs: usize,
+    /// Scale each parameter's gradient down to at most this L2 norm (burn's per-parameter
+    /// clipping; default none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grad_clip_norm: Option<f64>,
+    /// Stop when a watched metric has not improved for `patience` epochs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<EarlyStopping>,
+    /// Write a checkpoint every this many epochs (always also at the end; 0: only at the end).
+    pub checkpoint_every: usize,
 }
 
 impl Default for TrainConfig {
@@ -80,20 +90,77 @@ impl Default for TrainConfig {
             batch_size: 64,
             shuffle: true,
             optimizer: OptimizerConfig::default(),
+            schedule: Schedule::Constant,
+            warmup_epochs: 0,
+            grad_clip_norm: None,
             early_stopping: None,
+            checkpoint_every: 1,
         }
     }
 }
 
-/// `early_stopping = { patience = 5, min_delta = 1e-4 }`.
+/// `early_stopping = { patience = 5, min_delta = 1e-4, metric = "accuracy" }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Epochs without improvement before stopping.
     pub patience: usize,
-    /// Smallest decrease of the validation loss that counts as an improvement.
+    /// Smallest change of the metric that counts as an improvement.
     #[serde(default)]
     pub min_delta: f64,
+    /// `valid_loss` (default; the training loss when there is no validation data),
+    /// `train_loss`, or a validation metric: `accuracy`, `log_loss`, `mse`, `mae`, `r2`,
+    /// `deviance`. Accuracy and R² are maximised, the others minimised.
+    #[serde(default = "valid_loss")]
+    pub metric: String,
+}
+
+fn valid_loss() -> String {
+    "valid_loss".into()
+}
+
+/// `schedule = { kind = "cosine" }`: the learning rate per epoch, as a factor of
+/// `optimizer.learning_rate`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// The same rate throughout.
+    #[default]
+    Constant,
+    /// Multiplied by `gamma` every `every` epochs.
+    Step { every: usize, gamma: f64 },
+    /// Multiplied by `gamma` every epoch.
+    Exponential { gamma: f64 },
+    /// Half a cosine from the full rate down to `min_lr` at the last epoch (per step).
+    Cosine {
+        #[serde(default)]
+        min_lr: f64,
+    },
+    /// Multiplied by `factor` once the validation loss (the training loss without
+    /// validation data) has not improved by a relative `threshold` for `patience` epochs,
+    /// never below `min_lr` (PyTorch's `ReduceLROnPlateau`).
+    Plateau {
+        #[serde(default = "plateau_factor")]
+        factor: f64,
+        #[serde(default = "plateau_patience")]
+        patience: usize,
+        #[serde(default = "plateau_threshold")]
+        threshold: f64,
+        #[serde(default)]
+        min_lr: f64,
+    },
+}
+
+fn plateau_factor() -> f64 {
+    0.1
+}
+
+fn plateau_patience() -> usize {
+    10
+}
+
+fn plateau_threshold() -> f64 {
+    1e-4
 }
 
 /// `optimizer = { kind = "adam", learning_rate = 0.01 }`: burn's optimizers.
@@ -106,6 +173,8 @@ pub enum OptimizerConfig {
     Adam(AdamConfig),
     /// Adam with decoupled weight decay.
     Adamw(AdamConfig),
+    /// RMSprop.
+    Rmsprop(RmsPropConfig),
 }
 
 impl Default for OptimizerConfig {
@@ -119,6 +188,7 @@ impl OptimizerConfig {
         match self {
             Self::Sgd(c) => c.learning_rate,
             Self::Adam(c) | Self::Adamw(c) => c.learning_rate,
+            Self::Rmsprop(c) => c.learning_rate,
         }
     }
 }
@@ -163,6 +233,34 @@ impl Default for AdamConfig {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RmsPropConfig {
+    pub learning_rate: f64,
+    /// Smoothing constant of the squared-gradient average.
+    pub alpha: f32,
+    pub momentum: f32,
+    pub epsilon: f32,
+    /// Normalise by the gradient's variance rather than its second moment.
+    pub centered: bool,
+    /// L2 weight decay added to the gradient.
+    pub weight_decay: f32,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        // PyTorch's defaults.
+        Self {
+            learning_rate: 0.01,
+            alpha: 0.99,
+            momentum: 0.0,
+            epsilon: 1e-8,
+            centered: false,
             weight_decay: 0.0,
         }
     }
@@ -299,6 +397,48 @@ impl LoadedConfig {
                 &["train", "early_stopping"],
                 "`early_stopping` needs `patience` >= 1 and a finite `min_delta` >= 0".into(),
                 "set e.g. `early_stopping = { patience = 5, min_delta = 1e-4 }`".into(),
+            ));
+        }
+        if let Some(norm) = c.train.grad_clip_norm
+            && !(norm.is_finite() && norm > 0.0)
+        {
+            return Err(self.error(
+                &["train", "grad_clip_norm"],
+                format!("`grad_clip_norm` must be a positive number, got {norm}"),
+                "set e.g. `grad_clip_norm = 1.0`, or remove it".into(),
+            ));
+        }
+        let fraction = |v: f64| v.is_finite() && v > 0.0 && v <= 1.0;
+        let min_lr_ok = |v: f64| v.is_finite() && v >= 0.0 && v < lr;
+        let bad_schedule = match &c.train.schedule {
+            Schedule::Constant => None,
+            Schedule::Step { every, gamma } => (*every == 0 || !fraction(*gamma))
+                .then_some("`step` needs `every` >= 1 and 0 < `gamma` <= 1"),
+            Schedule::Exponential { gamma } => {
+                (!fraction(*gamma)).then_some("`exponential` needs 0 < `gamma` <= 1")
+            }
+            Schedule::Cosine { min_lr } => {
+                (!min_lr_ok(*min_lr)).then_some("`cosine` needs 0 <= `min_lr` < the learning rate")
+            }
+            Schedule::Plateau {
+                factor,
+                patience,
+                threshold,
+                min_lr,
+            } => (!(fraction(*factor) && *factor < 1.0)
+                || *patience == 0
+                || !(threshold.is_finite() && *threshold >= 0.0)
+                || !min_lr_ok(*min_lr))
+            .then_some(
+                "`plateau` needs 0 < `factor` < 1, `patience` >= 1, `threshold` >= 0 and \
+                 0 <= `min_lr` < the learning rate",
+            ),
+        };
+        if let Some(message) = bad_schedule {
+            return Err(self.error(
+                &["train", "schedule"],
+                message.into(),
+                "e.g. `schedule = { kind = \"step\", every = 30, gamma = 0.1 }`".into(),
             ));
         }
         Ok(())

@@ -90,12 +90,24 @@ pub enum Error {
     #[error(
         "the training loss became {value} at epoch {epoch}, step {step}; lower \
          `train.optimizer.learning_rate` (e.g. --set train.optimizer.learning_rate=0.001) or \
-         standardize the data (`[data] standardize = true`)"
+         standardize the data (`[data] standardize = true`){}",
+        kept.as_deref().map(|k| format!(
+            "; {k}"
+        )).unwrap_or_default()
     )]
     Diverged {
         epoch: usize,
         step: usize,
         value: f32,
+        /// Where the last good checkpoint is, and how to resume from it.
+        kept: Option<String>,
+    },
+    /// Ctrl-C stopped the run after a step; a checkpoint was written.
+    #[error("interrupted at epoch {epoch}, step {step}; {resume}")]
+    Interrupted {
+        epoch: usize,
+        step: usize,
+        resume: String,
     },
     /// A run directory is missing or incomplete.
     #[error("{message}, in {}; {fix}", path.display())]

@@ -21,11 +21,21 @@ struct Cli {
 enum Command {
     /// Train the model a config file describes and write a run directory.
     #[command(
-        after_help = "Example:\n  kiln train configs/iris-logistic.toml --set train.epochs=50 --out runs/iris"
+        after_help = "Examples:\n  kiln train configs/iris-logistic.toml --set train.epochs=50 --out runs/iris\n  \
+                      kiln train configs/digits-mlp.toml --resume          # the latest stopped run of it\n  \
+                      kiln train --resume runs/digits-mlp                  # that stopped run\n\n\
+                      Ctrl-C stops after the current step and writes a checkpoint to resume from."
     )]
     Train {
-        /// The TOML config file.
-        config: PathBuf,
+        /// The TOML config file (with `--resume RUN`, the run's own config is used).
+        #[arg(required_unless_present = "resume")]
+        config: Option<PathBuf>,
+        /// Continue a stopped run from its checkpoint: RUN (or RUN.partial), or without a
+        /// value the latest stopped run of CONFIG under the --out directory's parent
+        /// (default runs/).
+        #[arg(long, value_name = "RUN", num_args = 0..=1)]
+        #[allow(clippy::option_option)]
+        resume: Option<Option<PathBuf>>,
         /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
         #[arg(long, value_name = "NAME")]
         backend: Option<String>,
@@ -94,6 +104,11 @@ enum Command {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // Stopped by Ctrl-C: the shell's convention for SIGINT, and not an error.
+        Err(e @ Error::Interrupted { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -105,15 +120,27 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train {
             config,
+            resume,
             backend,
             set,
             out,
         } => {
+            let resume = resume.map(|run| match run {
+                None => commands::Resume::Latest,
+                Some(run) => commands::Resume::Run(run),
+            });
+            if resume == Some(commands::Resume::Latest) && config.is_none() {
+                return Err(Error::Usage {
+                    message: "`--resume` without a run needs the config file".into(),
+                    fix: "use `kiln train CONFIG --resume` or `kiln train --resume RUN_DIR`".into(),
+                });
+            }
             let report = commands::train(&TrainOptions {
-                config,
+                config: config.unwrap_or_default(),
                 backend,
                 set,
                 out,
+                resume,
             })?;
             let s = &report.summary;
             let metrics: Vec<String> = s.valid.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();

@@ -7,9 +7,12 @@
 //! RUN/model.json      what predict needs: model config, data shape, columns, scaling, labels
 //! RUN/metrics.jsonl   one JSON object per epoch (gradient fit) or step (iterative fit)
 //! RUN/summary.json    final metrics, load_seconds, fit_seconds; written last
+//! RUN/checkpoint.kiln the last checkpoint (gradient fits): `kiln train --resume` continues it
+//! RUN/training.png    loss and main metric per epoch
 //! ```
 //! The run is built in a sibling `RUN.partial` directory and renamed to `RUN` only once
-//! everything is written; a failed run removes its partial directory.
+//! everything is written. A run that fails before its first checkpoint removes its partial
+//! directory; one stopped later (killed, interrupted, diverged) keeps it for `--resume`.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,7 @@ use burn::tensor::Device;
 use kiln_model_zoo::{DataShape, Model, ModelConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint;
 use crate::data::Preprocessing;
 use crate::error::{Error, Result};
 
@@ -27,6 +31,7 @@ pub const MODEL_FILE: &str = "model.bpk";
 pub const META_FILE: &str = "model.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const SUMMARY_FILE: &str = "summary.json";
+pub const PLOT_FILE: &str = "training.png";
 
 /// Everything about a trained model except its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,11 +67,19 @@ impl RunWriter {
                 fix: "choose another `--out`, or delete that directory".into(),
             });
         }
-        let mut partial = target.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
+        let partial = partial_dir(target);
+        if partial.join(checkpoint::FILE).exists() {
+            return Err(Error::Run {
+                message: "a stopped run with a checkpoint is there".into(),
+                path: partial,
+                fix: format!(
+                    "continue it with `kiln train --resume {}`, or delete it to start over",
+                    target.display()
+                ),
+            });
+        }
         if partial.exists() {
-            // Left by a run that was killed: it never completed, so it holds nothing to keep.
+            // Left by a run killed before its first checkpoint: nothing in it to keep.
             std::fs::remove_dir_all(&partial).map_err(|e| Error::io("remove", &partial, e))?;
         }
         std::fs::create_dir_all(&partial)
@@ -76,6 +89,20 @@ impl RunWriter {
             target: target.to_owned(),
             committed: false,
         })
+    }
+
+    /// Reopens the partial directory of a stopped run to continue it.
+    pub fn reopen(run: &Resumable) -> Self {
+        Self {
+            partial: run.partial.clone(),
+            target: run.target.clone(),
+            committed: false,
+        }
+    }
+
+    /// The directory being written.
+    pub fn dir(&self) -> &Path {
+        &self.partial
     }
 
     /// A path inside the run being written.
@@ -125,22 +152,104 @@ impl RunWriter {
 
 impl Drop for RunWriter {
     fn drop(&mut self) {
-        if !self.committed {
+        // A checkpoint is worth keeping: the run can be resumed from it.
+        if !self.committed && !self.partial.join(checkpoint::FILE).exists() {
             let _ = std::fs::remove_dir_all(&self.partial);
         }
     }
 }
 
-/// The first free `runs/NAME`, `runs/NAME-2`, ... under `base`.
+/// `RUN.partial`, where `RUN` is built.
+fn partial_dir(target: &Path) -> PathBuf {
+    let mut partial = target.as_os_str().to_owned();
+    partial.push(".partial");
+    PathBuf::from(partial)
+}
+
+/// The first `runs/NAME`, `runs/NAME-2`, ... under `base` that is free, with no stopped run
+/// waiting under its name either.
 pub fn default_run_dir(base: &Path, name: &str) -> PathBuf {
-    let first = base.join(name);
-    if !first.exists() {
-        return first;
-    }
-    (2..)
-        .map(|i| base.join(format!("{name}-{i}")))
-        .find(|p| !p.exists())
+    std::iter::once(base.join(name))
+        .chain((2..).map(|i| base.join(format!("{name}-{i}"))))
+        .find(|p| !p.exists() && !partial_dir(p).exists())
         .expect("some index is free")
+}
+
+/// A stopped run that `--resume` can continue.
+#[derive(Clone, Debug)]
+pub struct Resumable {
+    /// `RUN.partial`, holding the checkpoint and the run's config.
+    pub partial: PathBuf,
+    /// `RUN`, where the finished run goes.
+    pub target: PathBuf,
+}
+
+/// The run `--resume` names: `RUN` or `RUN.partial` itself, or with no name the most recent
+/// stopped run under `base` started from a config named `stem`.
+pub fn find_resumable(named: Option<&Path>, base: &Path, stem: &str) -> Result<Resumable> {
+    let run = match named {
+        Some(path) => {
+            let text = path.to_string_lossy();
+            let target = match text.strip_suffix(".partial") {
+                Some(target) => PathBuf::from(target.trim_end_matches('/')),
+                None => PathBuf::from(text.trim_end_matches('/')),
+            };
+            Resumable {
+                partial: partial_dir(&target),
+                target,
+            }
+        }
+        None => {
+            let stopped = std::fs::read_dir(base)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|entry| {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let run = name.strip_suffix(".partial")?;
+                    let ours = run == stem
+                        || run
+                            .strip_prefix(stem)
+                            .and_then(|r| r.strip_prefix('-'))
+                            .is_some_and(|i| i.parse::<u32>().is_ok());
+                    let checkpoint = entry.path().join(checkpoint::FILE);
+                    let modified = checkpoint.metadata().and_then(|m| m.modified()).ok()?;
+                    ours.then(|| (modified, base.join(run)))
+                })
+                .max();
+            let Some((_, target)) = stopped else {
+                return Err(Error::Run {
+                    message: format!("no stopped run of `{stem}` with a checkpoint is here"),
+                    path: base.to_owned(),
+                    fix: "name the run with `--resume RUN_DIR`, or train without --resume".into(),
+                });
+            };
+            Resumable {
+                partial: partial_dir(&target),
+                target,
+            }
+        }
+    };
+    if !run.partial.join(checkpoint::FILE).is_file() {
+        let (message, fix) = if run.target.join(SUMMARY_FILE).is_file() {
+            (
+                "this run is complete; there is nothing to resume",
+                "train a new run, e.g. with more `--set train.epochs=...`",
+            )
+        } else {
+            (
+                "no checkpoint of a stopped run is here (was it stopped before its first \
+                 checkpoint?)",
+                "start the run again without --resume",
+            )
+        };
+        return Err(Error::Run {
+            message: message.into(),
+            path: run.partial,
+            fix: fix.into(),
+        });
+    }
+    Ok(run)
 }
 
 /// A trained model loaded from a run directory.

@@ -2,20 +2,25 @@
 //! the same per-epoch record for both.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::module::Module;
+use burn::optim::grad_clipping::GradientClipping;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
 use kiln_model_zoo::metrics;
 use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, Targets};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::config::{OptimizerConfig, TrainConfig};
+use crate::checkpoint::{Checkpoint, LoopState, PlateauState};
+use crate::config::{OptimizerConfig, Schedule, TrainConfig};
 use crate::error::{Error, Result};
 
 /// Metric name → value.
@@ -23,7 +28,7 @@ pub type Metrics = BTreeMap<String, f64>;
 
 /// What one epoch (gradient fit) or one step (iterative fit) reports: a line of
 /// `metrics.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch or step.
     pub epoch: usize,
@@ -32,13 +37,13 @@ pub struct EpochRecord {
     /// Mean training objective over the epoch.
     pub train_loss: f64,
     /// The objective on the validation rows, when there are any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_loss: Option<f64>,
     /// Validation metrics (`accuracy`, `log_loss`, `mse`, `mae`, `r2`, ... as apply).
     pub valid: Metrics,
     pub converged: bool,
     /// Diagonal jitter a solver needed (0 when none).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub jitter: f64,
     /// Seconds since the fit started.
     pub elapsed_seconds: f64,
@@ -71,12 +76,36 @@ pub struct Fitted {
     /// The model, without autodiff.
     pub model: Model,
     pub history: Vec<EpochRecord>,
-    /// Wall time of the fit alone, device work synced.
+    /// Wall time of the fit alone, device work synced (over every session of a resumed run).
     pub fit_seconds: f64,
     pub stopped_early: bool,
+    /// `Some((epoch, step))` when an interrupt stopped the fit there (a checkpoint was
+    /// written first).
+    pub interrupted: Option<(usize, usize)>,
 }
 
-/// Fits a model built from `spec` on `device`; `on_epoch` sees each record as it is made.
+/// What steers a fit from outside it.
+pub struct FitControl<'a> {
+    /// Where checkpoints are written; `None` writes none.
+    pub checkpoint: Option<&'a Path>,
+    /// A checkpoint to continue from.
+    pub resume: Option<Checkpoint>,
+    /// Set (by Ctrl-C) to stop after the current step.
+    pub interrupt: &'a AtomicBool,
+    /// Sees each record as it is made, and whether a checkpoint was just written.
+    pub on_epoch: &'a mut dyn FnMut(&EpochRecord, bool) -> Result<()>,
+}
+
+impl std::fmt::Debug for FitControl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FitControl")
+            .field("checkpoint", &self.checkpoint)
+            .field("resume", &self.resume.as_ref().map(|c| c.state.epoch))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fits a model built from `spec` on `device`.
 pub fn fit(
     spec: &ModelSpec,
     train: &Split,
@@ -84,20 +113,17 @@ pub fn fit(
     config: &TrainConfig,
     seed: u64,
     device: &Device,
-    on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
+    control: FitControl,
 ) -> Result<Fitted> {
     let start = Instant::now();
     let fitted = match spec.fit_method() {
-        FitMethod::Iterative => fit_iterative(spec, train, valid, config, device, start, on_epoch)?,
+        FitMethod::Iterative => fit_iterative(spec, train, valid, config, device, start, control)?,
         FitMethod::Gradient => {
-            fit_gradient(spec, train, valid, config, seed, device, start, on_epoch)?
+            fit_gradient(spec, train, valid, config, seed, device, start, control)?
         }
     };
     sync(device)?;
-    Ok(Fitted {
-        fit_seconds: start.elapsed().as_secs_f64(),
-        ..fitted
-    })
+    Ok(fitted)
 }
 
 fn fit_iterative(
@@ -107,7 +133,7 @@ fn fit_iterative(
     config: &TrainConfig,
     device: &Device,
     start: Instant,
-    on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
+    control: FitControl,
 ) -> Result<Fitted> {
     let mut model = spec.init(device);
     let mut history = Vec::new();
@@ -118,6 +144,7 @@ fn fit_iterative(
                 epoch,
                 step: epoch,
                 value: record.loss as f32,
+                kept: None,
             });
         }
         let (valid_loss, valid_metrics) = match valid {
@@ -137,19 +164,147 @@ fn fit_iterative(
             jitter: record.jitter,
             elapsed_seconds: start.elapsed().as_secs_f64(),
         };
-        on_epoch(&record)?;
+        (control.on_epoch)(&record, false)?;
         let converged = record.converged;
         history.push(record);
         if converged {
             break;
         }
     }
+    sync(device)?;
     Ok(Fitted {
         model,
         history,
-        fit_seconds: 0.0,
+        fit_seconds: start.elapsed().as_secs_f64(),
         stopped_early: false,
+        interrupted: None,
     })
+}
+
+/// The rows of epoch `epoch` (1-based) in training order: a shuffle seeded by the run's seed
+/// and the epoch alone, so a resumed run sees exactly the order an uninterrupted one does.
+fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
+    let mut order: Vec<i64> = (0..n as i64).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch as u64);
+    order.shuffle(&mut rng);
+    order
+}
+
+/// The device RNG's seed for step `step`: models that draw random numbers while training
+/// (dropout) reseed before every step, so a resumed run draws what an uninterrupted one does.
+fn step_seed(seed: u64, step: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step as u64
+}
+
+/// The learning rate of the step `batch` (0-based) of epoch `epoch` (1-based).
+fn learning_rate(
+    config: &TrainConfig,
+    plateau: &PlateauState,
+    epoch: usize,
+    batch: usize,
+    steps_per_epoch: usize,
+) -> f64 {
+    let base = config.optimizer.learning_rate();
+    let done = (epoch - 1) as i32;
+    let scheduled = match &config.schedule {
+        Schedule::Constant => base,
+        Schedule::Step { every, gamma } => base * gamma.powi(done / *every as i32),
+        Schedule::Exponential { gamma } => base * gamma.powi(done),
+        Schedule::Cosine { min_lr } => {
+            let progress =
+                (done as f64 + batch as f64 / steps_per_epoch as f64) / config.epochs as f64;
+            min_lr + (base - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+        }
+        Schedule::Plateau { min_lr, .. } => (base * plateau.scale).max(*min_lr),
+    };
+    let warmup_steps = config.warmup_epochs * steps_per_epoch;
+    let step = (epoch - 1) * steps_per_epoch + batch;
+    if step < warmup_steps {
+        scheduled * (step + 1) as f64 / warmup_steps as f64
+    } else {
+        scheduled
+    }
+}
+
+/// Reduce-on-plateau's end-of-epoch update, on the validation loss (or the training loss).
+fn update_plateau(schedule: &Schedule, state: &mut PlateauState, value: f64) {
+    let Schedule::Plateau {
+        factor,
+        patience,
+        threshold,
+        ..
+    } = schedule
+    else {
+        return;
+    };
+    match state.best {
+        Some(best) if value >= best - threshold * best.abs() => {
+            state.bad_epochs += 1;
+            if state.bad_epochs > *patience {
+                state.scale *= factor;
+                state.bad_epochs = 0;
+            }
+        }
+        _ => {
+            state.best = Some(value);
+            state.bad_epochs = 0;
+        }
+    }
+}
+
+/// The value of `metric` (see [`crate::config::EarlyStopping::metric`]) in a record.
+pub fn watched(record: &EpochRecord, metric: &str) -> Option<f64> {
+    match metric {
+        "valid_loss" => Some(record.valid_loss.unwrap_or(record.train_loss)),
+        "train_loss" => Some(record.train_loss),
+        other => record.valid.get(other).copied(),
+    }
+}
+
+/// Whether larger values of `metric` are better.
+pub fn is_maximised(metric: &str) -> bool {
+    matches!(metric, "accuracy" | "r2" | "adjusted_rand_index")
+}
+
+/// The metrics a fit of `spec` reports each epoch, for early stopping to watch.
+pub fn watchable_metrics(spec: &ModelSpec, has_valid: bool) -> Vec<&'static str> {
+    let mut names = vec!["valid_loss", "train_loss"];
+    if has_valid {
+        names.extend(match spec {
+            ModelSpec::LogisticRegression(_) => &["accuracy", "log_loss"][..],
+            ModelSpec::Mlp(p) if p.n_classes.is_some() => &["accuracy", "log_loss"][..],
+            ModelSpec::LinearSvm(_) => &["accuracy"][..],
+            ModelSpec::Glm(_) => &["mse", "mae", "r2", "deviance"][..],
+            ModelSpec::LinearRegression(_) | ModelSpec::Mlp(_) => &["mse", "mae", "r2"][..],
+            ModelSpec::KMeans(_) => &["inertia"][..],
+        });
+    }
+    names
+}
+
+/// A model's weights as burnpack bytes.
+fn model_bytes(model: &Model) -> Result<Vec<u8>> {
+    model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e}"))))
+}
+
+/// `bytes` (from [`model_bytes`]) loaded into a fresh model of `spec` on `device`.
+fn model_from_bytes(spec: &ModelSpec, bytes: &[u8], device: &Device) -> Result<Model> {
+    let damaged = |e: String| Error::Run {
+        message: format!("the checkpoint's model does not load: {e}"),
+        path: PathBuf::from(crate::checkpoint::FILE),
+        fix: "start the run again without --resume".into(),
+    };
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| damaged(e.to_string()))?;
+    spec.init(device)
+        .try_load_record(record)
+        .map_err(|e| damaged(e.to_string()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -161,13 +316,52 @@ fn fit_gradient(
     seed: u64,
     device: &Device,
     start: Instant,
-    on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
+    control: FitControl,
 ) -> Result<Fitted> {
     let autodiff = device.clone().autodiff();
-    let mut model = spec.init(&autodiff);
-    let mut optimizer = optimizer(&config.optimizer);
-    let lr = config.optimizer.learning_rate();
-    // The training data goes to the device once; each epoch gathers it in a new order there.
+    let mut optimizer = optimizer(&config.optimizer, config.grad_clip_norm);
+    let (mut model, mut state, mut best) = match control.resume {
+        Some(checkpoint) => {
+            let model = model_from_bytes(spec, &checkpoint.model, &autodiff)?;
+            optimizer = optimizer
+                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+                .map_err(|e| Error::Run {
+                    message: format!("the checkpoint's optimizer state does not load: {e}"),
+                    path: PathBuf::from(crate::checkpoint::FILE),
+                    fix: "start the run again without --resume".into(),
+                })?;
+            let best = checkpoint
+                .best
+                .map(|b| model_from_bytes(spec, &b, device))
+                .transpose()?;
+            (model, checkpoint.state, best)
+        }
+        None => (spec.init(&autodiff), LoopState::new(), None),
+    };
+    let elapsed_before = state.elapsed_seconds;
+    let elapsed = || elapsed_before + start.elapsed().as_secs_f64();
+    let checkpoint = |state: &LoopState,
+                      model: &Model,
+                      best: Option<&Model>,
+                      optimizer: &ModuleOptimizer|
+     -> Result<()> {
+        let Some(path) = control.checkpoint else {
+            return Ok(());
+        };
+        let optimizer = optimizer
+            .into_bytes()
+            .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e}"))))?;
+        let best = best.map(model_bytes).transpose()?;
+        Checkpoint::write(
+            path,
+            state,
+            &model_bytes(model)?,
+            &optimizer,
+            best.as_deref(),
+        )
+    };
+
+    // The training data goes to the device once; each epoch gathers it in its order there.
     let x = train.batch.x.clone().autodiff();
     let targets = match &train.batch.targets {
         Targets::Values(y) => Targets::Values(y.clone().autodiff()),
@@ -175,18 +369,16 @@ fn fit_gradient(
     };
     let n = train.batch.len();
     let batch_size = config.batch_size.min(n);
-    let mut order: Vec<i64> = (0..n as i64).collect();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-
-    let mut history = Vec::new();
-    let mut step = 0;
-    let mut best: Option<(f64, Model)> = None;
-    let mut since_best = 0;
+    let steps_per_epoch = n.div_ceil(batch_size);
+    let stochastic = spec.is_stochastic();
     let mut stopped_early = false;
-    for epoch in 1..=config.epochs {
+    let on_epoch = control.on_epoch;
+
+    while state.epoch < config.epochs {
+        let epoch = state.epoch + 1;
         let (x_epoch, t_epoch) = if config.shuffle {
-            order.shuffle(&mut rng);
-            let perm = Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &autodiff);
+            let order = epoch_order(seed, epoch, n);
+            let perm = Tensor::<1, Int>::from_data(TensorData::new(order, [n]), &autodiff);
             let t = match &targets {
                 Targets::Values(y) => Targets::Values(y.clone().select(0, perm.clone())),
                 Targets::Classes(c) => Targets::Classes(c.clone().select(0, perm.clone())),
@@ -196,8 +388,11 @@ fn fit_gradient(
             (x.clone(), targets.clone())
         };
         // Losses stay on the device and are read once per epoch, not once per step.
-        let mut loss_sum = Tensor::<1>::zeros([1], device);
-        for begin in (0..n).step_by(batch_size) {
+        let mut loss_sum =
+            Tensor::<1>::from_data(TensorData::new(vec![state.epoch_loss_sum], [1]), device);
+        let mut step_losses = Vec::with_capacity(steps_per_epoch);
+        while state.batch < steps_per_epoch {
+            let begin = state.batch * batch_size;
             let len = batch_size.min(n - begin);
             let batch = Batch {
                 x: x_epoch.clone().narrow(0, begin, len),
@@ -206,20 +401,49 @@ fn fit_gradient(
                     Targets::Classes(c) => Targets::Classes(c.clone().narrow(0, begin, len)),
                 },
             };
+            if stochastic {
+                autodiff.seed(step_seed(seed, state.step));
+            }
+            let lr = learning_rate(config, &state.plateau, epoch, state.batch, steps_per_epoch);
             let loss = model.loss(&batch, n)?;
+            step_losses.push(loss.clone().inner());
             loss_sum = loss_sum + loss.clone().inner().mul_scalar(len as f64);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
-            step += 1;
+            state.batch += 1;
+            state.step += 1;
+            if control.interrupt.load(Ordering::Relaxed) && state.batch < steps_per_epoch {
+                state.epoch_loss_sum = read_f32(loss_sum.clone())?[0];
+                if state.epoch_loss_sum.is_finite() {
+                    state.elapsed_seconds = elapsed();
+                    checkpoint(&state, &model, best.as_ref(), &optimizer)?;
+                    sync(device)?;
+                    return Ok(Fitted {
+                        model: model.valid(),
+                        history: state.history,
+                        fit_seconds: elapsed(),
+                        stopped_early: false,
+                        interrupted: Some((epoch, state.step)),
+                    });
+                }
+            }
         }
         let train_loss = read_f32(loss_sum)?[0] as f64 / n as f64;
         if !train_loss.is_finite() {
+            // The first step whose loss was not finite (one read, only on this path).
+            let losses = read_f32(Tensor::cat(step_losses, 0))?;
+            let bad = losses.iter().position(|l| !l.is_finite()).unwrap_or(0);
+            let first_step_of_epoch = state.step - losses.len();
             return Err(Error::Diverged {
                 epoch,
-                step,
-                value: train_loss as f32,
+                step: first_step_of_epoch + bad + 1,
+                value: losses.get(bad).copied().unwrap_or(train_loss as f32),
+                kept: None,
             });
         }
+        state.epoch = epoch;
+        state.batch = 0;
+        state.epoch_loss_sum = 0.0;
         let current = model.valid();
         let (valid_loss, valid_metrics) = match valid {
             Some(v) => (
@@ -230,47 +454,67 @@ fn fit_gradient(
         };
         let record = EpochRecord {
             epoch,
-            step,
+            step: state.step,
             train_loss,
             valid_loss,
             valid: valid_metrics,
             converged: false,
             jitter: 0.0,
-            elapsed_seconds: start.elapsed().as_secs_f64(),
+            elapsed_seconds: elapsed(),
         };
-        on_epoch(&record)?;
-        history.push(record);
-
+        update_plateau(
+            &config.schedule,
+            &mut state.plateau,
+            valid_loss.unwrap_or(train_loss),
+        );
         if let Some(stop) = &config.early_stopping {
-            let watched = valid_loss.unwrap_or(train_loss);
-            match &best {
-                Some((best_loss, _)) if watched > best_loss - stop.min_delta => since_best += 1,
+            let value = watched(&record, &stop.metric).unwrap_or(f64::NAN);
+            let sign = if is_maximised(&stop.metric) {
+                -1.0
+            } else {
+                1.0
+            };
+            match state.early.best {
+                Some((best_value, _)) if !(sign * value < sign * best_value - stop.min_delta) => {
+                    state.early.since_best += 1;
+                }
                 _ => {
-                    best = Some((watched, current));
-                    since_best = 0;
+                    state.early.best = Some((value, epoch));
+                    state.early.since_best = 0;
+                    best = Some(current);
                 }
             }
-            if since_best >= stop.patience {
-                stopped_early = true;
-                break;
-            }
+            stopped_early = state.early.since_best >= stop.patience;
+        }
+        state.history.push(record);
+        let last = stopped_early || epoch == config.epochs;
+        let due = last || (config.checkpoint_every > 0 && epoch % config.checkpoint_every == 0);
+        if due {
+            state.elapsed_seconds = elapsed();
+            checkpoint(&state, &model, best.as_ref(), &optimizer)?;
+        }
+        on_epoch(
+            state.history.last().expect("just pushed"),
+            due && control.checkpoint.is_some(),
+        )?;
+        if stopped_early {
+            break;
         }
     }
+    sync(device)?;
     // With early stopping the best epoch's weights are kept, not the last epoch's.
-    let model = match best {
-        Some((_, best_model)) => best_model,
-        None => model.valid(),
-    };
+    let model = best.unwrap_or_else(|| model.valid());
     Ok(Fitted {
         model,
-        history,
-        fit_seconds: 0.0,
+        history: state.history,
+        fit_seconds: elapsed(),
         stopped_early,
+        interrupted: None,
     })
 }
 
-fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
-    match config {
+fn optimizer(config: &OptimizerConfig, clip_norm: Option<f64>) -> ModuleOptimizer {
+    let optimizer: ModuleOptimizer = match config {
         OptimizerConfig::Sgd(c) => burn::optim::SgdConfig::new()
             .with_momentum((c.momentum > 0.0).then(|| {
                 // PyTorch's convention (no dampening), which users' learning rates assume.
@@ -297,6 +541,19 @@ fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
             .with_epsilon(c.epsilon)
             .with_weight_decay(c.weight_decay)
             .init(),
+        OptimizerConfig::Rmsprop(c) => burn::optim::RmsPropConfig::new()
+            .with_alpha(c.alpha)
+            .with_momentum(c.momentum)
+            .with_epsilon(c.epsilon)
+            .with_centered(c.centered)
+            .with_weight_decay(
+                (c.weight_decay > 0.0).then(|| WeightDecayConfig::new(c.weight_decay)),
+            )
+            .init(),
+    };
+    match clip_norm {
+        Some(norm) => optimizer.with_grad_clipping(GradientClipping::Norm(norm as f32)),
+        None => optimizer,
     }
 }
 

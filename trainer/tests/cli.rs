@@ -25,6 +25,7 @@ fn train(config: &Path, backend: BackendKind, out: &Path, set: &[&str]) -> Train
         backend: Some(backend.name().into()),
         set: set.iter().map(|s| s.to_string()).collect(),
         out: Some(out.to_owned()),
+        resume: None,
     })
     .unwrap_or_else(|e| panic!("{} on {backend}: {e}", config.display()))
 }
@@ -91,8 +92,29 @@ fn check_quality(name: &str, report: &TrainReport) {
             let train = &report.summary.train;
             check_iris_kmeans(train["inertia"], train["adjusted_rand_index"]);
         }
+        // The issue's bar: ≥ 0.96 held-out accuracy on the digits.
+        "digits-mlp.toml" => assert!(valid["accuracy"] >= 0.96, "{valid:?}"),
+        // scikit-learn's LinearSVC (squared hinge, C = 1) scores 0.9010 on margin-test.csv
+        // (`python3 benches/peers/svm_reference.py`); the issue allows 0.5 points less.
+        "margin-svm.toml" => assert!(valid["accuracy"] >= 0.9010 - 0.005, "{valid:?}"),
+        // scikit-learn's PoissonRegressor / GammaRegressor (alpha = 1e-3) fitted on all rows
+        // reach a mean deviance of 0.916386 / 0.534344 on them
+        // (`python3 benches/peers/glm_reference.py`); kiln, fitted on 80% of the rows, must be
+        // within 1% of that on all rows.
+        "claims-poisson.toml" => check_glm_deviance(report, "claims.csv", 0.916_386),
+        "claim-costs-gamma.toml" => check_glm_deviance(report, "claim-costs.csv", 0.534_344),
         other => panic!("no quality bar for shipped config {other}; add one here"),
     }
+}
+
+fn check_glm_deviance(report: &TrainReport, data: &str, reference: f64) {
+    let data = repo().join("examples/data").join(data);
+    let metrics = commands::eval(&report.run_dir, &data, None).unwrap();
+    let deviance = metrics["deviance"];
+    assert!(
+        deviance <= reference * 1.01,
+        "deviance {deviance} vs {reference}"
+    );
 }
 
 /// scikit-learn 1.9.1's `KMeans(3, n_init=10)` on standardized iris reaches inertia 139.8205
@@ -128,9 +150,15 @@ fn every_shipped_config_trains_on_every_compiled_backend() {
                 "model.json",
                 "metrics.jsonl",
                 "summary.json",
+                "training.png",
             ] {
                 assert!(out.join(file).is_file(), "{name} on {backend}: no {file}");
             }
+            let png = std::fs::read(out.join("training.png")).unwrap();
+            assert!(
+                png.starts_with(b"\x89PNG") && png.len() > 10_000,
+                "{name}: plot"
+            );
             let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
             assert_eq!(
                 lines.lines().count(),
@@ -450,6 +478,9 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
                 ("d.csv", "a,b,label\n1,2,x\n2,1,y\n3,3,x\n4,1,y\n"),
             ],
             vec![
+                // No checkpoint before the end: nothing is worth keeping.
+                "--set",
+                "train.checkpoint_every=0",
                 "--set",
                 "train.optimizer={ kind = \"adam\", learning_rate = 1e38 }",
                 "--set",
@@ -594,4 +625,265 @@ fn kmeans_eval_and_predict_through_the_binary() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen, [0, 1, 2]);
+}
+
+/// Every line of a run's metrics.jsonl without its wall-clock field.
+fn metrics_without_times(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            record.as_object_mut().unwrap().remove("elapsed_seconds");
+            record
+        })
+        .collect()
+}
+
+fn as_str(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Starts `kiln train` and waits until its partial run has logged `epochs` epochs.
+fn start_and_wait_for_epochs(
+    args: &[&str],
+    dir: &Path,
+    run: &Path,
+    epochs: usize,
+) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = PathBuf::from(format!("{}.partial/metrics.jsonl", run.display()));
+    loop {
+        let logged = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+        if logged >= epochs {
+            return child;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("kiln ended ({status}) before epoch {epochs}: raise train.epochs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// A run killed with SIGKILL in the middle of training, or stopped by Ctrl-C (SIGINT) in the
+/// middle of an epoch, and then resumed, ends with the same weights, byte for byte, and the
+/// same metrics as a run never stopped (same seed, same backend). The MLP config has dropout,
+/// a cosine schedule with warm-up and early-stopping state: all of it must survive.
+#[test]
+fn killed_or_interrupted_runs_resume_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config("digits-mlp.toml");
+    let cfg = cfg.to_str().unwrap();
+    let run = |name: &str| dir.path().join(name);
+    let args = |out: &Path| -> Vec<String> {
+        ["train", cfg, "--out", out.to_str().unwrap()]
+            .into_iter()
+            .map(String::from)
+            .chain(
+                [
+                    "--set",
+                    "train.epochs=30",
+                    "--set",
+                    "train.checkpoint_every=1",
+                ]
+                .map(String::from),
+            )
+            .collect()
+    };
+
+    let whole = run("whole");
+    kiln_ok(&as_str(&args(&whole)), dir.path());
+    let want_model = std::fs::read(whole.join("model.bpk")).unwrap();
+    let want_metrics = metrics_without_times(&whole);
+    assert_eq!(want_metrics.len(), 30);
+
+    // SIGKILL: the process dies at once, wherever it is.
+    let killed = run("killed");
+    let mut child = start_and_wait_for_epochs(&as_str(&args(&killed)), dir.path(), &killed, 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.exists());
+    assert!(run("killed.partial").join("checkpoint.kiln").is_file());
+    kiln_ok(&["train", "--resume", killed.to_str().unwrap()], dir.path());
+
+    // SIGINT: kiln stops after the current step (mid-epoch), writes a checkpoint, exits 130.
+    // Named as `kiln train` names runs by default (runs/<config name>), for `--resume` alone.
+    let stopped = run("runs/digits-mlp");
+    let child = start_and_wait_for_epochs(&as_str(&args(&stopped)), dir.path(), &stopped, 2);
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted at epoch") && stderr.contains("kiln train --resume"),
+        "{stderr}"
+    );
+    // `--resume` alone finds the latest stopped run of the config under runs/.
+    kiln_ok(&["train", cfg, "--resume"], dir.path());
+
+    for resumed in [killed, stopped] {
+        assert_eq!(
+            std::fs::read(resumed.join("model.bpk")).unwrap(),
+            want_model,
+            "{}: weights differ from the uninterrupted run",
+            resumed.display()
+        );
+        assert_eq!(metrics_without_times(&resumed), want_metrics);
+        assert!(!PathBuf::from(format!("{}.partial", resumed.display())).exists());
+        assert!(resumed.join("training.png").is_file());
+    }
+    let line = kiln_error(&["train", "--resume", whole.to_str().unwrap()], dir.path());
+    assert!(line.contains("this run is complete"), "{line}");
+}
+
+/// A loss that diverges after some epochs stops the run with the epoch and step and keeps the
+/// last good checkpoint; resuming from it replays the same steps to the same failure.
+#[test]
+fn divergence_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config("diabetes-sgd.toml");
+    let run = dir.path().join("run");
+    // The warm-up ramps the learning rate up to 5, far past what SGD with momentum survives.
+    let args = [
+        "--set",
+        "train.optimizer.learning_rate=5.0",
+        "--set",
+        "train.warmup_epochs=100",
+        "--set",
+        "train.early_stopping.patience=1000",
+    ];
+    let mut first = vec![
+        "train",
+        cfg.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    first.extend(args);
+    let line = kiln_error(&first, dir.path());
+    assert!(
+        line.contains("the training loss became")
+            && line.contains(", step ")
+            && line.contains("lower `train.optimizer.learning_rate`")
+            && line.contains("kiln train --resume"),
+        "{line}"
+    );
+    let epoch: usize = line
+        .split("at epoch ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|e| e.parse().ok())
+        .unwrap_or_else(|| panic!("no epoch in: {line}"));
+    assert!(epoch >= 2, "{line}");
+    assert!(
+        line.contains(&format!(
+            "the last good checkpoint (epoch {}) is kept",
+            epoch - 1
+        )),
+        "{line}"
+    );
+    let partial = dir.path().join("run.partial");
+    assert!(partial.join("checkpoint.kiln").is_file());
+    let logged = metrics_without_times(&partial);
+    assert_eq!(logged.len(), epoch - 1);
+    assert!(
+        logged
+            .iter()
+            .all(|r| r["train_loss"].as_f64().unwrap().is_finite())
+    );
+    let again = kiln_error(&["train", "--resume", run.to_str().unwrap()], dir.path());
+    let cut = |l: &str| l.split("; ").next().unwrap().to_owned();
+    assert_eq!(cut(&again), cut(&line));
+}
+
+/// Schedules, warm-up, gradient clipping and RMSprop each train; reduce-on-plateau lowers the
+/// rate once the loss stalls; early stopping on a maximised metric keeps its best epoch.
+#[test]
+fn schedules_clipping_and_early_stopping_on_a_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let schedules = [
+        r#"{ kind = "step", every = 20, gamma = 0.5 }"#,
+        r#"{ kind = "exponential", gamma = 0.98 }"#,
+        r#"{ kind = "cosine", min_lr = 0.001 }"#,
+        r#"{ kind = "plateau", factor = 0.5, patience = 2 }"#,
+    ];
+    for (i, schedule) in schedules.iter().enumerate() {
+        let set = format!("train.schedule={schedule}");
+        let report = train(
+            &config("iris-logistic.toml"),
+            BackendKind::Flex,
+            &dir.path().join(format!("s{i}")),
+            &[
+                &set,
+                "train.epochs=60",
+                "train.warmup_epochs=3",
+                "train.grad_clip_norm=1.0",
+                "train.optimizer={ kind = \"rmsprop\", learning_rate = 0.02 }",
+            ],
+        );
+        let accuracy = report.summary.valid["accuracy"];
+        assert!(accuracy >= 0.9, "{schedule}: accuracy {accuracy}");
+    }
+
+    let report = train(
+        &config("iris-logistic.toml"),
+        BackendKind::Flex,
+        &dir.path().join("early"),
+        &[
+            "train.early_stopping={ metric = \"accuracy\", patience = 5 }",
+            "train.epochs=500",
+        ],
+    );
+    assert!(report.summary.stopped_early && report.summary.epochs < 500);
+    let history = metrics_without_times(&report.run_dir);
+    let best = history
+        .iter()
+        .map(|r| r["valid"]["accuracy"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    // The kept model is the best epoch's: its accuracy is the best the history saw.
+    assert!((report.summary.valid["accuracy"] - best).abs() < 1e-9);
+
+    let bad = workspace(&[
+        (
+            "c.toml",
+            &GOOD_CONFIG.replace(
+                "epochs = 2",
+                "epochs = 2\nearly_stopping = { patience = 2, metric = \"r2\" }",
+            ),
+        ),
+        ("d.csv", GOOD_DATA),
+    ]);
+    let line = kiln_error(&["train", "c.toml", "--out", "run"], bad.path());
+    assert!(
+        line.contains("early stopping cannot watch `r2`")
+            && line.contains("accuracy, log_loss")
+            && line.contains("c.toml:11"),
+        "{line}"
+    );
+    let line = kiln_error(
+        &[
+            "train",
+            "c.toml",
+            "--out",
+            "run",
+            "--set",
+            "train.early_stopping.metric=\"accuracy\"",
+            "--set",
+            "train.schedule={ kind = \"step\", every = 0, gamma = 0.5 }",
+        ],
+        bad.path(),
+    );
+    assert!(
+        line.contains("`step` needs `every` >= 1") && line.contains("c.toml:"),
+        "{line}"
+    );
 }

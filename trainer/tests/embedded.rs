@@ -148,6 +148,7 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
             backend: Some("flex".into()),
             set: vec!["train.epochs=60".into()],
             out: Some(run.clone()),
+            resume: None,
         })
         .unwrap();
         let file = embed.join(format!("{name}.kiln"));

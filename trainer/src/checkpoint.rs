@@ -1,0 +1,188 @@
+//! Checkpoints: everything a gradient fit needs to continue exactly where it stopped, in one
+//! file written atomically (a temporary file, synced, then renamed over the previous one), so
+//! a kill at any moment leaves either the old checkpoint or the new one, never a torn file.
+//!
+//! Layout: the magic `KILNCKP1`, then four blocks, each a little-endian `u64` length and its
+//! bytes: the loop state (JSON), the model, the optimizer state, and the best model so far
+//! (burnpack each; the last is empty when early stopping is off).
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::train::EpochRecord;
+
+/// The checkpoint's file name inside a run directory.
+pub const FILE: &str = "checkpoint.kiln";
+const MAGIC: &[u8; 8] = b"KILNCKP1";
+
+/// Where the training loop is; with the blobs, all it needs to go on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Batches done in the epoch under way (0 at an epoch boundary).
+    pub batch: usize,
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// The epoch under way's sum of batch loss × batch rows, as the device summed it (the
+    /// f32 round-trips exactly through JSON).
+    pub epoch_loss_sum: f32,
+    pub history: Vec<EpochRecord>,
+    pub plateau: PlateauState,
+    pub early: EarlyState,
+    /// Seconds spent fitting before this checkpoint, so elapsed times carry on.
+    pub elapsed_seconds: f64,
+}
+
+impl LoopState {
+    pub fn new() -> Self {
+        Self {
+            epoch: 0,
+            batch: 0,
+            step: 0,
+            epoch_loss_sum: 0.0,
+            history: Vec::new(),
+            plateau: PlateauState::new(),
+            early: EarlyState::default(),
+            elapsed_seconds: 0.0,
+        }
+    }
+}
+
+/// Reduce-on-plateau's memory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlateauState {
+    /// The factor applied to the learning rate so far.
+    pub scale: f64,
+    pub best: Option<f64>,
+    pub bad_epochs: usize,
+}
+
+impl PlateauState {
+    pub fn new() -> Self {
+        Self {
+            scale: 1.0,
+            best: None,
+            bad_epochs: 0,
+        }
+    }
+}
+
+/// Early stopping's memory (the best model itself is a blob of the checkpoint).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EarlyState {
+    /// The best value of the watched metric, and its epoch.
+    pub best: Option<(f64, usize)>,
+    pub since_best: usize,
+}
+
+/// A checkpoint as read from disk.
+#[derive(Debug)]
+pub struct Checkpoint {
+    pub state: LoopState,
+    pub model: Vec<u8>,
+    pub optimizer: Vec<u8>,
+    pub best: Option<Vec<u8>>,
+}
+
+impl Checkpoint {
+    /// Writes `path` atomically.
+    pub fn write(
+        path: &Path,
+        state: &LoopState,
+        model: &[u8],
+        optimizer: &[u8],
+        best: Option<&[u8]>,
+    ) -> Result<()> {
+        let json = serde_json::to_vec(state).expect("the loop state serializes to JSON");
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
+        let write = || -> std::io::Result<()> {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            file.write_all(MAGIC)?;
+            for block in [&json[..], model, optimizer, best.unwrap_or_default()] {
+                file.write_all(&(block.len() as u64).to_le_bytes())?;
+                file.write_all(block)?;
+            }
+            file.into_inner()?.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| Error::io("write the checkpoint", path, e))
+    }
+
+    /// Reads a checkpoint written by [`Checkpoint::write`].
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read the checkpoint", path, e))?;
+        let damaged = |what: &str| Error::Run {
+            message: format!("the checkpoint is damaged or not a kiln checkpoint ({what})"),
+            path: path.to_owned(),
+            fix: "start the run again without --resume".into(),
+        };
+        let mut rest = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| damaged("wrong magic"))?;
+        let mut blocks = Vec::with_capacity(4);
+        for _ in 0..4 {
+            let (len, tail) = rest
+                .split_first_chunk::<8>()
+                .ok_or_else(|| damaged("truncated"))?;
+            let len = u64::from_le_bytes(*len) as usize;
+            if tail.len() < len {
+                return Err(damaged("truncated"));
+            }
+            let (block, tail) = tail.split_at(len);
+            blocks.push(block.to_vec());
+            rest = tail;
+        }
+        let best = blocks.pop().filter(|b| !b.is_empty());
+        let optimizer = blocks.pop().unwrap_or_default();
+        let model = blocks.pop().unwrap_or_default();
+        let state =
+            serde_json::from_slice(&blocks[0]).map_err(|e| damaged(&format!("state: {e}")))?;
+        Ok(Self {
+            state,
+            model,
+            optimizer,
+            best,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_torn_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let mut state = LoopState::new();
+        state.epoch = 3;
+        state.epoch_loss_sum = 0.1f32 + 0.2f32;
+        Checkpoint::write(&path, &state, b"model", b"optim", None).unwrap();
+        let read = Checkpoint::read(&path).unwrap();
+        assert_eq!(read.state, state);
+        assert_eq!(
+            read.state.epoch_loss_sum.to_bits(),
+            state.epoch_loss_sum.to_bits()
+        );
+        assert_eq!(
+            (&read.model[..], &read.optimizer[..]),
+            (&b"model"[..], &b"optim"[..])
+        );
+        assert!(read.best.is_none());
+        assert!(!dir.path().join("checkpoint.kiln.tmp").exists());
+
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let error = Checkpoint::read(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("damaged") && error.contains("truncated"),
+            "{error}"
+        );
+    }
+}
