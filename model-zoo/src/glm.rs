@@ -239,7 +239,7 @@ impl Glm {
 mod tests {
     use super::*;
     use crate::data::read_f32;
-    use crate::testing::{for_each_device, minimize, regression_batch};
+    use crate::testing::{for_each_device, minimize_lbfgs, regression_batch};
 
     /// Reads a shipped CSV of numbers (header row, target column last) and standardises the
     /// features with the population standard deviation, as scikit-learn's `StandardScaler`.
@@ -281,7 +281,7 @@ mod tests {
         .unwrap();
         let ad = device.clone().autodiff();
         let batch = regression_batch(&x, &y, d, &ad);
-        let model = minimize(Glm::new(params, &ad), 2000, 0.05, |m| m.loss(&batch));
+        let model = minimize_lbfgs(Glm::new(params, &ad), |m| m.loss(&batch));
         let objective = read_f32(model.loss(&batch)).unwrap()[0];
         (model.valid(), objective)
     }

@@ -162,7 +162,9 @@ fn plus_minus_one(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
 mod tests {
     use super::*;
     use crate::data::read_f32;
-    use crate::testing::{classification_batch, features, for_each_device, minimize};
+    use crate::testing::{
+        classification_batch, features, for_each_device, minimize, minimize_lbfgs,
+    };
 
     fn params(loss: SvmLoss, c: f64, n_classes: usize) -> LinearSvmParams {
         LinearSvmConfig {
@@ -189,7 +191,7 @@ mod tests {
             let ad = device.clone().autodiff();
             let batch = classification_batch(&LINE_X, &LINE_Y, 2, &ad);
             let model = LinearSvm::new(params(SvmLoss::SquaredHinge, 10.0, 2), &ad);
-            let model = minimize(model, 1500, 0.05, |m| m.loss(&batch, 4));
+            let model = minimize_lbfgs(model, |m| m.loss(&batch, 4));
             let w = read_f32(model.linear.weight.val()).unwrap();
             let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
             assert!((w[0] - 40.0 / 41.0).abs() < 1e-3, "{device:?}: w = {w:?}");
@@ -218,7 +220,7 @@ mod tests {
             let ad = device.clone().autodiff();
             let batch = classification_batch(&x, &y, 2, &ad);
             let model = LinearSvm::new(params(SvmLoss::Hinge, 1.0, 3), &ad);
-            let model = minimize(model, 800, 0.05, |m| m.loss(&batch, 9));
+            let model = minimize(model, 200, 0.1, |m| m.loss(&batch, 9));
             let Prediction::Scores(f) = model.valid().predict(features(&x, 2, device)) else {
                 panic!("an SVM predicts decision scores")
             };

@@ -231,7 +231,7 @@ mod tests {
                 let batch = classification_batch(&XOR_X, &XOR_Y, 2, &ad);
                 let task = Task::Classification { n_classes: 2 };
                 let model = Mlp::new(params(&[8], activation, task), &ad);
-                let model = minimize(model, 250, 0.1, |m| m.loss(&batch));
+                let model = minimize(model, 120, 0.1, |m| m.loss(&batch));
                 let Prediction::Probabilities(p) = model
                     .valid()
                     .predict(crate::testing::features(&XOR_X, 2, device))
@@ -263,10 +263,10 @@ mod tests {
             let batch = regression_batch(&x, &y, 2, &ad);
             let model = Mlp::new(params(&[32, 16], Activation::Tanh, Task::Regression), &ad);
             assert_eq!(model.layers.len(), 3);
-            let model = minimize(model, 1500, 0.02, |m| m.loss(&batch));
+            let model = minimize(model, 400, 0.03, |m| m.loss(&batch));
             let mse = read_f32(model.loss(&batch)).unwrap()[0];
-            // The variance of y is about 0.2; a linear fit leaves about 0.09.
-            assert!(mse < 5e-3, "{device:?}: mse {mse}");
+            // The variance of y is about 0.2; the best linear fit leaves about 0.09.
+            assert!(mse < 1e-2, "{device:?}: mse {mse}");
         });
     }
 

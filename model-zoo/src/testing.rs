@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, LBFGSConfig, LineSearchFn};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{Batch, Targets};
@@ -69,5 +69,24 @@ pub fn minimize<M: Module>(
         let grads = GradientsParams::from_grads(loss(&model).backward(), &model);
         model = optim.step(lr * (1.0 - step as f64 / steps as f64), model, grads);
     }
+    model
+}
+
+/// Full-batch L-BFGS with a strong-Wolfe line search on a smooth convex `loss`: reaches the
+/// optimum to f32 precision in far fewer steps than [`minimize`] (each step syncs, which costs
+/// little on any backend). The model must live on an autodiff device.
+pub fn minimize_lbfgs<M: Module + Clone>(model: M, loss: impl Fn(&M) -> Tensor<1>) -> M {
+    let mut optim = LBFGSConfig::new()
+        .with_max_iter(200)
+        .with_tolerance_grad(1e-7)
+        .with_tolerance_change(1e-12)
+        .with_line_search_fn(LineSearchFn::StrongWolfe)
+        .init();
+    let (model, _) = optim.step(1.0, model, |m: M| {
+        let value = loss(&m);
+        let scalar = crate::data::read_f32(value.clone()).expect("a loss reads back")[0];
+        let grads = GradientsParams::from_grads(value.backward(), &m);
+        (f64::from(scalar), grads)
+    });
     model
 }
