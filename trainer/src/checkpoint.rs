@@ -37,15 +37,15 @@ pub struct LoopState {
     pub elapsed_seconds: f64,
 }
 
-impl LoopState {
-    pub fn new() -> Self {
+impl Default for LoopState {
+    fn default() -> Self {
         Self {
             epoch: 0,
             batch: 0,
             step: 0,
             epoch_loss_sum: 0.0,
             history: Vec::new(),
-            plateau: PlateauState::new(),
+            plateau: PlateauState::default(),
             early: EarlyState::default(),
             elapsed_seconds: 0.0,
         }
@@ -61,8 +61,8 @@ pub struct PlateauState {
     pub bad_epochs: usize,
 }
 
-impl PlateauState {
-    pub fn new() -> Self {
+impl Default for PlateauState {
+    fn default() -> Self {
         Self {
             scale: 1.0,
             best: None,
@@ -160,9 +160,11 @@ mod tests {
     fn round_trips_and_rejects_torn_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);
-        let mut state = LoopState::new();
-        state.epoch = 3;
-        state.epoch_loss_sum = 0.1f32 + 0.2f32;
+        let state = LoopState {
+            epoch: 3,
+            epoch_loss_sum: 0.1f32 + 0.2f32,
+            ..Default::default()
+        };
         Checkpoint::write(&path, &state, b"model", b"optim", None).unwrap();
         let read = Checkpoint::read(&path).unwrap();
         assert_eq!(read.state, state);

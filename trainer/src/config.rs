@@ -425,10 +425,12 @@ impl LoadedConfig {
                 patience,
                 threshold,
                 min_lr,
-            } => (!(fraction(*factor) && *factor < 1.0)
-                || *patience == 0
-                || !(threshold.is_finite() && *threshold >= 0.0)
-                || !min_lr_ok(*min_lr))
+            } => (!(fraction(*factor)
+                && *factor < 1.0
+                && *patience > 0
+                && threshold.is_finite()
+                && *threshold >= 0.0
+                && min_lr_ok(*min_lr)))
             .then_some(
                 "`plateau` needs 0 < `factor` < 1, `patience` >= 1, `threshold` >= 0 and \
                  0 <= `min_lr` < the learning rate",

@@ -336,7 +336,7 @@ fn fit_gradient(
                 .transpose()?;
             (model, checkpoint.state, best)
         }
-        None => (spec.init(&autodiff), LoopState::new(), None),
+        None => (spec.init(&autodiff), LoopState::default(), None),
     };
     let elapsed_before = state.elapsed_seconds;
     let elapsed = || elapsed_before + start.elapsed().as_secs_f64();
@@ -475,7 +475,10 @@ fn fit_gradient(
                 1.0
             };
             match state.early.best {
-                Some((best_value, _)) if !(sign * value < sign * best_value - stop.min_delta) => {
+                // Not better by more than `min_delta` (a NaN never is).
+                Some((best_value, _))
+                    if value.is_nan() || sign * value >= sign * best_value - stop.min_delta =>
+                {
                     state.early.since_best += 1;
                 }
                 _ => {
