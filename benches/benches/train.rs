@@ -156,7 +156,13 @@ fn bench_mlp(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
     for backend in kiln_backends::compiled() {
-        let device = kiln_backends::open(backend).unwrap().device;
+        let opened = kiln_backends::open(backend).unwrap();
+        if opened.description.contains("llvmpipe") {
+            // Mesa's software Vulkan: a correctness stand-in, hours for this size.
+            println!("mlp_50k_x_784/{backend}: skipped on {}", opened.description);
+            continue;
+        }
+        let device = opened.device;
         let split = |x: &[f32], y: &[usize]| Split {
             batch: Batch {
                 x: Tensor::from_data(TensorData::new(x.to_vec(), [y.len(), FEATURES]), &device),
@@ -188,14 +194,21 @@ fn bench_mlp(c: &mut Criterion) {
             )
             .unwrap()
         };
-        group.bench_function(format!("adam_1_epoch/{backend}"), |b| b.iter(|| fit(1)));
-        let fitted = fit(5);
-        let accuracy = train::evaluate(&fitted.model, &test_split).unwrap()["accuracy"];
-        println!(
-            "mlp_50k_x_784/{backend}: 5 epochs in {:.2} s, test accuracy {accuracy:.4}",
-            fitted.fit_seconds
-        );
-        assert!(accuracy >= 0.87, "{backend}: test accuracy {accuracy}");
+        let mut checked = false;
+        group.bench_function(format!("adam_1_epoch/{backend}"), |b| {
+            // Once, and only when this bench is selected: the accuracy bar.
+            if !checked {
+                checked = true;
+                let fitted = fit(5);
+                let accuracy = train::evaluate(&fitted.model, &test_split).unwrap()["accuracy"];
+                println!(
+                    "mlp_50k_x_784/{backend}: 5 epochs in {:.2} s, test accuracy {accuracy:.4}",
+                    fitted.fit_seconds
+                );
+                assert!(accuracy >= 0.87, "{backend}: test accuracy {accuracy}");
+            }
+            b.iter(|| fit(1))
+        });
     }
     group.finish();
 }

@@ -376,17 +376,12 @@ fn fit_gradient(
 
     while state.epoch < config.epochs {
         let epoch = state.epoch + 1;
-        let (x_epoch, t_epoch) = if config.shuffle {
+        // The epoch's row order; each batch gathers its rows on the device (no second copy of
+        // the whole training set).
+        let order = config.shuffle.then(|| {
             let order = epoch_order(seed, epoch, n);
-            let perm = Tensor::<1, Int>::from_data(TensorData::new(order, [n]), &autodiff);
-            let t = match &targets {
-                Targets::Values(y) => Targets::Values(y.clone().select(0, perm.clone())),
-                Targets::Classes(c) => Targets::Classes(c.clone().select(0, perm.clone())),
-            };
-            (x.clone().select(0, perm), t)
-        } else {
-            (x.clone(), targets.clone())
-        };
+            Tensor::<1, Int>::from_data(TensorData::new(order, [n]), &autodiff)
+        });
         // Losses stay on the device and are read once per epoch, not once per step.
         let mut loss_sum =
             Tensor::<1>::from_data(TensorData::new(vec![state.epoch_loss_sum], [1]), device);
@@ -394,11 +389,23 @@ fn fit_gradient(
         while state.batch < steps_per_epoch {
             let begin = state.batch * batch_size;
             let len = batch_size.min(n - begin);
-            let batch = Batch {
-                x: x_epoch.clone().narrow(0, begin, len),
-                targets: match &t_epoch {
-                    Targets::Values(y) => Targets::Values(y.clone().narrow(0, begin, len)),
-                    Targets::Classes(c) => Targets::Classes(c.clone().narrow(0, begin, len)),
+            let batch = match &order {
+                Some(order) => {
+                    let rows = order.clone().narrow(0, begin, len);
+                    Batch {
+                        x: x.clone().select(0, rows.clone()),
+                        targets: match &targets {
+                            Targets::Values(y) => Targets::Values(y.clone().select(0, rows)),
+                            Targets::Classes(c) => Targets::Classes(c.clone().select(0, rows)),
+                        },
+                    }
+                }
+                None => Batch {
+                    x: x.clone().narrow(0, begin, len),
+                    targets: match &targets {
+                        Targets::Values(y) => Targets::Values(y.clone().narrow(0, begin, len)),
+                        Targets::Classes(c) => Targets::Classes(c.clone().narrow(0, begin, len)),
+                    },
                 },
             };
             if stochastic {
