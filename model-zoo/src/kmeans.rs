@@ -104,6 +104,19 @@ pub struct KMeansProgress {
     counts: Option<Tensor<2>>,
 }
 
+/// [`KMeansProgress`] on the host, for a checkpoint: with the centres, all a fit needs to go
+/// on exactly where it stopped.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KMeansState {
+    restart: usize,
+    iteration: usize,
+    rng: Rng,
+    tol_scaled: Option<f64>,
+    /// The best restart so far: its inertia and centres (row-major).
+    best: Option<(f64, alloc::vec::Vec<f32>)>,
+    counts: Option<alloc::vec::Vec<f32>>,
+}
+
 /// Cluster centres, `[k, n_features]`.
 #[derive(Module, Debug)]
 pub struct KMeans {
@@ -130,6 +143,47 @@ impl KMeans {
                 counts: None,
             }),
         }
+    }
+
+    /// The fit's progress, read back to the host (centres excluded: they are the module).
+    pub fn state(&self) -> Result<KMeansState, FitError> {
+        let p = &self.progress;
+        Ok(KMeansState {
+            restart: p.restart,
+            iteration: p.iteration,
+            rng: p.rng.clone(),
+            tol_scaled: p.tol_scaled,
+            best: match &p.best {
+                Some((inertia, centers)) => Some((*inertia, read_f32(centers.clone())?)),
+                None => None,
+            },
+            counts: p.counts.clone().map(read_f32).transpose()?,
+        })
+    }
+
+    /// Puts back a progress [`KMeans::state`] read, on this model's device.
+    pub fn restore(&mut self, state: KMeansState) {
+        let device = self.centers.val().device();
+        let (k, d) = (self.params.k, self.params.n_features);
+        let tensor = |values: alloc::vec::Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(burn::tensor::TensorData::new(values, shape), &device)
+        };
+        *self.progress = KMeansProgress {
+            restart: state.restart,
+            iteration: state.iteration,
+            rng: state.rng,
+            tol_scaled: state.tol_scaled,
+            best: state
+                .best
+                .map(|(inertia, centers)| (inertia, tensor(centers, [k, d]))),
+            counts: state.counts.map(|c| tensor(c, [k, 1])),
+        };
+    }
+
+    /// Replaces the centres, keeping their parameter id (saved with the weights, so a resumed
+    /// fit writes the same bytes as one never stopped).
+    fn set_centers(&mut self, centers: Tensor<2>) {
+        self.centers = Param::initialized(self.centers.id, centers);
     }
 
     /// Squared distance of every row to every centre, `[n, k]`.
@@ -163,7 +217,7 @@ impl KMeans {
         };
         if self.progress.iteration == 0 {
             let centers = kmeans_plus_plus(x, self.params.k, &mut self.progress.rng)?;
-            self.centers = Param::from_tensor(centers);
+            self.set_centers(centers);
         }
         self.progress.iteration += 1;
 
@@ -201,7 +255,7 @@ impl KMeans {
         }
         let inertia = read_f32(inertia)?[0] as f64;
         let shift = read_f32((centers.clone() - start).square().sum())?[0] as f64;
-        self.centers = Param::from_tensor(centers);
+        self.set_centers(centers);
 
         let restart_done = shift <= tol_scaled || self.progress.iteration >= self.params.max_iter;
         if restart_done {
@@ -220,7 +274,7 @@ impl KMeans {
         }
         let converged = restart_done && self.progress.restart >= self.params.n_init;
         if converged && let Some((_, best)) = &self.progress.best {
-            self.centers = Param::from_tensor(best.clone());
+            self.set_centers(best.clone());
         }
         Ok(StepRecord {
             loss: inertia / n as f64,

@@ -163,18 +163,22 @@ impl LinearRegression {
         let (w, jitter) = solve_spd(&a, d, &b)?;
 
         let weight: Vec<f32> = w.iter().map(|v| *v as f32).collect();
-        self.linear.weight =
-            Param::from_tensor(Tensor::from_data(TensorData::new(weight, [d, 1]), &device));
-        if self.params.fit_intercept {
+        // The parameters keep their ids: they are saved with the weights, and fixed ids make
+        // the same fit write the same bytes.
+        self.linear.weight = Param::initialized(
+            self.linear.weight.id,
+            Tensor::from_data(TensorData::new(weight, [d, 1]), &device),
+        );
+        if let Some(bias) = &self.linear.bias {
             let intercept = y_mean as f64
                 - w.iter()
                     .zip(&x_mean)
                     .map(|(w, m)| w * *m as f64)
                     .sum::<f64>();
-            self.linear.bias = Some(Param::from_tensor(Tensor::from_data(
-                TensorData::new(alloc::vec![intercept as f32], [1]),
-                &device,
-            )));
+            self.linear.bias = Some(Param::initialized(
+                bias.id,
+                Tensor::from_data(TensorData::new(alloc::vec![intercept as f32], [1]), &device),
+            ));
         }
         let loss = read_f32((self.forward(batch.x.clone()) - y.clone()).square().mean())?[0] as f64;
         Ok(StepRecord {

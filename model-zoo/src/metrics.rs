@@ -98,6 +98,48 @@ pub fn confusion_matrix(pred: &[usize], labels: &[usize], n_classes: usize) -> V
     matrix
 }
 
+/// Mean silhouette coefficient of a clustering of `x` (row-major, `width` columns), as
+/// scikit-learn's `silhouette_score` (Euclidean): per row `(b − a)/max(a, b)` with `a` the
+/// mean distance to the rest of its cluster and `b` the smallest mean distance to another
+/// cluster; 0 for a row alone in its cluster. O(n²): pass a sample for large data.
+pub fn silhouette(x: &[f32], width: usize, labels: &[usize]) -> f64 {
+    let n = labels.len();
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    for &l in labels {
+        sizes[l] += 1;
+    }
+    if sizes.iter().filter(|&&s| s > 0).count() < 2 {
+        return 0.0;
+    }
+    let rows: Vec<&[f32]> = x.chunks_exact(width).collect();
+    let mut sums = vec![0.0f64; k];
+    let total: f64 = (0..n)
+        .map(|i| {
+            sums.iter_mut().for_each(|s| *s = 0.0);
+            for j in 0..n {
+                let d2: f64 = rows[i]
+                    .iter()
+                    .zip(rows[j])
+                    .map(|(a, b)| square(f64::from(*a) - f64::from(*b)))
+                    .sum();
+                sums[labels[j]] += num_traits::Float::sqrt(d2);
+            }
+            let own = labels[i];
+            if sizes[own] < 2 {
+                return 0.0;
+            }
+            let a = sums[own] / (sizes[own] - 1) as f64;
+            let b = (0..k)
+                .filter(|&c| c != own && sizes[c] > 0)
+                .map(|c| sums[c] / sizes[c] as f64)
+                .fold(f64::INFINITY, f64::min);
+            (b - a) / a.max(b)
+        })
+        .sum();
+    total / n as f64
+}
+
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
     if count == 0 { 0.0 } else { sum / count as f64 }
@@ -120,6 +162,22 @@ mod tests {
     //   y, p = [3, -0.5, 2, 7], [2.5, 0.0, 2, 8]
     //   mean_squared_error(y, p) = 0.375; mean_absolute_error(y, p) = 0.5; r2_score(y, p) = 0.9486081370449679
     //   log_loss([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]) = 0.22839300363692283
+    // Reference: scikit-learn 1.9.1, computed once with
+    //   X = [[0,0],[0,1],[1,0],[5,5],[5,6],[6,5],[6,6],[2.5,2.5]]
+    //   silhouette_score(X, [0,0,0,1,1,1,1,0]) = 0.729697018685173
+    //   silhouette_score(X, [0,1,2,0,1,2,0,1]) = -0.28452986619121634
+    #[test]
+    fn silhouette_matches_scikit_learn() {
+        let x = [
+            0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 5.0, 5.0, 5.0, 6.0, 6.0, 5.0, 6.0, 6.0, 2.5, 2.5,
+        ];
+        let good = silhouette(&x, 2, &[0, 0, 0, 1, 1, 1, 1, 0]);
+        assert!((good - 0.729_697_018_685_173).abs() < 1e-6, "{good}");
+        let bad = silhouette(&x, 2, &[0, 1, 2, 0, 1, 2, 0, 1]);
+        assert!((bad + 0.284_529_866_191_216_34).abs() < 1e-6, "{bad}");
+        assert_eq!(silhouette(&x, 2, &[0; 8]), 0.0);
+    }
+
     #[test]
     fn regression_metrics_match_scikit_learn() {
         let y = [3.0, -0.5, 2.0, 7.0];

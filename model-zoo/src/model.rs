@@ -247,6 +247,30 @@ impl Model {
         })
     }
 
+    /// An iterative fit's progress beyond the module's weights (k-means: restart, RNG, best
+    /// restart so far), as JSON for a checkpoint; `None` for models with none.
+    pub fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        Ok(match self {
+            Self::KMeans(m) => {
+                Some(serde_json::to_value(m.state()?).expect("k-means state serializes to JSON"))
+            }
+            _ => None,
+        })
+    }
+
+    /// Puts back what [`Model::fit_state`] gave.
+    pub fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        if let Self::KMeans(m) = self {
+            let state = serde_json::from_value(state).map_err(|e| {
+                FitError::Device(alloc::format!(
+                    "the k-means checkpoint state is damaged: {e}"
+                ))
+            })?;
+            m.restore(state);
+        }
+        Ok(())
+    }
+
     /// Iterative fit: one update step over the whole training set.
     pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
         let kind = self.kind();

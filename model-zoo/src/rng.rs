@@ -3,7 +3,7 @@
 
 /// A 64-bit linear congruential generator (Knuth's MMIX constants) with Box–Muller normals.
 /// Not for cryptography; the same seed gives the same stream on every platform.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rng(u64);
 
 impl Rng {

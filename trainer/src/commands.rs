@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_backends::BackendKind;
-use kiln_model_zoo::{FitMethod, Supervision, Task};
+use kiln_model_zoo::{Supervision, Task};
 use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpoint};
@@ -209,15 +209,6 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
 
     let (writer, resume) = match &resumable {
         Some(stopped) => {
-            if spec.fit_method() != FitMethod::Gradient {
-                return Err(Error::Usage {
-                    message: format!(
-                        "model `{}` is fitted by iterative steps, which keep no checkpoint",
-                        config.model.kind()
-                    ),
-                    fix: "train it again without --resume".into(),
-                });
-            }
             let checkpoint = Checkpoint::read(&stopped.partial.join(checkpoint::FILE))?;
             (RunWriter::reopen(stopped), Some(checkpoint))
         }
@@ -258,6 +249,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     );
     let plot_path = writer.path(run::PLOT_FILE);
     let plot_title = format!("{} on {backend}", config.model.kind());
+    let mut last_plot: Option<Instant> = None;
     let mut on_epoch = |record: &EpochRecord, checkpointed: bool| -> Result<()> {
         progress.epoch(record);
         if record.jitter > 0.0 {
@@ -271,11 +263,15 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))?;
         history.push(record.clone());
         if checkpointed {
-            // What a checkpoint keeps is on disk too: the log and the plot so far.
+            // What a checkpoint keeps is on disk too: the log, and the plot so far (redrawn at
+            // most every few seconds: iterative fits checkpoint every fast step).
             metrics_log
                 .flush()
                 .map_err(|e| Error::io("write", &metrics_path, e))?;
-            plot::write(&plot_path, &history, main_metric, &plot_title)?;
+            if last_plot.is_none_or(|t: Instant| t.elapsed().as_secs_f64() > 2.0) {
+                plot::write(&plot_path, &history, main_metric, &plot_title)?;
+                last_plot = Some(Instant::now());
+            }
         }
         Ok(())
     };
@@ -353,9 +349,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         n_features: shape.n_features,
         epochs: fitted.history.len(),
         stopped_early: fitted.stopped_early,
-        train: train::evaluate(&fitted.model, &train_split)?,
+        train: train::evaluate_final(&fitted.model, &train_split)?,
         valid: match &valid_split {
-            Some(v) => train::evaluate(&fitted.model, v)?,
+            Some(v) => train::evaluate_final(&fitted.model, v)?,
             None => Metrics::new(),
         },
         train_loss: last.map_or(f64::NAN, |r| r.train_loss),
@@ -475,7 +471,7 @@ pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
         },
     )?;
     let split = split(prep, &table, &device)?;
-    let mut metrics = train::evaluate(&saved.model, &split)?;
+    let mut metrics = train::evaluate_final(&saved.model, &split)?;
     metrics.insert("rows".into(), table.n_rows() as f64);
     Ok(metrics)
 }

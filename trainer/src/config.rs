@@ -79,7 +79,8 @@ pub struct TrainConfig {
     /// Stop when a watched metric has not improved for `patience` epochs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<EarlyStopping>,
-    /// Write a checkpoint every this many epochs (always also at the end; 0: only at the end).
+    /// Write a checkpoint every this many epochs, or steps of an iterative fit (always also at
+    /// the end; 0: only at the end).
     pub checkpoint_every: usize,
 }
 

@@ -135,9 +135,29 @@ fn fit_iterative(
     start: Instant,
     control: FitControl,
 ) -> Result<Fitted> {
-    let mut model = spec.init(device);
-    let mut history = Vec::new();
-    for epoch in 1..=config.epochs {
+    let (mut model, mut state) = match control.resume {
+        Some(checkpoint) => {
+            let mut model = model_from_bytes(spec, &checkpoint.model, device)?;
+            if let Some(fit_state) = checkpoint.state.fit_state.clone() {
+                model.restore_fit_state(fit_state)?;
+            }
+            (model, checkpoint.state)
+        }
+        None => (spec.init(device), LoopState::default()),
+    };
+    let elapsed_before = state.elapsed_seconds;
+    let elapsed = || elapsed_before + start.elapsed().as_secs_f64();
+    let checkpoint = |state: &mut LoopState, model: &Model| -> Result<()> {
+        let Some(path) = control.checkpoint else {
+            return Ok(());
+        };
+        state.fit_state = model.fit_state()?;
+        state.elapsed_seconds = elapsed();
+        Checkpoint::write(path, state, &model_bytes(model)?, &[], None)
+    };
+    let mut converged = state.history.last().is_some_and(|r| r.converged);
+    while state.epoch < config.epochs && !converged {
+        let epoch = state.epoch + 1;
         let record = model.fit_step(&train.batch)?;
         if !record.loss.is_finite() {
             return Err(Error::Diverged {
@@ -154,28 +174,44 @@ fn fit_iterative(
             ),
             None => (None, Metrics::new()),
         };
-        let record = EpochRecord {
+        converged = record.converged;
+        state.history.push(EpochRecord {
             epoch,
             step: epoch,
             train_loss: record.loss,
             valid_loss,
             valid: valid_metrics,
-            converged: record.converged,
+            converged,
             jitter: record.jitter,
-            elapsed_seconds: start.elapsed().as_secs_f64(),
-        };
-        (control.on_epoch)(&record, false)?;
-        let converged = record.converged;
-        history.push(record);
-        if converged {
-            break;
+            elapsed_seconds: elapsed(),
+        });
+        state.epoch = epoch;
+        state.step = epoch;
+        let last = converged || epoch == config.epochs;
+        let due = last || (config.checkpoint_every > 0 && epoch % config.checkpoint_every == 0);
+        if due {
+            checkpoint(&mut state, &model)?;
+        }
+        (control.on_epoch)(
+            state.history.last().expect("just pushed"),
+            due && control.checkpoint.is_some(),
+        )?;
+        if !last && control.interrupt.load(Ordering::Relaxed) && control.checkpoint.is_some() {
+            checkpoint(&mut state, &model)?;
+            return Ok(Fitted {
+                model,
+                history: state.history,
+                fit_seconds: elapsed(),
+                stopped_early: false,
+                interrupted: Some((epoch, epoch)),
+            });
         }
     }
     sync(device)?;
     Ok(Fitted {
         model,
-        history,
-        fit_seconds: start.elapsed().as_secs_f64(),
+        history: state.history,
+        fit_seconds: elapsed(),
         stopped_early: false,
         interrupted: None,
     })
@@ -264,7 +300,10 @@ pub fn watched(record: &EpochRecord, metric: &str) -> Option<f64> {
 
 /// Whether larger values of `metric` are better.
 pub fn is_maximised(metric: &str) -> bool {
-    matches!(metric, "accuracy" | "r2" | "adjusted_rand_index")
+    matches!(
+        metric,
+        "accuracy" | "r2" | "adjusted_rand_index" | "silhouette"
+    )
 }
 
 /// The metrics a fit of `spec` reports each epoch, for early stopping to watch.
@@ -585,7 +624,8 @@ fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
 }
 
 /// Metrics of `model` on a split: `mse`, `mae`, `r2` for regression (and `deviance` for a
-/// GLM); `accuracy`, `log_loss` for classification (`accuracy` alone for an SVM); `inertia` (and `adjusted_rand_index` given labels) for clustering.
+/// GLM); `accuracy`, `log_loss` for classification (`accuracy` alone for an SVM); `inertia`
+/// (and `adjusted_rand_index` given labels) for clustering.
 pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
     let mut metrics = metrics_of(&prediction, &split.targets);
@@ -595,6 +635,43 @@ pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
         metrics.insert("deviance".into(), glm.params.mean_deviance(mu, y));
     }
     Ok(metrics)
+}
+
+/// [`evaluate`] plus the metrics too costly for every epoch: the `silhouette` of a clustering.
+pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
+    let mut metrics = evaluate(model, split)?;
+    if let Prediction::Clusters(d) = model.predict(split.batch.x.clone()) {
+        let k = d.dims()[1];
+        let distances = read_f32(d)?;
+        metrics.insert(
+            "silhouette".into(),
+            sampled_silhouette(&split.batch.x, &distances, k)?,
+        );
+    }
+    Ok(metrics)
+}
+
+/// Rows the silhouette is computed on at most: it costs O(n²), so larger data is sampled
+/// (seeded, as scikit-learn's `silhouette_score(sample_size=...)`).
+const SILHOUETTE_SAMPLE: usize = 2_000;
+
+/// The silhouette of the nearest-centre clustering, on a seeded sample of the rows.
+fn sampled_silhouette(x: &Tensor<2>, distances: &[f32], k: usize) -> Result<f64> {
+    let [n, width] = x.dims();
+    let clusters = metrics::argmin_rows(distances, k);
+    let (rows, labels) = if n <= SILHOUETTE_SAMPLE {
+        (x.clone(), clusters)
+    } else {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
+        order.truncate(SILHOUETTE_SAMPLE);
+        let index: Vec<i64> = order.iter().map(|&i| i as i64).collect();
+        let index =
+            Tensor::<1, Int>::from_data(TensorData::new(index, [SILHOUETTE_SAMPLE]), &x.device());
+        let labels = order.iter().map(|&i| clusters[i]).collect();
+        (x.clone().select(0, index), labels)
+    };
+    Ok(metrics::silhouette(&read_f32(rows)?, width, &labels))
 }
 
 /// A prediction read back to the host.
@@ -690,4 +767,100 @@ pub(crate) fn sync(device: &Device) -> Result<()> {
     device
         .sync()
         .map_err(|e| Error::Fit(kiln_model_zoo::FitError::Device(format!("{e:?}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_model_zoo::kmeans::KMeansConfig;
+    use kiln_model_zoo::{DataShape, ModelConfig, Task};
+
+    /// 300 rows around three centres in 2-D, well mixed.
+    fn blobs(device: &Device) -> Split {
+        let mut rng = kiln_model_zoo::rng::Rng::new(5);
+        let centres = [(-4.0, 0.0), (4.0, 1.0), (0.0, 5.0)];
+        let x: Vec<f32> = (0..300)
+            .flat_map(|i| {
+                let (cx, cy) = centres[i % 3];
+                [
+                    (cx + 1.5 * rng.normal()) as f32,
+                    (cy + 1.5 * rng.normal()) as f32,
+                ]
+            })
+            .collect();
+        Split {
+            batch: Batch {
+                x: Tensor::from_data(TensorData::new(x, [300, 2]), device),
+                targets: Targets::Values(Tensor::zeros([300, 1], device)),
+            },
+            targets: HostTargets::Values(Vec::new()),
+        }
+    }
+
+    /// An iterative fit (k-means with restarts) stopped after step 5 and resumed from its
+    /// checkpoint ends with the centres, byte for byte, and the history of a fit never stopped.
+    #[test]
+    fn interrupted_kmeans_resumes_to_the_same_result() {
+        for kind in kiln_backends::compiled() {
+            let device = kiln_backends::open(kind).unwrap().device;
+            let split = blobs(&device);
+            let spec = ModelConfig::Kmeans(KMeansConfig {
+                k: 3,
+                n_init: 4,
+                ..Default::default()
+            })
+            .check(&DataShape {
+                n_features: 2,
+                task: Task::Regression,
+            })
+            .unwrap();
+            let config = TrainConfig::default();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(crate::checkpoint::FILE);
+            let run = |control: FitControl| fit(&spec, &split, None, &config, 0, &device, control);
+
+            let never = AtomicBool::new(false);
+            let whole = run(FitControl {
+                checkpoint: None,
+                resume: None,
+                interrupt: &never,
+                on_epoch: &mut |_, _| Ok(()),
+            })
+            .unwrap();
+            assert!(
+                whole.history.len() > 8,
+                "{kind}: {} steps",
+                whole.history.len()
+            );
+
+            let stop = AtomicBool::new(false);
+            let stopped = run(FitControl {
+                checkpoint: Some(&path),
+                resume: None,
+                interrupt: &stop,
+                on_epoch: &mut |record, _| {
+                    stop.store(record.epoch == 5, Ordering::Relaxed);
+                    Ok(())
+                },
+            })
+            .unwrap();
+            assert_eq!(stopped.interrupted, Some((5, 5)), "{kind}");
+
+            let resumed = run(FitControl {
+                checkpoint: Some(&path),
+                resume: Some(Checkpoint::read(&path).unwrap()),
+                interrupt: &never,
+                on_epoch: &mut |_, _| Ok(()),
+            })
+            .unwrap();
+            assert_eq!(resumed.interrupted, None);
+            assert_eq!(
+                model_bytes(&resumed.model).unwrap(),
+                model_bytes(&whole.model).unwrap(),
+                "{kind}: centres differ"
+            );
+            let losses = |h: &[EpochRecord]| h.iter().map(|r| r.train_loss).collect::<Vec<_>>();
+            assert_eq!(losses(&resumed.history), losses(&whole.history), "{kind}");
+        }
+    }
 }
