@@ -150,6 +150,9 @@ pub fn train(
         });
     }
     let autodiff = device.clone().autodiff();
+    // A random start (an MLP's) is drawn from a seeded device RNG, so the host can check the
+    // device's training step for step.
+    autodiff.seed(ONLINE_SEED);
     let fresh = config.check(shape)?.init(&autodiff);
     let before = mean_loss(&fresh, rows, &autodiff)?;
     let (model, losses) = fit_online(fresh, rows, EPOCHS, LEARNING_RATE, &autodiff)?;
@@ -160,6 +163,9 @@ pub fn train(
         after,
     })
 }
+
+/// The device RNG's seed for [`train`]'s fresh model.
+pub const ONLINE_SEED: u64 = 0;
 
 /// `epochs` passes of one SGD step per row, in row order. `model` must live on an autodiff
 /// device (`device`). Returns the trained model and the mean loss after each epoch.

@@ -40,9 +40,15 @@ fn write_f32(path: &Path, values: &[f32]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// Synthetic scaled training rows for on-device training: a noisy line, or classes given by
-/// the largest of a few linear scores.
-fn training_rows(n: usize, d: usize, task: Task, seed: u64) -> (Vec<f32>, Vec<f32>) {
+/// Synthetic scaled training rows for on-device training: a noisy line (`positive`: the exp
+/// of a small one, for a log-link GLM), or classes given by the largest of a few linear scores.
+fn training_rows(
+    n: usize,
+    d: usize,
+    task: Task,
+    positive: bool,
+    seed: u64,
+) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Rng::new(seed);
     let classes = match task {
         Task::Regression => 1,
@@ -62,6 +68,7 @@ fn training_rows(n: usize, d: usize, task: Task, seed: u64) -> (Vec<f32>, Vec<f3
                 })
                 .collect();
             match task {
+                Task::Regression if positive => (0.3 * scores[0]).exp(),
                 Task::Regression => scores[0] + 1.0 + 0.1 * rng.normal() as f32,
                 Task::Classification { .. } => {
                     kiln_model_zoo::metrics::argmax_rows(&scores, classes)[0] as f32
@@ -135,18 +142,32 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     let host = kiln_backends::open(BackendKind::Flex).unwrap().device;
 
     // Train and export on the host; embed raw input rows and synthetic training rows.
-    let cases = [
-        ("kmeans", "iris-kmeans.toml", "iris.csv"),
-        ("linear", "diabetes-ols.toml", "diabetes.csv"),
-        ("logistic", "iris-logistic.toml", "iris.csv"),
+    let cases: [(&str, &str, &str, &[&str]); 6] = [
+        ("kmeans", "iris-kmeans.toml", "iris.csv", &[]),
+        ("linear", "diabetes-ols.toml", "diabetes.csv", &[]),
+        ("logistic", "iris-logistic.toml", "iris.csv", &[]),
+        ("glm", "claims-poisson.toml", "claims.csv", &[]),
+        ("svm", "margin-svm.toml", "margin-test.csv", &[]),
+        // A narrow network without dropout: small enough for the heap, and trained on the
+        // device from the same seeded start as on the host.
+        (
+            "mlp",
+            "digits-mlp.toml",
+            "digits.csv",
+            &["model.hidden=[16]", "model.dropout=0.0"],
+        ),
     ];
     let mut deployments = BTreeMap::new();
-    for (i, (name, config, data)) in cases.iter().enumerate() {
+    for (i, (name, config, data, set)) in cases.iter().enumerate() {
         let run = dir.path().join(name);
         commands::train(&TrainOptions {
             config: repo().join("configs").join(config),
             backend: Some("flex".into()),
-            set: vec!["train.epochs=60".into()],
+            set: ["train.epochs=60"]
+                .iter()
+                .chain(set.iter())
+                .map(|s| s.to_string())
+                .collect(),
             out: Some(run.clone()),
             resume: None,
         })
@@ -173,7 +194,8 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
             &embed.join(format!("{name}.inputs.f32")),
             &table.x[..12 * d],
         );
-        let (x, y) = training_rows(24, d, deployment.shape.task, 7 + i as u64);
+        let positive = matches!(deployment.model, ModelConfig::Glm(_));
+        let (x, y) = training_rows(24, d, deployment.shape.task, positive, 7 + i as u64);
         write_f32(&embed.join(format!("{name}.train-x.f32")), &x);
         write_f32(&embed.join(format!("{name}.train-y.f32")), &y);
         deployments.insert(
