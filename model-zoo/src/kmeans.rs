@@ -208,7 +208,7 @@ impl KMeans {
         let tol_scaled = match self.progress.tol_scaled {
             Some(t) => t,
             None => {
-                let mean = x.clone().mean_dim(0);
+                let mean = crate::linalg::mean_rows(x.clone());
                 let variance = (x.clone() - mean).square().mean();
                 let t = self.params.tol * read_f32(variance)?[0] as f64;
                 self.progress.tol_scaled = Some(t);
@@ -244,7 +244,7 @@ impl KMeans {
                 .squeeze_dim::<1>(1)
                 .one_hot::<2>(self.params.k)
                 .float(); // [b, k]
-            let batch_counts = one_hot.clone().sum_dim(0).transpose(); // [k, 1]
+            let batch_counts = crate::linalg::sum_rows(one_hot.clone()).transpose(); // [k, 1]
             let batch_sums = crate::linalg::matmul(one_hot.transpose(), xb); // [k, d]
             counts = counts + batch_counts.clone();
             centers = centers.clone()
@@ -333,7 +333,7 @@ fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>,
         let with_candidate = squared_distances(x.clone(), Tensor::cat(rows, 0))
             .clamp_min(0.0)
             .min_pair(nearest.clone().expand([n, trials]));
-        let potentials = read_f32(with_candidate.clone().sum_dim(0))?;
+        let potentials = read_f32(crate::linalg::sum_rows(with_candidate.clone()))?;
         let best = crate::metrics::argmin_rows(&potentials, trials)[0];
         chosen.push(row(candidates[best]));
         nearest = with_candidate.narrow(1, best, 1);

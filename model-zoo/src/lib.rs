@@ -31,6 +31,8 @@ pub mod model;
 #[cfg(feature = "autodiff")]
 pub mod online;
 pub mod rng;
+#[cfg(feature = "std")]
+pub mod synthetic;
 
 #[cfg(test)]
 pub(crate) mod testing;

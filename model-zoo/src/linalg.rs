@@ -29,6 +29,35 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
         .reshape([m, n])
 }
 
+/// Rows one reduction along the first dimension covers. burn-wgpu 0.22.1 sums at most 65,532
+/// rows when reducing `[n, d]` along dim 0 (measured on Mesa's lavapipe: `sum_dim(0)` of
+/// 100,000 rows of ones gives 65,532, `mean_dim(0)` 0.655), so longer columns are summed in
+/// chunks; a whole-tensor `sum()` is not affected.
+const ROW_CHUNK: usize = 32 * 1024;
+
+/// Column sums of `x`, `[n, d]` → `[1, d]`, right for any `n` on every backend.
+pub fn sum_rows(x: Tensor<2>) -> Tensor<2> {
+    let [n, _] = x.dims();
+    if n <= ROW_CHUNK {
+        return x.sum_dim(0);
+    }
+    (0..n)
+        .step_by(ROW_CHUNK)
+        .map(|begin| {
+            x.clone()
+                .narrow(0, begin, ROW_CHUNK.min(n - begin))
+                .sum_dim(0)
+        })
+        .reduce(|a, b| a + b)
+        .expect("n > ROW_CHUNK rows make at least one chunk")
+}
+
+/// Column means of `x`, `[n, d]` → `[1, d]` (see [`sum_rows`]).
+pub fn mean_rows(x: Tensor<2>) -> Tensor<2> {
+    let [n, _] = x.dims();
+    sum_rows(x).div_scalar(n.max(1) as f64)
+}
+
 /// Number of times [`solve_spd`] grows the jitter before giving up.
 const JITTER_TRIES: usize = 8;
 
@@ -109,6 +138,18 @@ mod tests {
     use super::*;
     use crate::data::read_f32;
     use crate::testing::{features, for_each_device};
+
+    /// Column sums of 100,000 rows: 65,532 on burn-wgpu with a plain `sum_dim(0)`.
+    #[test]
+    fn column_sums_of_long_columns_are_right_on_every_backend() {
+        crate::testing::for_each_device(|device| {
+            let ones = Tensor::<2>::ones([100_000, 3], device);
+            let sums = crate::data::read_f32(sum_rows(ones.clone())).unwrap();
+            assert_eq!(sums, [100_000.0; 3], "{device:?}");
+            let means = crate::data::read_f32(mean_rows(ones)).unwrap();
+            assert_eq!(means, [1.0; 3], "{device:?}");
+        });
+    }
 
     #[test]
     fn small_matmul_equals_gemm() {

@@ -140,8 +140,8 @@ impl LinearRegression {
         // Centring keeps the f32 Gram matrix well conditioned and leaves the intercept out of
         // the penalised system.
         let (xc, yc, x_mean, y_mean) = if self.params.fit_intercept {
-            let x_mean = batch.x.clone().mean_dim(0);
-            let y_mean = y.clone().mean_dim(0);
+            let x_mean = crate::linalg::mean_rows(batch.x.clone());
+            let y_mean = crate::linalg::mean_rows(y.clone());
             (
                 batch.x.clone() - x_mean.clone(),
                 y.clone() - y_mean.clone(),
