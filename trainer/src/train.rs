@@ -628,24 +628,29 @@ fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
 /// (and `adjusted_rand_index` given labels) for clustering.
 pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
-    let mut metrics = metrics_of(&prediction, &split.targets);
+    Ok(metrics_of_model(model, &prediction, split))
+}
+
+/// [`metrics_of`] plus what needs the model itself: a GLM's `deviance`.
+fn metrics_of_model(model: &Model, prediction: &HostPrediction, split: &Split) -> Metrics {
+    let mut metrics = metrics_of(prediction, &split.targets);
     if let (Model::Glm(glm), HostPrediction::Values(mu), HostTargets::Values(y)) =
-        (model, &prediction, &split.targets)
+        (model, prediction, &split.targets)
     {
         metrics.insert("deviance".into(), glm.params.mean_deviance(mu, y));
     }
-    Ok(metrics)
+    metrics
 }
 
-/// [`evaluate`] plus the metrics too costly for every epoch: the `silhouette` of a clustering.
+/// [`evaluate`] plus the metrics too costly for every epoch: the `silhouette` of a clustering
+/// (from the same prediction, not a second one).
 pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
-    let mut metrics = evaluate(model, split)?;
-    if let Prediction::Clusters(d) = model.predict(split.batch.x.clone()) {
-        let k = d.dims()[1];
-        let distances = read_f32(d)?;
+    let prediction = predict_host(model, split.batch.x.clone())?;
+    let mut metrics = metrics_of_model(model, &prediction, split);
+    if let HostPrediction::Clusters { distances, k } = &prediction {
         metrics.insert(
             "silhouette".into(),
-            sampled_silhouette(&split.batch.x, &distances, k)?,
+            sampled_silhouette(&split.batch.x, distances, *k)?,
         );
     }
     Ok(metrics)
