@@ -504,6 +504,7 @@ pub fn predict(
         fix: "check the output path and the disk".into(),
     };
     let mut csv = csv::Writer::from_writer(out);
+    let names = prep.class_names.clone().unwrap_or_default();
     match &prediction {
         HostPrediction::Values(values) => {
             csv.write_record(["prediction"])
@@ -522,41 +523,43 @@ pub fn predict(
             }
         }
         HostPrediction::Scores { scores, width } => {
-            let names = prep.class_names.clone().unwrap_or_default();
-            let header: Vec<String> = if *width == 1 {
-                vec!["prediction".into(), "decision".into()]
-            } else {
-                std::iter::once("prediction".to_owned())
-                    .chain(names.iter().map(|n| format!("decision_{n}")))
-                    .collect()
+            // One `decision` column for a binary SVM, one per class otherwise.
+            let columns = match *width {
+                1 => vec!["decision".to_owned()],
+                _ => names.iter().map(|n| format!("decision_{n}")).collect(),
             };
-            csv.write_record(header)
-                .map_err(|e| write_error(e.into()))?;
             let labels = kiln_model_zoo::metrics::classes_from_scores(scores, *width);
-            for (row, label) in scores.chunks_exact(*width).zip(labels) {
-                let record =
-                    std::iter::once(names[label].clone()).chain(row.iter().map(|s| s.to_string()));
-                csv.write_record(record)
-                    .map_err(|e| write_error(e.into()))?;
-            }
+            write_classes(&mut csv, &names, columns, scores, *width, labels)
+                .map_err(|e| write_error(e.into()))?;
         }
         HostPrediction::Probabilities { proba, n_classes } => {
-            let names = prep.class_names.clone().unwrap_or_default();
-            let header = std::iter::once("prediction".to_owned())
-                .chain(names.iter().map(|n| format!("proba_{n}")));
-            csv.write_record(header)
-                .map_err(|e| write_error(e.into()))?;
+            let columns = names.iter().map(|n| format!("proba_{n}")).collect();
             let labels = kiln_model_zoo::metrics::argmax_rows(proba, *n_classes);
-            for (row, label) in proba.chunks_exact(*n_classes).zip(labels) {
-                let record =
-                    std::iter::once(names[label].clone()).chain(row.iter().map(|p| p.to_string()));
-                csv.write_record(record)
-                    .map_err(|e| write_error(e.into()))?;
-            }
+            write_classes(&mut csv, &names, columns, proba, *n_classes, labels)
+                .map_err(|e| write_error(e.into()))?;
         }
     }
     csv.flush().map_err(write_error)?;
     Ok(table.n_rows())
+}
+
+/// A classifier's predictions: a `prediction` column with the label, then `columns`, one per
+/// value of each `width`-wide row of `values`.
+fn write_classes<W: Write>(
+    csv: &mut csv::Writer<W>,
+    names: &[String],
+    columns: Vec<String>,
+    values: &[f32],
+    width: usize,
+    labels: Vec<usize>,
+) -> csv::Result<()> {
+    csv.write_record(std::iter::once("prediction".to_owned()).chain(columns))?;
+    for (row, label) in values.chunks_exact(width).zip(labels) {
+        csv.write_record(
+            std::iter::once(names[label].clone()).chain(row.iter().map(|v| v.to_string())),
+        )?;
+    }
+    Ok(())
 }
 
 /// One line of `kiln backends`.

@@ -945,3 +945,30 @@ fn kmeans_at_100k_rows_matches_scikit_learn() {
         }
     }
 }
+
+/// A binary SVM's `predict` writes the label and its decision score, the label being class 1
+/// exactly where the score is positive.
+#[test]
+fn svm_predict_writes_labels_and_decision_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("svm");
+    train(
+        &config("margin-svm.toml"),
+        BackendKind::Flex,
+        &run,
+        &["train.epochs=5"],
+    );
+    let mut out = Vec::new();
+    let data = repo().join("examples/data/margin-test.csv");
+    let rows = commands::predict(&run, &data, None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("prediction,decision"));
+    let body: Vec<&str> = lines.collect();
+    assert_eq!((rows, body.len()), (1000, 1000));
+    for line in body {
+        let (label, score) = line.split_once(',').unwrap();
+        let score: f64 = score.parse().unwrap();
+        assert_eq!(label, if score > 0.0 { "1" } else { "0" }, "{line}");
+    }
+}
