@@ -125,7 +125,8 @@ impl Deployment {
             Prediction::Values(v)
             | Prediction::Probabilities(v)
             | Prediction::Scores(v)
-            | Prediction::Clusters(v) => read_f32(v)?,
+            | Prediction::Clusters(v)
+            | Prediction::Memberships(v) => read_f32(v)?,
         })
     }
 }

@@ -82,6 +82,13 @@ pub enum FitError {
     /// The model's config does not fit the data it is trained on.
     #[error("{0}")]
     Config(#[from] ConfigError),
+    /// A mixture component's covariance is not positive definite (it collapsed onto too few
+    /// or duplicate rows).
+    #[error(
+        "the covariance of mixture component {component} is not positive definite (it has \
+         collapsed onto too few or duplicate rows); raise `reg_covar` or lower `k`"
+    )]
+    IllDefinedCovariance { component: usize },
     /// Reading a result back from the device failed.
     #[error("reading from the device failed: {0}")]
     Device(String),

@@ -34,4 +34,7 @@ pub enum Prediction {
     Scores(Tensor<2>),
     /// Clustering: squared distance of each row to each cluster centre, `[n, k]`.
     Clusters(Tensor<2>),
+    /// Soft clustering: the probability of each component for each row, `[n, k]`, rows summing
+    /// to 1; the cluster is the most probable component.
+    Memberships(Tensor<2>),
 }

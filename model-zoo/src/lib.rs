@@ -20,6 +20,7 @@ pub mod deploy;
 pub mod error;
 pub mod fit;
 pub mod glm;
+pub mod gmm;
 pub mod kmeans;
 pub mod linalg;
 pub mod linear_regression;

@@ -111,6 +111,22 @@ pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     x
 }
 
+/// The inverse of the lower-triangular `n × n` matrix `l` (row-major), itself lower
+/// triangular: column by column, forward substitution against the identity.
+pub fn invert_lower(l: &[f64], n: usize) -> Vec<f64> {
+    let mut inverse = vec![0.0; n * n];
+    for column in 0..n {
+        for i in column..n {
+            let mut v = if i == column { 1.0 } else { 0.0 };
+            for k in column..i {
+                v -= l[i * n + k] * inverse[k * n + column];
+            }
+            inverse[i * n + column] = v / l[i * n + i];
+        }
+    }
+    inverse
+}
+
 /// Solves `a x = b` for a symmetric positive semi-definite `a` (row-major `n × n`).
 ///
 /// When the factorisation fails (a singular or, in f32-rounded data, slightly indefinite
@@ -173,6 +189,21 @@ mod tests {
         assert_eq!(jitter, 0.0);
         for (got, want) in x.iter().zip([1.0, -2.0, 0.5]) {
             assert!((got - want).abs() < 1e-12, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn lower_triangular_inverse() {
+        let mut a = [4.0, 2.0, 0.4, 2.0, 5.0, 1.0, 0.4, 1.0, 3.0];
+        assert!(cholesky_in_place(&mut a, 3));
+        let l = [a[0], 0.0, 0.0, a[3], a[4], 0.0, a[6], a[7], a[8]];
+        let inverse = invert_lower(&l, 3);
+        for i in 0..3 {
+            for j in 0..3 {
+                let product: f64 = (0..3).map(|k| l[i * 3 + k] * inverse[k * 3 + j]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((product - want).abs() < 1e-12, "{inverse:?}");
+            }
         }
     }
 

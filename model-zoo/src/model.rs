@@ -9,6 +9,7 @@ use crate::data::{Batch, DataShape};
 use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
 use crate::glm::{Glm, GlmConfig, GlmParams};
+use crate::gmm::{Gmm, GmmConfig, GmmParams};
 use crate::kmeans::{KMeans, KMeansConfig, KMeansParams};
 use crate::linear_regression::{
     LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
@@ -29,6 +30,7 @@ pub enum ModelConfig {
     Mlp(MlpConfig),
     LinearSvm(LinearSvmConfig),
     Glm(GlmConfig),
+    Gmm(GmmConfig),
 }
 
 impl ModelConfig {
@@ -40,6 +42,7 @@ impl ModelConfig {
         "mlp",
         "linear_svm",
         "glm",
+        "gmm",
     ];
 
     /// This config's `kind`.
@@ -51,6 +54,7 @@ impl ModelConfig {
             Self::Mlp(_) => "mlp",
             Self::LinearSvm(_) => "linear_svm",
             Self::Glm(_) => "glm",
+            Self::Gmm(_) => "gmm",
         }
     }
 
@@ -59,7 +63,7 @@ impl ModelConfig {
         match self {
             Self::LinearRegression(_) | Self::Glm(_) => Supervision::Values,
             Self::LogisticRegression(_) | Self::LinearSvm(_) => Supervision::Labels,
-            Self::Kmeans(_) => Supervision::None,
+            Self::Kmeans(_) | Self::Gmm(_) => Supervision::None,
             Self::Mlp(c) => match c.task {
                 MlpTask::Classification => Supervision::Labels,
                 MlpTask::Regression => Supervision::Values,
@@ -76,6 +80,7 @@ impl ModelConfig {
             Self::Mlp(c) => ModelSpec::Mlp(c.check(shape)?),
             Self::LinearSvm(c) => ModelSpec::LinearSvm(c.check(shape)?),
             Self::Glm(c) => ModelSpec::Glm(c.check(shape)?),
+            Self::Gmm(c) => ModelSpec::Gmm(c.check(shape)?),
         })
     }
 }
@@ -101,6 +106,7 @@ pub enum ModelSpec {
     Mlp(MlpParams),
     LinearSvm(LinearSvmParams),
     Glm(GlmParams),
+    Gmm(GmmParams),
 }
 
 impl ModelSpec {
@@ -116,6 +122,7 @@ impl ModelSpec {
             Self::Mlp(p) => Model::Mlp(Mlp::new(p.clone(), device)),
             Self::LinearSvm(p) => Model::LinearSvm(LinearSvm::new(*p, device)),
             Self::Glm(p) => Model::Glm(Glm::new(*p, device)),
+            Self::Gmm(p) => Model::Gmm(Gmm::new(*p, device)),
         };
         model.map(&mut NumberParams(0))
     }
@@ -130,7 +137,7 @@ impl ModelSpec {
             Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
                 FitMethod::Gradient
             }
-            Self::KMeans(_) => FitMethod::Iterative,
+            Self::KMeans(_) | Self::Gmm(_) => FitMethod::Iterative,
         }
     }
 
@@ -190,6 +197,7 @@ pub enum Model {
     Mlp(Mlp),
     LinearSvm(LinearSvm),
     Glm(Glm),
+    Gmm(Gmm),
 }
 
 impl Model {
@@ -202,6 +210,7 @@ impl Model {
             Self::Mlp(_) => "mlp",
             Self::LinearSvm(_) => "linear_svm",
             Self::Glm(_) => "glm",
+            Self::Gmm(_) => "gmm",
         }
     }
 
@@ -212,7 +221,7 @@ impl Model {
             Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
                 FitMethod::Gradient
             }
-            Self::KMeans(_) => FitMethod::Iterative,
+            Self::KMeans(_) | Self::Gmm(_) => FitMethod::Iterative,
         }
     }
 
@@ -225,6 +234,7 @@ impl Model {
             Self::Mlp(m) => m.predict(x),
             Self::LinearSvm(m) => m.predict(x),
             Self::Glm(m) => m.predict(x),
+            Self::Gmm(m) => m.predict(x),
         }
     }
 
@@ -238,7 +248,7 @@ impl Model {
             Self::Mlp(m) => m.loss(batch),
             Self::LinearSvm(m) => m.loss(batch, n_train),
             Self::Glm(m) => m.loss(batch),
-            Self::KMeans(_) => {
+            Self::KMeans(_) | Self::Gmm(_) => {
                 return Err(FitError::WrongMethod {
                     model: self.kind(),
                     method: "gradient descent",
@@ -250,23 +260,25 @@ impl Model {
     /// An iterative fit's progress beyond the module's weights (k-means: restart, RNG, best
     /// restart so far), as JSON for a checkpoint; `None` for models with none.
     pub fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        let to_json = |state: Result<serde_json::Value, serde_json::Error>| {
+            Some(state.expect("a fit state serializes to JSON"))
+        };
         Ok(match self {
-            Self::KMeans(m) => {
-                Some(serde_json::to_value(m.state()?).expect("k-means state serializes to JSON"))
-            }
+            Self::KMeans(m) => to_json(serde_json::to_value(m.state()?)),
+            Self::Gmm(m) => to_json(serde_json::to_value(m.state()?)),
             _ => None,
         })
     }
 
     /// Puts back what [`Model::fit_state`] gave.
     pub fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
-        if let Self::KMeans(m) = self {
-            let state = serde_json::from_value(state).map_err(|e| {
-                FitError::Device(alloc::format!(
-                    "the k-means checkpoint state is damaged: {e}"
-                ))
-            })?;
-            m.restore(state);
+        let damaged = |e: serde_json::Error| {
+            FitError::Device(alloc::format!("the checkpoint's fit state is damaged: {e}"))
+        };
+        match self {
+            Self::KMeans(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            Self::Gmm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            _ => {}
         }
         Ok(())
     }
@@ -279,6 +291,7 @@ impl Model {
                 m.fit_closed_form(data)
             }
             Self::KMeans(m) => m.fit_step(data),
+            Self::Gmm(m) => m.fit_step(data),
             _ => Err(FitError::WrongMethod {
                 model: kind,
                 method: "iterative steps",

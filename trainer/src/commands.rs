@@ -522,6 +522,14 @@ pub fn predict(
                     .map_err(|e| write_error(e.into()))?;
             }
         }
+        HostPrediction::Memberships { proba, k } => {
+            // Components are numbered; one probability column per component.
+            let components: Vec<String> = (0..*k).map(|c| c.to_string()).collect();
+            let columns = components.iter().map(|c| format!("proba_{c}")).collect();
+            let labels = kiln_model_zoo::metrics::argmax_rows(proba, *k);
+            write_classes(&mut csv, "cluster", &components, columns, proba, *k, labels)
+                .map_err(|e| write_error(e.into()))?;
+        }
         HostPrediction::Scores { scores, width } => {
             // One `decision` column for a binary SVM, one per class otherwise.
             let columns = match *width {
@@ -529,13 +537,13 @@ pub fn predict(
                 _ => names.iter().map(|n| format!("decision_{n}")).collect(),
             };
             let labels = kiln_model_zoo::metrics::classes_from_scores(scores, *width);
-            write_classes(&mut csv, &names, columns, scores, *width, labels)
+            write_classes(&mut csv, "prediction", &names, columns, scores, *width, labels)
                 .map_err(|e| write_error(e.into()))?;
         }
         HostPrediction::Probabilities { proba, n_classes } => {
             let columns = names.iter().map(|n| format!("proba_{n}")).collect();
             let labels = kiln_model_zoo::metrics::argmax_rows(proba, *n_classes);
-            write_classes(&mut csv, &names, columns, proba, *n_classes, labels)
+            write_classes(&mut csv, "prediction", &names, columns, proba, *n_classes, labels)
                 .map_err(|e| write_error(e.into()))?;
         }
     }
@@ -543,17 +551,18 @@ pub fn predict(
     Ok(table.n_rows())
 }
 
-/// A classifier's predictions: a `prediction` column with the label, then `columns`, one per
-/// value of each `width`-wide row of `values`.
+/// A classifier's (or soft clustering's) predictions: a `label_column` with the label, then
+/// `columns`, one per value of each `width`-wide row of `values`.
 fn write_classes<W: Write>(
     csv: &mut csv::Writer<W>,
+    label_column: &str,
     names: &[String],
     columns: Vec<String>,
     values: &[f32],
     width: usize,
     labels: Vec<usize>,
 ) -> csv::Result<()> {
-    csv.write_record(std::iter::once("prediction".to_owned()).chain(columns))?;
+    csv.write_record(std::iter::once(label_column.to_owned()).chain(columns))?;
     for (row, label) in values.chunks_exact(width).zip(labels) {
         csv.write_record(
             std::iter::once(names[label].clone()).chain(row.iter().map(|v| v.to_string())),

@@ -302,7 +302,7 @@ pub fn watched(record: &EpochRecord, metric: &str) -> Option<f64> {
 pub fn is_maximised(metric: &str) -> bool {
     matches!(
         metric,
-        "accuracy" | "r2" | "adjusted_rand_index" | "silhouette"
+        "accuracy" | "r2" | "adjusted_rand_index" | "silhouette" | "log_likelihood"
     )
 }
 
@@ -317,6 +317,7 @@ pub fn watchable_metrics(spec: &ModelSpec, has_valid: bool) -> Vec<&'static str>
             ModelSpec::Glm(_) => &["mse", "mae", "r2", "deviance"][..],
             ModelSpec::LinearRegression(_) | ModelSpec::Mlp(_) => &["mse", "mae", "r2"][..],
             ModelSpec::KMeans(_) => &["inertia"][..],
+            ModelSpec::Gmm(_) => &["log_likelihood", "bic", "aic"][..],
         });
     }
     names
@@ -606,9 +607,13 @@ fn optimizer(config: &OptimizerConfig, clip_norm: Option<f64>) -> ModuleOptimize
     }
 }
 
-/// The model's objective on `batch` (for iterative models: the mean squared error, or for
-/// k-means the mean squared distance to the nearest centre).
+/// The model's objective on `batch` (for iterative models: the mean squared error, for
+/// k-means the mean squared distance to the nearest centre, for a mixture the negative mean
+/// log-likelihood).
 fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
+    if let Model::Gmm(gmm) = model {
+        return Ok(-gmm.score(batch.x.clone())?);
+    }
     match model.fit_method() {
         FitMethod::Gradient => Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
         FitMethod::Iterative => match (model.predict(batch.x.clone()), &batch.targets) {
@@ -628,29 +633,42 @@ fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
 /// (and `adjusted_rand_index` given labels) for clustering.
 pub fn evaluate(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
-    Ok(metrics_of_model(model, &prediction, split))
+    metrics_of_model(model, &prediction, split)
 }
 
-/// [`metrics_of`] plus what needs the model itself: a GLM's `deviance`.
-fn metrics_of_model(model: &Model, prediction: &HostPrediction, split: &Split) -> Metrics {
+/// [`metrics_of`] plus what needs the model itself: a GLM's `deviance`, a mixture's mean
+/// `log_likelihood`, `bic` and `aic`.
+fn metrics_of_model(model: &Model, prediction: &HostPrediction, split: &Split) -> Result<Metrics> {
     let mut metrics = metrics_of(prediction, &split.targets);
     if let (Model::Glm(glm), HostPrediction::Values(mu), HostTargets::Values(y)) =
         (model, prediction, &split.targets)
     {
         metrics.insert("deviance".into(), glm.params.mean_deviance(mu, y));
     }
-    metrics
+    if let Model::Gmm(gmm) = model {
+        let x = &split.batch.x;
+        let log_likelihood = gmm.score(x.clone())?;
+        let (n, n_parameters) = (x.dims()[0] as f64, gmm.params.n_parameters() as f64);
+        metrics.insert("log_likelihood".into(), log_likelihood);
+        // scikit-learn's `bic` and `aic`, from the same likelihood.
+        metrics.insert(
+            "bic".into(),
+            -2.0 * log_likelihood * n + n_parameters * n.ln(),
+        );
+        metrics.insert("aic".into(), -2.0 * log_likelihood * n + 2.0 * n_parameters);
+    }
+    Ok(metrics)
 }
 
 /// [`evaluate`] plus the metrics too costly for every epoch: the `silhouette` of a clustering
 /// (from the same prediction, not a second one).
 pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
-    let mut metrics = metrics_of_model(model, &prediction, split);
-    if let HostPrediction::Clusters { distances, k } = &prediction {
+    let mut metrics = metrics_of_model(model, &prediction, split)?;
+    if let Some(clusters) = prediction.clusters() {
         metrics.insert(
             "silhouette".into(),
-            sampled_silhouette(&split.batch.x, distances, *k)?,
+            sampled_silhouette(&split.batch.x, clusters)?,
         );
     }
     Ok(metrics)
@@ -660,10 +678,9 @@ pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
 /// (seeded, as scikit-learn's `silhouette_score(sample_size=...)`).
 const SILHOUETTE_SAMPLE: usize = 2_000;
 
-/// The silhouette of the nearest-centre clustering, on a seeded sample of the rows.
-fn sampled_silhouette(x: &Tensor<2>, distances: &[f32], k: usize) -> Result<f64> {
+/// The silhouette of a clustering, on a seeded sample of the rows.
+fn sampled_silhouette(x: &Tensor<2>, clusters: Vec<usize>) -> Result<f64> {
     let [n, width] = x.dims();
-    let clusters = metrics::argmin_rows(distances, k);
     let (rows, labels) = if n <= SILHOUETTE_SAMPLE {
         (x.clone(), clusters)
     } else {
@@ -697,6 +714,23 @@ pub enum HostPrediction {
         distances: Vec<f32>,
         k: usize,
     },
+    /// Probabilities of the `k` mixture components, row-major.
+    Memberships {
+        proba: Vec<f32>,
+        k: usize,
+    },
+}
+
+impl HostPrediction {
+    /// The cluster of each row, for a clustering: the nearest centre or the most probable
+    /// component.
+    pub fn clusters(&self) -> Option<Vec<usize>> {
+        match self {
+            Self::Clusters { distances, k } => Some(metrics::argmin_rows(distances, *k)),
+            Self::Memberships { proba, k } => Some(metrics::argmax_rows(proba, *k)),
+            _ => None,
+        }
+    }
 }
 
 pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
@@ -720,6 +754,13 @@ pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
             let k = d.dims()[1];
             HostPrediction::Clusters {
                 distances: read_f32(d)?,
+                k,
+            }
+        }
+        Prediction::Memberships(p) => {
+            let k = p.dims()[1];
+            HostPrediction::Memberships {
+                proba: read_f32(p)?,
                 k,
             }
         }
@@ -749,20 +790,22 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
             let pred = metrics::classes_from_scores(scores, *width);
             out.insert("accuracy".into(), metrics::accuracy(&pred, labels));
         }
-        (HostPrediction::Clusters { distances, k }, targets) => {
+        (HostPrediction::Clusters { distances, k }, _) => {
             let nearest = distances
                 .chunks_exact(*k)
                 .map(|row| row.iter().fold(f32::INFINITY, |m, v| m.min(*v)).max(0.0));
             out.insert("inertia".into(), nearest.map(f64::from).sum());
-            if let HostTargets::Classes { labels, .. } = targets {
-                let clusters = metrics::argmin_rows(distances, *k);
-                out.insert(
-                    "adjusted_rand_index".into(),
-                    kiln_model_zoo::kmeans::adjusted_rand_index(&clusters, labels),
-                );
-            }
         }
         _ => {}
+    }
+    // A clustering given a label column: how well the clusters recover the labels.
+    if let (Some(clusters), HostTargets::Classes { labels, .. }) =
+        (prediction.clusters(), targets)
+    {
+        out.insert(
+            "adjusted_rand_index".into(),
+            kiln_model_zoo::kmeans::adjusted_rand_index(&clusters, labels),
+        );
     }
     out
 }
