@@ -225,7 +225,7 @@ impl Glm {
             let mean = eta.mul_scalar(2.0 - p).exp().mul_scalar(1.0 / (2.0 - p));
             (y_term - cross + mean).mul_scalar(2.0)
         };
-        let data_loss = deviance.mean().mul_scalar(0.5);
+        let data_loss = crate::linalg::mean_all(deviance).mul_scalar(0.5);
         if self.params.alpha > 0.0 {
             let penalty = self.linear.weight.val().square().sum();
             data_loss + penalty.mul_scalar(self.params.alpha / 2.0)

@@ -169,7 +169,9 @@ impl Gmm {
     pub fn new(params: GmmParams, device: &Device) -> Self {
         let (k, d) = (params.k, params.n_features);
         let precision = match params.covariance_type {
-            CovarianceType::Full => Tensor::<2>::eye(d, device).unsqueeze_dim::<3>(0).repeat_dim(0, k),
+            CovarianceType::Full => Tensor::<2>::eye(d, device)
+                .unsqueeze_dim::<3>(0)
+                .repeat_dim(0, k),
             CovarianceType::Diag => Tensor::ones([k, 1, d], device),
         };
         Self {
@@ -199,8 +201,7 @@ impl Gmm {
                 // x·[P_1 … P_k] as one [n, d]·[d, k·d] product.
                 let stacked = precision.clone().permute([1, 0, 2]).reshape([d, k * d]);
                 let shift = means.unsqueeze_dim::<3>(1).matmul(precision.clone()); // [k, 1, d]
-                (crate::linalg::matmul(x, stacked) - shift.reshape([1, k * d]))
-                    .reshape([n, k, d])
+                (crate::linalg::matmul(x, stacked) - shift.reshape([1, k * d])).reshape([n, k, d])
             }
             CovarianceType::Diag => {
                 let scales = precision.clone().reshape([1, k, d]);
@@ -245,7 +246,7 @@ impl Gmm {
 
     /// Mean log-likelihood of the rows (scikit-learn's `score`).
     pub fn score(&self, x: Tensor<2>) -> Result<f64, FitError> {
-        Ok(read_f32(self.score_samples(x).mean())?[0] as f64)
+        Ok(read_f32(crate::linalg::mean_all(self.score_samples(x)))?[0] as f64)
     }
 
     /// Bayesian information criterion on `x` (lower is better).
@@ -334,7 +335,7 @@ impl Gmm {
             self.m_step(x.clone(), resp)?;
         }
         let (log_norm, log_resp) = self.e_step(x.clone());
-        let lower_bound = read_f32(log_norm.mean())?[0] as f64;
+        let lower_bound = read_f32(crate::linalg::mean_all(log_norm))?[0] as f64;
         self.m_step(x.clone(), log_resp.exp())?;
         self.progress.iteration += 1;
 
@@ -397,8 +398,8 @@ impl Gmm {
         let k = self.params.k;
         // scikit-learn's 10·eps keeps an empty component's division finite.
         let counts = crate::linalg::sum_rows(resp.clone()).add_scalar(10.0 * f32::EPSILON as f64); // [1, k]
-        let means = crate::linalg::matmul(resp.clone().transpose(), x.clone())
-            / counts.clone().transpose(); // [k, d]
+        let means =
+            crate::linalg::matmul(resp.clone().transpose(), x.clone()) / counts.clone().transpose(); // [k, d]
         // Each component's covariance from rows centred on its own mean, so f32 loses nothing
         // to cancellation when the data sits far from the origin.
         let covariances: Vec<Tensor<2>> = (0..k)
@@ -444,10 +445,8 @@ impl Gmm {
             }
             CovarianceType::Full => {
                 for (c, block) in scatter.chunks_exact(d * d).enumerate() {
-                    let mut covariance: Vec<f64> = block
-                        .iter()
-                        .map(|s| *s as f64 / counts[c] as f64)
-                        .collect();
+                    let mut covariance: Vec<f64> =
+                        block.iter().map(|s| *s as f64 / counts[c] as f64).collect();
                     for i in 0..d {
                         covariance[i * d + i] += reg;
                     }
@@ -564,8 +563,14 @@ mod tests {
                     model.bic(rows.clone()).unwrap(),
                     model.aic(rows.clone()).unwrap(),
                 );
-                assert!((got_bic - bic).abs() <= 1e-4 * bic.abs(), "{got_bic} vs {bic}");
-                assert!((got_aic - aic).abs() <= 1e-4 * aic.abs(), "{got_aic} vs {aic}");
+                assert!(
+                    (got_bic - bic).abs() <= 1e-4 * bic.abs(),
+                    "{got_bic} vs {bic}"
+                );
+                assert!(
+                    (got_aic - aic).abs() <= 1e-4 * aic.abs(),
+                    "{got_aic} vs {aic}"
+                );
                 let proba = read_f32(model.predict_proba(rows)).unwrap();
                 for row in proba.chunks(3) {
                     assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");

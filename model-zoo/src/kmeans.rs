@@ -209,7 +209,7 @@ impl KMeans {
             Some(t) => t,
             None => {
                 let mean = crate::linalg::mean_rows(x.clone());
-                let variance = (x.clone() - mean).square().mean();
+                let variance = crate::linalg::mean_all((x.clone() - mean).square());
                 let t = self.params.tol * read_f32(variance)?[0] as f64;
                 self.progress.tol_scaled = Some(t);
                 t

@@ -58,6 +58,14 @@ pub fn mean_rows(x: Tensor<2>) -> Tensor<2> {
     sum_rows(x).div_scalar(n.max(1) as f64)
 }
 
+/// The mean of all elements of `x`, as `[1]`. burn-wgpu 0.22.1's `mean()` of a long tensor is
+/// wrong (measured on lavapipe: 0.655 for 100,000 × 1 ones, 0.262 for 1,000,000 ones) while
+/// its whole-tensor `sum()` is right, so every model takes means through this.
+pub fn mean_all<const D: usize>(x: Tensor<D>) -> Tensor<1> {
+    let count = x.shape().num_elements().max(1);
+    x.sum().div_scalar(count as f64)
+}
+
 /// Number of times [`solve_spd`] grows the jitter before giving up.
 const JITTER_TRIES: usize = 8;
 
@@ -164,6 +172,18 @@ mod tests {
             assert_eq!(sums, [100_000.0; 3], "{device:?}");
             let means = crate::data::read_f32(mean_rows(ones)).unwrap();
             assert_eq!(means, [1.0; 3], "{device:?}");
+        });
+    }
+
+    /// Whole-tensor means of long tensors: wrong on burn-wgpu with a plain `mean()`.
+    #[test]
+    fn means_of_long_tensors_are_right_on_every_backend() {
+        crate::testing::for_each_device(|device| {
+            for shape in [[100_000, 1], [100_000, 10], [300_000, 1]] {
+                let ones = Tensor::<2>::ones(shape, device).mul_scalar(0.5);
+                let mean = crate::data::read_f32(mean_all(ones)).unwrap();
+                assert_eq!(mean, [0.5], "{device:?} {shape:?}");
+            }
         });
     }
 

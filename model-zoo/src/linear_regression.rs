@@ -118,7 +118,7 @@ impl LinearRegression {
         let Targets::Values(y) = &batch.targets else {
             unreachable!("checked at config time: linear regression has a numeric target")
         };
-        let mse = (self.forward(batch.x.clone()) - y.clone()).square().mean();
+        let mse = crate::linalg::mean_all((self.forward(batch.x.clone()) - y.clone()).square());
         if self.params.l2 > 0.0 {
             let penalty = self.linear.weight.val().square().sum();
             mse + penalty.mul_scalar(self.params.l2 / n_train.max(1) as f64)
@@ -180,7 +180,9 @@ impl LinearRegression {
                 Tensor::from_data(TensorData::new(alloc::vec![intercept as f32], [1]), &device),
             ));
         }
-        let loss = read_f32((self.forward(batch.x.clone()) - y.clone()).square().mean())?[0] as f64;
+        let loss = read_f32(crate::linalg::mean_all(
+            (self.forward(batch.x.clone()) - y.clone()).square(),
+        ))?[0] as f64;
         Ok(StepRecord {
             loss,
             converged: true,

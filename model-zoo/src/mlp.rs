@@ -184,7 +184,7 @@ impl Mlp {
                     .neg()
                     .div_scalar(batch.len().max(1) as f64)
             }
-            (Targets::Values(y), None) => (out - y.clone()).square().mean(),
+            (Targets::Values(y), None) => crate::linalg::mean_all((out - y.clone()).square()),
             _ => unreachable!("checked at config time: the head matches the target"),
         }
     }

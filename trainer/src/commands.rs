@@ -537,14 +537,30 @@ pub fn predict(
                 _ => names.iter().map(|n| format!("decision_{n}")).collect(),
             };
             let labels = kiln_model_zoo::metrics::classes_from_scores(scores, *width);
-            write_classes(&mut csv, "prediction", &names, columns, scores, *width, labels)
-                .map_err(|e| write_error(e.into()))?;
+            write_classes(
+                &mut csv,
+                "prediction",
+                &names,
+                columns,
+                scores,
+                *width,
+                labels,
+            )
+            .map_err(|e| write_error(e.into()))?;
         }
         HostPrediction::Probabilities { proba, n_classes } => {
             let columns = names.iter().map(|n| format!("proba_{n}")).collect();
             let labels = kiln_model_zoo::metrics::argmax_rows(proba, *n_classes);
-            write_classes(&mut csv, "prediction", &names, columns, proba, *n_classes, labels)
-                .map_err(|e| write_error(e.into()))?;
+            write_classes(
+                &mut csv,
+                "prediction",
+                &names,
+                columns,
+                proba,
+                *n_classes,
+                labels,
+            )
+            .map_err(|e| write_error(e.into()))?;
         }
     }
     csv.flush().map_err(write_error)?;

@@ -13,8 +13,8 @@ use burn::optim::{GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
-use kiln_model_zoo::metrics;
 use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, Targets};
+use kiln_model_zoo::{linalg, metrics};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -618,10 +618,10 @@ fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
         FitMethod::Gradient => Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
         FitMethod::Iterative => match (model.predict(batch.x.clone()), &batch.targets) {
             (Prediction::Values(pred), Targets::Values(y)) => {
-                Ok(read_f32((pred - y.clone()).square().mean())?[0] as f64)
+                Ok(read_f32(linalg::mean_all((pred - y.clone()).square()))?[0] as f64)
             }
             (Prediction::Clusters(d), _) => {
-                Ok(read_f32(d.min_dim(1).clamp_min(0.0).mean())?[0] as f64)
+                Ok(read_f32(linalg::mean_all(d.min_dim(1).clamp_min(0.0)))?[0] as f64)
             }
             _ => Ok(f64::NAN),
         },
@@ -799,8 +799,7 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
         _ => {}
     }
     // A clustering given a label column: how well the clusters recover the labels.
-    if let (Some(clusters), HostTargets::Classes { labels, .. }) =
-        (prediction.clusters(), targets)
+    if let (Some(clusters), HostTargets::Classes { labels, .. }) = (prediction.clusters(), targets)
     {
         out.insert(
             "adjusted_rand_index".into(),

@@ -103,6 +103,21 @@ fn check_quality(name: &str, report: &TrainReport) {
         // within 1% of that on all rows.
         "claims-poisson.toml" => check_glm_deviance(report, "claims.csv", 0.916_386),
         "claim-costs-gamma.toml" => check_glm_deviance(report, "claim-costs.csv", 0.534_344),
+        // scikit-learn 1.9.1's `GaussianMixture(3, n_init=5)` on standardized iris: mean
+        // log-likelihood -1.936926, adjusted Rand index 0.9039, for random states 0-2.
+        "iris-gmm.toml" => {
+            let train = &report.summary.train;
+            let log_likelihood = train["log_likelihood"];
+            assert!(
+                (log_likelihood - -1.936_926).abs() <= 1e-3 * 1.936_926,
+                "mean log-likelihood {log_likelihood}"
+            );
+            assert!(
+                train["adjusted_rand_index"] >= 0.90,
+                "adjusted Rand index {}",
+                train["adjusted_rand_index"]
+            );
+        }
         other => panic!("no quality bar for shipped config {other}; add one here"),
     }
 }
@@ -180,17 +195,18 @@ fn every_shipped_config_trains_on_every_compiled_backend() {
 fn backends_agree_on_the_same_seed() {
     const TOLERANCE: f64 = 1e-3;
     let dir = tempfile::tempdir().unwrap();
-    let runs: [(&str, &[&str]); 3] = [
+    let runs: [(&str, &[&str]); 4] = [
         ("iris-logistic.toml", &["train.epochs=30"]),
         ("diabetes-ridge.toml", &[]),
         ("iris-kmeans.toml", &[]),
+        ("iris-gmm.toml", &[]),
     ];
     for (name, set) in runs {
         let mut reference: Option<(BackendKind, kiln_trainer::train::Metrics)> = None;
         for backend in kiln_backends::compiled() {
             let out = dir.path().join(format!("{name}-{backend}"));
             let report = train(&config(name), backend, &out, set);
-            // k-means holds out no rows; its metrics are on the training rows.
+            // The clusterings hold out no rows; their metrics are on the training rows.
             let metrics = match report.summary.valid.is_empty() {
                 true => report.summary.train.clone(),
                 false => report.summary.valid.clone(),
@@ -899,16 +915,39 @@ fn schedules_clipping_and_early_stopping_on_a_metric() {
     );
 }
 
-/// k-means at the size issue 6 sets, on every backend: k = 8 on 100,000 × 10 blobs. Well
-/// separated (std 1.0): every blob found (adjusted Rand index 1). Overlapping (std 4.0): inertia
-/// within 0.1% of scikit-learn's best of `n_init = 10`.
+/// k-means and the Gaussian mixture at the size issue 6 sets, on every backend: k = 8 on
+/// 100,000 × 10 blobs. k-means, well separated (std 1.0): every blob found (adjusted Rand
+/// index 1); overlapping (std 4.0): inertia within 0.1% of scikit-learn's best of `n_init = 10`.
+/// GMM, both spreads and both covariance types: mean log-likelihood within 1e-3 (relative) of
+/// scikit-learn's `GaussianMixture`.
 #[test]
-fn kmeans_at_100k_rows_matches_scikit_learn() {
-    // Reference: `python3 benches/peers/kmeans_reference.py` writes the same CSV byte for byte
+fn clusterings_at_100k_rows_match_scikit_learn() {
+    // References: `python3 benches/peers/kmeans_reference.py` writes the same CSV byte for byte
     // and fits scikit-learn 1.9.1's `KMeans(8, n_init=10)` with random states 0-4: inertia
-    // 15,936,394 to 15,936,428; the best is the bar.
+    // 15,936,394 to 15,936,428; the best is the bar. `python3 benches/peers/gmm_reference.py`
+    // fits `GaussianMixture(8, covariance_type=...)` (n_init 1 on std 1.0, 5 on std 4.0; random
+    // states 0-2 all agree): the mean log-likelihoods below.
     const SKLEARN_BEST_INERTIA: f64 = 15_936_394.0;
+    const SKLEARN_GMM: [(f64, &str, f64); 4] = [
+        (1.0, "full", -16.275_932),
+        (1.0, "diag", -16.277_731),
+        (4.0, "full", -30.089_470),
+        (4.0, "diag", -30.091_181),
+    ];
     let dir = tempfile::tempdir().unwrap();
+    let write_config = |name: &str, model: &str| {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[data]\ntrain = \"{name}.csv\"\ntarget = \"y\"\nvalid_fraction = 0\n\
+                 standardize = false\n[model]\n{model}\n\
+                 [train]\nepochs = 3000\ncheckpoint_every = 0\n"
+            ),
+        )
+        .unwrap();
+        config
+    };
     // One k-means++ start finds separated blobs; overlapping ones get scikit-learn's 10.
     for (name, spread, n_init) in [("separated", 1.0, 1), ("overlapping", 4.0, 10)] {
         kiln_model_zoo::synthetic::write_blobs_csv(
@@ -920,19 +959,13 @@ fn kmeans_at_100k_rows_matches_scikit_learn() {
             3,
         )
         .unwrap();
-        let config = dir.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[data]\ntrain = \"{name}.csv\"\ntarget = \"y\"\nvalid_fraction = 0\n\
-                 standardize = false\n[model]\nkind = \"kmeans\"\nk = 8\nn_init = {n_init}\n\
-                 [train]\nepochs = 3000\ncheckpoint_every = 0\n"
-            ),
-        )
-        .unwrap();
+        let kmeans = write_config(
+            name,
+            &format!("kind = \"kmeans\"\nk = 8\nn_init = {n_init}"),
+        );
         for backend in kiln_backends::compiled() {
             let out = dir.path().join(format!("{name}-{backend}"));
-            let train = &train(&config, backend, &out, &[]).summary.train;
+            let train = &train(&kmeans, backend, &out, &[]).summary.train;
             if spread == 1.0 {
                 assert_eq!(train["adjusted_rand_index"], 1.0, "{backend}: {train:?}");
             } else {
@@ -940,6 +973,24 @@ fn kmeans_at_100k_rows_matches_scikit_learn() {
                 assert!(
                     inertia <= SKLEARN_BEST_INERTIA * 1.001,
                     "{backend}: inertia {inertia} vs scikit-learn's {SKLEARN_BEST_INERTIA}"
+                );
+            }
+        }
+        for (_, covariance, want) in SKLEARN_GMM.iter().filter(|(s, ..)| *s == spread) {
+            let gmm = write_config(
+                name,
+                &format!("kind = \"gmm\"\nk = 8\ncovariance_type = \"{covariance}\""),
+            );
+            for backend in kiln_backends::compiled() {
+                let out = dir
+                    .path()
+                    .join(format!("{name}-gmm-{covariance}-{backend}"));
+                let train = &train(&gmm, backend, &out, &[]).summary.train;
+                let got = train["log_likelihood"];
+                assert!(
+                    (got - want).abs() <= 1e-3 * want.abs(),
+                    "{name} {covariance} on {backend}: mean log-likelihood {got} vs \
+                     scikit-learn's {want}"
                 );
             }
         }
