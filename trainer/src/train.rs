@@ -819,6 +819,7 @@ pub(crate) fn sync(device: &Device) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_model_zoo::gmm::GmmConfig;
     use kiln_model_zoo::kmeans::KMeansConfig;
     use kiln_model_zoo::{DataShape, ModelConfig, Task};
 
@@ -847,20 +848,31 @@ mod tests {
     /// An iterative fit (k-means with restarts) stopped after step 5 and resumed from its
     /// checkpoint ends with the centres, byte for byte, and the history of a fit never stopped.
     #[test]
-    fn interrupted_kmeans_resumes_to_the_same_result() {
-        for kind in kiln_backends::compiled() {
-            let device = kiln_backends::open(kind).unwrap().device;
-            let split = blobs(&device);
-            let spec = ModelConfig::Kmeans(KMeansConfig {
+    fn interrupted_clusterings_resume_to_the_same_result() {
+        let shape = DataShape {
+            n_features: 2,
+            task: Task::Regression,
+        };
+        let specs = [
+            ModelConfig::Kmeans(KMeansConfig {
                 k: 3,
                 n_init: 4,
                 ..Default::default()
-            })
-            .check(&DataShape {
-                n_features: 2,
-                task: Task::Regression,
-            })
-            .unwrap();
+            }),
+            ModelConfig::Gmm(GmmConfig {
+                k: 3,
+                n_init: 4,
+                tol: 1e-6,
+                ..Default::default()
+            }),
+        ];
+        for (kind, spec) in kiln_backends::compiled()
+            .into_iter()
+            .flat_map(|kind| specs.iter().map(move |spec| (kind, spec)))
+        {
+            let device = kiln_backends::open(kind).unwrap().device;
+            let split = blobs(&device);
+            let spec = spec.check(&shape).unwrap();
             let config = TrainConfig::default();
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(crate::checkpoint::FILE);
@@ -904,10 +916,14 @@ mod tests {
             assert_eq!(
                 model_bytes(&resumed.model).unwrap(),
                 model_bytes(&whole.model).unwrap(),
-                "{kind}: centres differ"
+                "{kind} {spec:?}: parameters differ"
             );
             let losses = |h: &[EpochRecord]| h.iter().map(|r| r.train_loss).collect::<Vec<_>>();
-            assert_eq!(losses(&resumed.history), losses(&whole.history), "{kind}");
+            assert_eq!(
+                losses(&resumed.history),
+                losses(&whole.history),
+                "{kind} {spec:?}"
+            );
         }
     }
 }
