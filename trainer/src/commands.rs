@@ -510,7 +510,7 @@ pub fn predict(
             csv.write_record(["prediction"])
                 .map_err(|e| write_error(e.into()))?;
             for v in values {
-                csv.write_record([v.to_string()])
+                csv.write_record([number(*v)])
                     .map_err(|e| write_error(e.into()))?;
             }
         }
@@ -567,6 +567,16 @@ pub fn predict(
     Ok(table.n_rows())
 }
 
+/// `v` as CSV text: shortest round-trip digits, in exponent form when tiny (a probability of
+/// 1e-35 is not 37 zeros).
+fn number(v: f32) -> String {
+    if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
 /// A classifier's (or soft clustering's) predictions: a `label_column` with the label, then
 /// `columns`, one per value of each `width`-wide row of `values`.
 fn write_classes<W: Write>(
@@ -581,7 +591,7 @@ fn write_classes<W: Write>(
     csv.write_record(std::iter::once(label_column.to_owned()).chain(columns))?;
     for (row, label) in values.chunks_exact(width).zip(labels) {
         csv.write_record(
-            std::iter::once(names[label].clone()).chain(row.iter().map(|v| v.to_string())),
+            std::iter::once(names[label].clone()).chain(row.iter().map(|v| number(*v))),
         )?;
     }
     Ok(())

@@ -1023,3 +1023,27 @@ fn svm_predict_writes_labels_and_decision_scores() {
         assert_eq!(label, if score > 0.0 { "1" } else { "0" }, "{line}");
     }
 }
+
+/// A mixture's `predict` writes the most probable component and every component's probability,
+/// each row a distribution.
+#[test]
+fn gmm_predict_writes_clusters_and_probabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("gmm");
+    train(&config("iris-gmm.toml"), BackendKind::Flex, &run, &[]);
+    let mut out = Vec::new();
+    let data = repo().join("examples/data/iris.csv");
+    let rows = commands::predict(&run, &data, None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("cluster,proba_0,proba_1,proba_2"));
+    let body: Vec<&str> = lines.collect();
+    assert_eq!((rows, body.len()), (150, 150));
+    for line in body {
+        let cells: Vec<&str> = line.split(',').collect();
+        let proba: Vec<f64> = cells[1..].iter().map(|c| c.parse().unwrap()).collect();
+        assert!((proba.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{line}");
+        let most_probable = (0..3).max_by(|&a, &b| proba[a].total_cmp(&proba[b])).unwrap();
+        assert_eq!(cells[0], most_probable.to_string(), "{line}");
+    }
+}
