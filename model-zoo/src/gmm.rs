@@ -200,7 +200,9 @@ impl Gmm {
             CovarianceType::Full => {
                 // x·[P_1 … P_k] as one [n, d]·[d, k·d] product.
                 let stacked = precision.clone().permute([1, 0, 2]).reshape([d, k * d]);
-                let shift = means.unsqueeze_dim::<3>(1).matmul(precision.clone()); // [k, 1, d]
+                // μ_c·P_c by broadcasting, not a batched matmul: on a microcontroller burn-flex
+                // hands those to gemm, which allocates a 512 KiB scratch buffer.
+                let shift = (means.unsqueeze_dim::<3>(2) * precision.clone()).sum_dim(1); // [k, 1, d]
                 (crate::linalg::matmul(x, stacked) - shift.reshape([1, k * d])).reshape([n, k, d])
             }
             CovarianceType::Diag => {

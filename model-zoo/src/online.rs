@@ -9,6 +9,7 @@ use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 
 use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::FitError;
+use crate::gmm::GmmConfig;
 use crate::kmeans::KMeansConfig;
 use crate::model::{Model, ModelConfig};
 
@@ -109,22 +110,33 @@ pub struct Trained {
 /// Trains a fresh model of `config` on `rows` the way a microcontroller does, one row at a time
 /// (no batched matmul, so no large scratch buffer): gradient-fitted models by [`EPOCHS`] of
 /// online SGD at [`LEARNING_RATE`] from zero; k-means by online (batch of one) k-means from
-/// k-means++ seeds, at most [`EPOCHS`] passes. For k-means the loss is the mean squared
-/// distance to the nearest centre. The host runs the same function to check the device.
+/// k-means++ seeds, at most [`EPOCHS`] passes; a Gaussian mixture by at most [`EPOCHS`] EM
+/// iterations from one k-means start. The loss is, for k-means, the mean squared distance to
+/// the nearest centre; for a mixture, the negative mean log-likelihood. The host runs the same function to check the device.
 pub fn train(
     config: &ModelConfig,
     shape: &DataShape,
     rows: &Rows<'_>,
     device: &Device,
 ) -> Result<Trained, FitError> {
-    if let ModelConfig::Kmeans(kmeans) = config {
-        let online = KMeansConfig {
+    // Iterative fits run their own steps on all rows: k-means online (a batch of one row),
+    // a mixture by EM from one k-means start.
+    let iterative = match config {
+        ModelConfig::Kmeans(kmeans) => Some(ModelConfig::Kmeans(KMeansConfig {
             batch_size: Some(1),
             n_init: 1,
             max_iter: EPOCHS,
             ..kmeans.clone()
-        };
-        let mut model = ModelConfig::Kmeans(online).check(shape)?.init(device);
+        })),
+        ModelConfig::Gmm(gmm) => Some(ModelConfig::Gmm(GmmConfig {
+            n_init: 1,
+            max_iter: EPOCHS,
+            ..gmm.clone()
+        })),
+        _ => None,
+    };
+    if let Some(config) = iterative {
+        let mut model = config.check(shape)?.init(device);
         let d = rows.n_features;
         let x = Tensor::from_data(TensorData::new(rows.x.to_vec(), [rows.len(), d]), device);
         let batch = Batch {
@@ -139,10 +151,11 @@ pub fn train(
                 break;
             }
         }
-        let Model::KMeans(fitted) = &model else {
-            unreachable!("built as k-means")
+        let after = match &model {
+            Model::KMeans(fitted) => fitted.inertia(x)? / rows.len().max(1) as f64,
+            Model::Gmm(fitted) => -fitted.score(x)?,
+            _ => unreachable!("built as k-means or a mixture"),
         };
-        let after = fitted.inertia(x)? / rows.len().max(1) as f64;
         return Ok(Trained {
             before: before.unwrap_or(after),
             after,

@@ -1043,7 +1043,9 @@ fn gmm_predict_writes_clusters_and_probabilities() {
         let cells: Vec<&str> = line.split(',').collect();
         let proba: Vec<f64> = cells[1..].iter().map(|c| c.parse().unwrap()).collect();
         assert!((proba.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{line}");
-        let most_probable = (0..3).max_by(|&a, &b| proba[a].total_cmp(&proba[b])).unwrap();
+        let most_probable = (0..3)
+            .max_by(|&a, &b| proba[a].total_cmp(&proba[b]))
+            .unwrap();
         assert_eq!(cells[0], most_probable.to_string(), "{line}");
     }
 }

@@ -104,7 +104,8 @@ fn outputs(stdout: &str, kind: &str) -> BTreeMap<String, Vec<Vec<f32>>> {
 /// Picks one index per row of a row-major `rows × k` slice (argmax or argmin).
 type PickRows = fn(&[f32], usize) -> Vec<usize>;
 
-/// Same class (classifiers) or nearest cluster (k-means), and every value within `tolerance`.
+/// Same class (classifiers), nearest cluster (k-means) or most probable component (mixture), and
+/// every value within `tolerance`.
 fn assert_same_outputs(
     what: &str,
     device: &[f32],
@@ -116,6 +117,7 @@ fn assert_same_outputs(
     let k = host.len();
     let pick: Option<PickRows> = match (&deployment.model, deployment.shape.task) {
         (ModelConfig::Kmeans(_), _) => Some(kiln_model_zoo::metrics::argmin_rows),
+        (ModelConfig::Gmm(_), _) => Some(kiln_model_zoo::metrics::argmax_rows),
         (_, Task::Classification { .. }) => Some(kiln_model_zoo::metrics::argmax_rows),
         _ => None,
     };
@@ -142,8 +144,9 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     let host = kiln_backends::open(BackendKind::Flex).unwrap().device;
 
     // Train and export on the host; embed raw input rows and synthetic training rows.
-    let cases: [(&str, &str, &str, &[&str]); 6] = [
+    let cases: [(&str, &str, &str, &[&str]); 7] = [
         ("kmeans", "iris-kmeans.toml", "iris.csv", &[]),
+        ("gmm", "iris-gmm.toml", "iris.csv", &[]),
         ("linear", "diabetes-ols.toml", "diabetes.csv", &[]),
         ("logistic", "iris-logistic.toml", "iris.csv", &[]),
         ("glm", "claims-poisson.toml", "claims.csv", &[]),
