@@ -91,6 +91,19 @@ def margin(out):
         write_csv(os.path.join(out, name), header, cols, fmts)
 
 
+def clusters(out):
+    """Two classes of two clusters each in 20 dimensions, 3% of labels flipped: not linearly
+    separable (the kernel SVM's data set)."""
+    x, y = datasets.make_classification(
+        n_samples=6000, n_features=20, n_informative=8, n_redundant=4,
+        n_clusters_per_class=2, flip_y=0.03, class_sep=1.0, random_state=11)
+    header = [f"x{j}" for j in range(20)] + ["label"]
+    fmts = ["%.5g"] * 20 + ["%d"]
+    for name, sl in (("clusters-train.csv", slice(0, 5000)), ("clusters-test.csv", slice(5000, 6000))):
+        cols = [x[sl, j] for j in range(20)] + [y[sl]]
+        write_csv(os.path.join(out, name), header, cols, fmts)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -101,6 +114,7 @@ def main():
     claims(out, rng)
     claim_costs(out, rng)
     margin(out)
+    clusters(out)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataShape, read_f32};
@@ -90,11 +89,8 @@ impl Deployment {
             .model
             .check(&deployment.shape)
             .map_err(|e| DeployError::Model(e.to_string()))?;
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
-            .map_err(|e| DeployError::Weights(alloc::format!("{e:?}")))?;
         let model = spec
-            .init(device)
-            .try_load_record(record)
+            .load(weights, device)
             .map_err(|e| DeployError::Weights(alloc::format!("{e:?}")))?;
         Ok((deployment, model))
     }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Batch, DataShape, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
 use crate::fit::{Prediction, StepRecord};
+use crate::linalg::squared_distances;
 use crate::rng::Rng;
 
 /// `[model]` keys of `kind = "kmeans"`.
@@ -287,13 +288,6 @@ impl KMeans {
     pub fn inertia(&self, x: Tensor<2>) -> Result<f64, FitError> {
         Ok(read_f32(self.distances(x).min_dim(1).clamp_min(0.0).sum())?[0] as f64)
     }
-}
-
-/// `‖x‖² − 2x·cᵀ + ‖c‖²`, `[n, k]` (may dip slightly below 0 in f32; callers clamp).
-fn squared_distances(x: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
-    let x_norms = x.clone().square().sum_dim(1); // [n, 1]
-    let c_norms = centers.clone().square().sum_dim(1).transpose(); // [1, k]
-    x_norms + c_norms - crate::linalg::matmul(x, centers.transpose()).mul_scalar(2.0)
 }
 
 /// Greedy k-means++ seeding (scikit-learn's): the first centre uniformly; for each next one,

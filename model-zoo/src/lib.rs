@@ -21,6 +21,7 @@ pub mod error;
 pub mod fit;
 pub mod glm;
 pub mod gmm;
+pub mod kernel_svm;
 pub mod kmeans;
 pub mod linalg;
 pub mod linear_regression;

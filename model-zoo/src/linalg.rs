@@ -29,6 +29,14 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
         .reshape([m, n])
 }
 
+/// Squared Euclidean distance of every row of `x` to every row of `centers`, `[n, k]`, by
+/// `‖x‖² − 2x·cᵀ + ‖c‖²` (a matmul; may dip slightly below 0 in f32, callers clamp).
+pub fn squared_distances(x: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
+    let x_norms = x.clone().square().sum_dim(1); // [n, 1]
+    let c_norms = centers.clone().square().sum_dim(1).transpose(); // [1, k]
+    x_norms + c_norms - matmul(x, centers.transpose()).mul_scalar(2.0)
+}
+
 /// Rows one reduction along the first dimension covers. burn-wgpu 0.22.1 sums at most 65,532
 /// rows when reducing `[n, d]` along dim 0 (measured on Mesa's lavapipe: `sum_dim(0)` of
 /// 100,000 rows of ones gives 65,532, `mean_dim(0)` 0.655), so longer columns are summed in

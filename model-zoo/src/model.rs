@@ -2,6 +2,8 @@
 //! all alike.
 
 use burn::module::{Flag, Module, ModuleMapper, Param, ParamId};
+use burn::store::{ModuleRecord, RecordError};
+use burn::tensor::Bytes;
 use burn::tensor::{Bool, Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +12,7 @@ use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
 use crate::glm::{Glm, GlmConfig, GlmParams};
 use crate::gmm::{Gmm, GmmConfig, GmmParams};
+use crate::kernel_svm::{KernelSvm, KernelSvmConfig, KernelSvmParams};
 use crate::kmeans::{KMeans, KMeansConfig, KMeansParams};
 use crate::linear_regression::{
     LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
@@ -31,6 +34,7 @@ pub enum ModelConfig {
     LinearSvm(LinearSvmConfig),
     Glm(GlmConfig),
     Gmm(GmmConfig),
+    KernelSvm(KernelSvmConfig),
 }
 
 impl ModelConfig {
@@ -43,6 +47,7 @@ impl ModelConfig {
         "linear_svm",
         "glm",
         "gmm",
+        "kernel_svm",
     ];
 
     /// This config's `kind`.
@@ -55,6 +60,7 @@ impl ModelConfig {
             Self::LinearSvm(_) => "linear_svm",
             Self::Glm(_) => "glm",
             Self::Gmm(_) => "gmm",
+            Self::KernelSvm(_) => "kernel_svm",
         }
     }
 
@@ -62,7 +68,9 @@ impl ModelConfig {
     pub fn supervision(&self) -> Supervision {
         match self {
             Self::LinearRegression(_) | Self::Glm(_) => Supervision::Values,
-            Self::LogisticRegression(_) | Self::LinearSvm(_) => Supervision::Labels,
+            Self::LogisticRegression(_) | Self::LinearSvm(_) | Self::KernelSvm(_) => {
+                Supervision::Labels
+            }
             Self::Kmeans(_) | Self::Gmm(_) => Supervision::None,
             Self::Mlp(c) => match c.task {
                 MlpTask::Classification => Supervision::Labels,
@@ -81,6 +89,7 @@ impl ModelConfig {
             Self::LinearSvm(c) => ModelSpec::LinearSvm(c.check(shape)?),
             Self::Glm(c) => ModelSpec::Glm(c.check(shape)?),
             Self::Gmm(c) => ModelSpec::Gmm(c.check(shape)?),
+            Self::KernelSvm(c) => ModelSpec::KernelSvm(c.check(shape)?),
         })
     }
 }
@@ -107,6 +116,7 @@ pub enum ModelSpec {
     LinearSvm(LinearSvmParams),
     Glm(GlmParams),
     Gmm(GmmParams),
+    KernelSvm(KernelSvmParams),
 }
 
 impl ModelSpec {
@@ -123,8 +133,32 @@ impl ModelSpec {
             Self::LinearSvm(p) => Model::LinearSvm(LinearSvm::new(*p, device)),
             Self::Glm(p) => Model::Glm(Glm::new(*p, device)),
             Self::Gmm(p) => Model::Gmm(Gmm::new(*p, device)),
+            Self::KernelSvm(p) => Model::KernelSvm(KernelSvm::new(*p, device)),
         };
         model.map(&mut NumberParams(0))
+    }
+
+    /// A model of this spec on `device` with the weights `weights` (burnpack bytes, as
+    /// `into_record().into_bytes()` writes them). A kernel SVM's number of support vectors is read from
+    /// the weights first, since it is only known once fitted.
+    pub fn load(&self, weights: &[u8], device: &Device) -> Result<Model, RecordError> {
+        let bytes = || Bytes::from_bytes_vec(weights.to_vec());
+        let model = match self {
+            Self::KernelSvm(p) => {
+                let tensors = burn_pack::Reader::from_bytes(bytes())?.into_tensors()?;
+                let n_support = tensors
+                    .iter()
+                    .find(|t| t.name.ends_with("support_vectors"))
+                    .map(|t| t.shape.as_slice()[0])
+                    .ok_or_else(|| {
+                        RecordError::Io("the weights hold no `support_vectors`".into())
+                    })?;
+                Model::KernelSvm(KernelSvm::with_support(*p, n_support, device))
+                    .map(&mut NumberParams(0))
+            }
+            _ => self.init(device),
+        };
+        model.try_load_record(ModuleRecord::from_bytes(bytes())?)
     }
 
     /// How the model is fitted.
@@ -137,7 +171,7 @@ impl ModelSpec {
             Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
                 FitMethod::Gradient
             }
-            Self::KMeans(_) | Self::Gmm(_) => FitMethod::Iterative,
+            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) => FitMethod::Iterative,
         }
     }
 
@@ -198,6 +232,7 @@ pub enum Model {
     LinearSvm(LinearSvm),
     Glm(Glm),
     Gmm(Gmm),
+    KernelSvm(KernelSvm),
 }
 
 impl Model {
@@ -211,6 +246,7 @@ impl Model {
             Self::LinearSvm(_) => "linear_svm",
             Self::Glm(_) => "glm",
             Self::Gmm(_) => "gmm",
+            Self::KernelSvm(_) => "kernel_svm",
         }
     }
 
@@ -221,7 +257,7 @@ impl Model {
             Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
                 FitMethod::Gradient
             }
-            Self::KMeans(_) | Self::Gmm(_) => FitMethod::Iterative,
+            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) => FitMethod::Iterative,
         }
     }
 
@@ -235,6 +271,7 @@ impl Model {
             Self::LinearSvm(m) => m.predict(x),
             Self::Glm(m) => m.predict(x),
             Self::Gmm(m) => m.predict(x),
+            Self::KernelSvm(m) => m.predict(x),
         }
     }
 
@@ -248,7 +285,7 @@ impl Model {
             Self::Mlp(m) => m.loss(batch),
             Self::LinearSvm(m) => m.loss(batch, n_train),
             Self::Glm(m) => m.loss(batch),
-            Self::KMeans(_) | Self::Gmm(_) => {
+            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) => {
                 return Err(FitError::WrongMethod {
                     model: self.kind(),
                     method: "gradient descent",
@@ -266,6 +303,7 @@ impl Model {
         Ok(match self {
             Self::KMeans(m) => to_json(serde_json::to_value(m.state()?)),
             Self::Gmm(m) => to_json(serde_json::to_value(m.state()?)),
+            Self::KernelSvm(m) => to_json(serde_json::to_value(m.state())),
             _ => None,
         })
     }
@@ -278,6 +316,7 @@ impl Model {
         match self {
             Self::KMeans(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             Self::Gmm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            Self::KernelSvm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             _ => {}
         }
         Ok(())
@@ -292,6 +331,7 @@ impl Model {
             }
             Self::KMeans(m) => m.fit_step(data),
             Self::Gmm(m) => m.fit_step(data),
+            Self::KernelSvm(m) => m.fit_step(data),
             _ => Err(FitError::WrongMethod {
                 model: kind,
                 method: "iterative steps",

@@ -17,7 +17,6 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::Device;
 use kiln_model_zoo::{DataShape, Model, ModelConfig};
 use serde::{Deserialize, Serialize};
@@ -287,11 +286,10 @@ pub fn load_model(run: &Path, meta: ModelMeta, device: &Device) -> Result<SavedM
         .model
         .check(&meta.shape)
         .map_err(|e| invalid(format!("model.json does not describe a valid model: {e}")))?;
-    let record = ModuleRecord::load(run.join(MODEL_FILE))
+    let weights = std::fs::read(run.join(MODEL_FILE))
         .map_err(|e| invalid(format!("cannot read model.bpk: {e}")))?;
     let model = spec
-        .init(device)
-        .try_load_record(record)
+        .load(&weights, device)
         .map_err(|e| invalid(format!("model.bpk does not match model.json: {e}")))?;
     Ok(SavedModel { meta, model })
 }

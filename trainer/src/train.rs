@@ -10,7 +10,6 @@ use burn::module::Module;
 use burn::optim::grad_clipping::GradientClipping;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
-use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
 use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, Targets};
@@ -313,7 +312,7 @@ pub fn watchable_metrics(spec: &ModelSpec, has_valid: bool) -> Vec<&'static str>
         names.extend(match spec {
             ModelSpec::LogisticRegression(_) => &["accuracy", "log_loss"][..],
             ModelSpec::Mlp(p) if p.n_classes.is_some() => &["accuracy", "log_loss"][..],
-            ModelSpec::LinearSvm(_) => &["accuracy"][..],
+            ModelSpec::LinearSvm(_) | ModelSpec::KernelSvm(_) => &["accuracy"][..],
             ModelSpec::Glm(_) => &["mse", "mae", "r2", "deviance"][..],
             ModelSpec::LinearRegression(_) | ModelSpec::Mlp(_) => &["mse", "mae", "r2"][..],
             ModelSpec::KMeans(_) => &["inertia"][..],
@@ -340,11 +339,7 @@ fn model_from_bytes(spec: &ModelSpec, bytes: &[u8], device: &Device) -> Result<M
         path: PathBuf::from(crate::checkpoint::FILE),
         fix: "start the run again without --resume".into(),
     };
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| damaged(e.to_string()))?;
-    spec.init(device)
-        .try_load_record(record)
-        .map_err(|e| damaged(e.to_string()))
+    spec.load(bytes, device).map_err(|e| damaged(e.to_string()))
 }
 
 #[allow(clippy::too_many_arguments)]
