@@ -465,6 +465,35 @@ impl KernelSvm {
         Prediction::Scores(self.decision_function(x))
     }
 
+    /// The training objective on `batch`, as the fit reports it: per decision function, the
+    /// mean hinge loss plus `‖w‖²/(2·C·n_train)` (`‖w‖² = βᵀK_SV β` for the coefficients β),
+    /// averaged over the decision functions.
+    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
+        let Targets::Classes(classes) = &batch.targets else {
+            unreachable!("checked at config time: a kernel SVM has class labels")
+        };
+        let outputs = self.params.outputs();
+        // ±1 per row and decision function: class 1 (binary) or the function's own class.
+        let signs = if outputs == 1 {
+            classes.clone().float().unsqueeze_dim::<2>(1)
+        } else {
+            classes.clone().one_hot::<2>(outputs).float()
+        }
+        .mul_scalar(2.0)
+        .sub_scalar(1.0);
+        let margins = self.decision_function(batch.x.clone()) * signs;
+        let hinge = margins.neg().add_scalar(1.0).clamp_min(0.0);
+        let coef = self.dual_coef.val();
+        let support = self.support_vectors.val();
+        let norms = (crate::linalg::matmul(self.kernel(support.clone(), support), coef.clone())
+            * coef)
+            .sum();
+        let rows = batch.len().max(1) as f64;
+        (hinge.sum().div_scalar(rows)
+            + norms.div_scalar(2.0 * self.params.c * n_train.max(1) as f64))
+        .div_scalar(outputs as f64)
+    }
+
     /// Number of support vectors kept.
     pub fn n_support(&self) -> usize {
         self.support_vectors.val().dims()[0]

@@ -275,9 +275,9 @@ impl Model {
         }
     }
 
-    /// The differentiable training objective of `batch`, its penalty scaled for `n_train`
-    /// training rows: what the gradient fit minimises (and what on-device training uses for
-    /// every model that has one, whichever way the host fitted it).
+    /// The training objective of `batch`, its penalty scaled for `n_train` training rows: what
+    /// the gradient fit minimises, or what a kernel SVM's solver reports (and what on-device
+    /// training uses for every gradient-fitted model, whichever way the host fitted it).
     pub fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
         Ok(match self {
             Self::LinearRegression(m) => m.loss(batch, n_train),
@@ -285,7 +285,8 @@ impl Model {
             Self::Mlp(m) => m.loss(batch),
             Self::LinearSvm(m) => m.loss(batch, n_train),
             Self::Glm(m) => m.loss(batch),
-            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) => {
+            Self::KernelSvm(m) => m.loss(batch, n_train),
+            Self::KMeans(_) | Self::Gmm(_) => {
                 return Err(FitError::WrongMethod {
                     model: self.kind(),
                     method: "gradient descent",

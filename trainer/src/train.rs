@@ -606,8 +606,10 @@ fn optimizer(config: &OptimizerConfig, clip_norm: Option<f64>) -> ModuleOptimize
 /// k-means the mean squared distance to the nearest centre, for a mixture the negative mean
 /// log-likelihood).
 fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
-    if let Model::Gmm(gmm) = model {
-        return Ok(-gmm.score(batch.x.clone())?);
+    match model {
+        Model::Gmm(gmm) => return Ok(-gmm.score(batch.x.clone())?),
+        Model::KernelSvm(_) => return Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
+        _ => {}
     }
     match model.fit_method() {
         FitMethod::Gradient => Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
