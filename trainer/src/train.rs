@@ -817,6 +817,7 @@ pub(crate) fn sync(device: &Device) -> Result<()> {
 mod tests {
     use super::*;
     use kiln_model_zoo::gmm::GmmConfig;
+    use kiln_model_zoo::kernel_svm::KernelSvmConfig;
     use kiln_model_zoo::kmeans::KMeansConfig;
     use kiln_model_zoo::{DataShape, ModelConfig, Task};
 
@@ -833,22 +834,32 @@ mod tests {
                 ]
             })
             .collect();
+        // The blob of each row: labels for the classifier, ignored by the clusterings.
+        let labels: Vec<usize> = (0..300).map(|i| i % 3).collect();
+        let classes: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         Split {
             batch: Batch {
                 x: Tensor::from_data(TensorData::new(x, [300, 2]), device),
-                targets: Targets::Values(Tensor::zeros([300, 1], device)),
+                targets: Targets::Classes(Tensor::from_data(
+                    TensorData::new(classes, [300]),
+                    device,
+                )),
             },
-            targets: HostTargets::Values(Vec::new()),
+            targets: HostTargets::Classes {
+                labels,
+                n_classes: 3,
+            },
         }
     }
 
-    /// An iterative fit (k-means with restarts) stopped after step 5 and resumed from its
-    /// checkpoint ends with the centres, byte for byte, and the history of a fit never stopped.
+    /// An iterative fit (k-means and a mixture with restarts, a one-vs-rest kernel SVM)
+    /// stopped halfway and resumed from its checkpoint ends with the parameters, byte for byte,
+    /// and the history of a fit never stopped.
     #[test]
-    fn interrupted_clusterings_resume_to_the_same_result() {
+    fn interrupted_iterative_fits_resume_to_the_same_result() {
         let shape = DataShape {
             n_features: 2,
-            task: Task::Regression,
+            task: Task::Classification { n_classes: 3 },
         };
         let specs = [
             ModelConfig::Kmeans(KMeansConfig {
@@ -862,6 +873,8 @@ mod tests {
                 tol: 1e-6,
                 ..Default::default()
             }),
+            // One step per class at least: 1,000 SMO iterations solve each problem here.
+            ModelConfig::KernelSvm(KernelSvmConfig::default()),
         ];
         for (kind, spec) in kiln_backends::compiled()
             .into_iter()
@@ -883,11 +896,9 @@ mod tests {
                 on_epoch: &mut |_, _| Ok(()),
             })
             .unwrap();
-            assert!(
-                whole.history.len() > 8,
-                "{kind}: {} steps",
-                whole.history.len()
-            );
+            let steps = whole.history.len();
+            assert!(steps >= 3, "{kind} {spec:?}: {steps} steps");
+            let stop_after = steps / 2;
 
             let stop = AtomicBool::new(false);
             let stopped = run(FitControl {
@@ -895,12 +906,16 @@ mod tests {
                 resume: None,
                 interrupt: &stop,
                 on_epoch: &mut |record, _| {
-                    stop.store(record.epoch == 5, Ordering::Relaxed);
+                    stop.store(record.epoch == stop_after, Ordering::Relaxed);
                     Ok(())
                 },
             })
             .unwrap();
-            assert_eq!(stopped.interrupted, Some((5, 5)), "{kind}");
+            assert_eq!(
+                stopped.interrupted,
+                Some((stop_after, stop_after)),
+                "{kind}"
+            );
 
             let resumed = run(FitControl {
                 checkpoint: Some(&path),
