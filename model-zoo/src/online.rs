@@ -59,24 +59,35 @@ impl Rows<'_> {
         self.y.is_empty()
     }
 
+    /// All rows as one batch, on `device`.
+    fn all(&self, device: &Device) -> Batch {
+        let (n, d) = (self.len(), self.n_features);
+        let x = Tensor::from_data(TensorData::new(self.x.to_vec(), [n, d]), device);
+        let targets = match self.task {
+            Task::Regression => Targets::Values(Tensor::from_data(
+                TensorData::new(self.y.to_vec(), [n, 1]),
+                device,
+            )),
+            Task::Classification { .. } => {
+                let classes: Vec<i64> = self.y.iter().map(|&c| c as i64).collect();
+                Targets::Classes(Tensor::<1, Int>::from_data(
+                    TensorData::new(classes, [n]),
+                    device,
+                ))
+            }
+        };
+        Batch { x, targets }
+    }
+
     /// Row `i` as a batch of one, on `device`.
     fn batch(&self, i: usize, device: &Device) -> Batch {
         let d = self.n_features;
-        let x = Tensor::from_data(
-            TensorData::new(self.x[i * d..(i + 1) * d].to_vec(), [1, d]),
-            device,
-        );
-        let targets = match self.task {
-            Task::Regression => Targets::Values(Tensor::from_data(
-                TensorData::new(alloc::vec![self.y[i]], [1, 1]),
-                device,
-            )),
-            Task::Classification { .. } => Targets::Classes(Tensor::<1, Int>::from_data(
-                TensorData::new(alloc::vec![self.y[i] as i64], [1]),
-                device,
-            )),
-        };
-        Batch { x, targets }
+        Rows {
+            x: &self.x[i * d..(i + 1) * d],
+            y: &self.y[i..i + 1],
+            ..*self
+        }
+        .all(device)
     }
 }
 
@@ -111,8 +122,8 @@ pub struct Trained {
 /// (no batched matmul, so no large scratch buffer): gradient-fitted models by [`EPOCHS`] of
 /// online SGD at [`LEARNING_RATE`] from zero; k-means by online (batch of one) k-means from
 /// k-means++ seeds, at most [`EPOCHS`] passes; a Gaussian mixture by at most [`EPOCHS`] EM
-/// iterations from one k-means start. The loss is, for k-means, the mean squared distance to
-/// the nearest centre; for a mixture, the negative mean log-likelihood. The host runs the same function to check the device.
+/// iterations from one k-means start; a kernel SVM by SMO to convergence. Iterative fits
+/// report [`objective`] of the fresh and the fitted model. The host runs the same function to check the device.
 pub fn train(
     config: &ModelConfig,
     shape: &DataShape,
@@ -120,7 +131,7 @@ pub fn train(
     device: &Device,
 ) -> Result<Trained, FitError> {
     // Iterative fits run their own steps on all rows: k-means online (a batch of one row),
-    // a mixture by EM from one k-means start.
+    // a mixture by EM from one k-means start, a kernel SVM by SMO.
     let iterative = match config {
         ModelConfig::Kmeans(kmeans) => Some(ModelConfig::Kmeans(KMeansConfig {
             batch_size: Some(1),
@@ -133,31 +144,17 @@ pub fn train(
             max_iter: EPOCHS,
             ..gmm.clone()
         })),
+        ModelConfig::KernelSvm(_) => Some(config.clone()),
         _ => None,
     };
     if let Some(config) = iterative {
         let mut model = config.check(shape)?.init(device);
-        let d = rows.n_features;
-        let x = Tensor::from_data(TensorData::new(rows.x.to_vec(), [rows.len(), d]), device);
-        let batch = Batch {
-            x: x.clone(),
-            targets: Targets::Values(Tensor::zeros([rows.len(), 1], device)),
-        };
-        let mut before = None;
-        loop {
-            let record = model.fit_step(&batch)?;
-            before.get_or_insert(record.loss);
-            if record.converged {
-                break;
-            }
-        }
-        let after = match &model {
-            Model::KMeans(fitted) => fitted.inertia(x)? / rows.len().max(1) as f64,
-            Model::Gmm(fitted) => -fitted.score(x)?,
-            _ => unreachable!("built as k-means or a mixture"),
-        };
+        let batch = rows.all(device);
+        let before = objective(&model, &batch)?;
+        while !model.fit_step(&batch)?.converged {}
+        let after = objective(&model, &batch)?;
         return Ok(Trained {
-            before: before.unwrap_or(after),
+            before,
             after,
             model,
         });
@@ -174,6 +171,18 @@ pub fn train(
         model: model.valid(),
         before,
         after,
+    })
+}
+
+/// What [`train`] reports of an iterative fit before and after: for k-means the mean squared
+/// distance to the nearest centre, for a mixture the negative mean log-likelihood, for a kernel
+/// SVM its objective (mean hinge loss plus penalty).
+fn objective(model: &Model, batch: &Batch) -> Result<f64, FitError> {
+    let n = batch.len();
+    Ok(match model {
+        Model::KMeans(m) => m.inertia(batch.x.clone())? / n.max(1) as f64,
+        Model::Gmm(m) => -m.score(batch.x.clone())?,
+        _ => read_f32(model.loss(batch, n)?)?[0] as f64,
     })
 }
 

@@ -81,7 +81,9 @@ fn check_quality(name: &str, report: &TrainReport) {
     let valid = &report.summary.valid;
     match name {
         // The bar: ≥ 0.93 held-out accuracy on iris.
-        "iris-logistic.toml" => assert!(valid["accuracy"] >= 0.93, "{valid:?}"),
+        "iris-logistic.toml" | "iris-rbf-svm.toml" => {
+            assert!(valid["accuracy"] >= 0.93, "{valid:?}")
+        }
         "breast-cancer-logistic.toml" => assert!(valid["accuracy"] >= 0.95, "{valid:?}"),
         // scikit-learn's LinearRegression reaches R² ≈ 0.45–0.5 on a 20% diabetes split.
         "diabetes-ols.toml" | "diabetes-ridge.toml" | "diabetes-sgd.toml" => {
@@ -232,11 +234,12 @@ fn every_shipped_config_trains_on_every_compiled_backend() {
 fn backends_agree_on_the_same_seed() {
     const TOLERANCE: f64 = 1e-3;
     let dir = tempfile::tempdir().unwrap();
-    let runs: [(&str, &[&str]); 4] = [
+    let runs: [(&str, &[&str]); 5] = [
         ("iris-logistic.toml", &["train.epochs=30"]),
         ("diabetes-ridge.toml", &[]),
         ("iris-kmeans.toml", &[]),
         ("iris-gmm.toml", &[]),
+        ("iris-rbf-svm.toml", &[]),
     ];
     for (name, set) in runs {
         let mut reference: Option<(BackendKind, kiln_trainer::train::Metrics)> = None;

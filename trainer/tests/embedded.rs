@@ -144,13 +144,14 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     let host = kiln_backends::open(BackendKind::Flex).unwrap().device;
 
     // Train and export on the host; embed raw input rows and synthetic training rows.
-    let cases: [(&str, &str, &str, &[&str]); 7] = [
+    let cases: [(&str, &str, &str, &[&str]); 8] = [
         ("kmeans", "iris-kmeans.toml", "iris.csv", &[]),
         ("gmm", "iris-gmm.toml", "iris.csv", &[]),
         ("linear", "diabetes-ols.toml", "diabetes.csv", &[]),
         ("logistic", "iris-logistic.toml", "iris.csv", &[]),
         ("glm", "claims-poisson.toml", "claims.csv", &[]),
         ("svm", "margin-svm.toml", "margin-test.csv", &[]),
+        ("rbf-svm", "iris-rbf-svm.toml", "iris.csv", &[]),
         // A narrow network without dropout: small enough for the heap, and trained on the
         // device from the same seeded start as on the host.
         (
