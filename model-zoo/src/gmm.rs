@@ -146,8 +146,16 @@ pub struct GmmState {
     iteration: usize,
     rng: Rng,
     lower_bound: Option<f64>,
-    /// The best restart so far: its lower bound, weights, means and precision factors.
-    best: Option<(f64, Vec<f32>, Vec<f32>, Vec<f32>)>,
+    best: Option<BestRestart>,
+}
+
+/// The best restart so far, on the host: its lower bound, weights, means and precision factors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct BestRestart {
+    lower_bound: f64,
+    weights: Vec<f32>,
+    means: Vec<f32>,
+    precision_cholesky: Vec<f32>,
 }
 
 /// A fitted mixture: component weights `[1, k]`, means `[k, d]` and the upper-triangular
@@ -272,12 +280,12 @@ impl Gmm {
             rng: p.rng.clone(),
             lower_bound: p.lower_bound,
             best: match &p.best {
-                Some((bound, (w, m, c))) => Some((
-                    *bound,
-                    read_f32(w.clone())?,
-                    read_f32(m.clone())?,
-                    read_f32(c.clone())?,
-                )),
+                Some((bound, (w, m, c))) => Some(BestRestart {
+                    lower_bound: *bound,
+                    weights: read_f32(w.clone())?,
+                    means: read_f32(m.clone())?,
+                    precision_cholesky: read_f32(c.clone())?,
+                }),
                 None => None,
             },
         })
@@ -293,13 +301,16 @@ impl Gmm {
             iteration: state.iteration,
             rng: state.rng,
             lower_bound: state.lower_bound,
-            best: state.best.map(|(bound, w, m, c)| {
+            best: state.best.map(|best| {
                 (
-                    bound,
+                    best.lower_bound,
                     (
-                        Tensor::from_data(TensorData::new(w, [1, k]), &device),
-                        Tensor::from_data(TensorData::new(m, [k, d]), &device),
-                        Tensor::from_data(TensorData::new(c, precision_shape), &device),
+                        Tensor::from_data(TensorData::new(best.weights, [1, k]), &device),
+                        Tensor::from_data(TensorData::new(best.means, [k, d]), &device),
+                        Tensor::from_data(
+                            TensorData::new(best.precision_cholesky, precision_shape),
+                            &device,
+                        ),
                     ),
                 )
             }),
