@@ -200,7 +200,7 @@ pub struct KernelSvm {
 /// one SMO problem per decision function.
 #[derive(Clone, Debug, Default)]
 struct Progress {
-    kernel: Vec<f32>,
+    kernel: KernelMatrix,
     problems: Vec<Smo>,
 }
 
@@ -221,6 +221,25 @@ pub struct Smo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KernelSvmState {
     problems: Vec<Smo>,
+}
+
+/// Rows of the kernel matrix computed (and stored) together.
+const KERNEL_BLOCK: usize = 1024;
+
+/// The `n × n` kernel matrix on the host, in blocks of [`KERNEL_BLOCK`] rows.
+#[derive(Clone, Debug, Default)]
+struct KernelMatrix {
+    n: usize,
+    blocks: Vec<Vec<f32>>,
+    /// `K_ii`, read in every working-set selection.
+    diagonal: Vec<f64>,
+}
+
+impl KernelMatrix {
+    fn row(&self, i: usize) -> &[f32] {
+        let offset = (i % KERNEL_BLOCK) * self.n;
+        &self.blocks[i / KERNEL_BLOCK][offset..offset + self.n]
+    }
 }
 
 /// libsvm's floor on a non-positive curvature.
@@ -248,7 +267,7 @@ impl Smo {
 
     /// libsvm's second-order working-set selection; `None` once the maximal violation is below
     /// `tol`.
-    fn select(&self, kernel: &[f32], c: f64, tol: f64) -> Option<(usize, usize)> {
+    fn select(&self, kernel: &KernelMatrix, c: f64, tol: f64) -> Option<(usize, usize)> {
         let n = self.y.len();
         let (mut g_max, mut i) = (f64::NEG_INFINITY, None);
         for t in 0..n {
@@ -264,7 +283,8 @@ impl Smo {
             }
         }
         let i = i?;
-        let row_i = &kernel[i * n..(i + 1) * n];
+        let row_i = kernel.row(i);
+        let k_ii = kernel.diagonal[i];
         let (mut g_max2, mut j, mut best) = (f64::NEG_INFINITY, None, f64::INFINITY);
         for t in 0..n {
             let (eligible, grad_diff, signed_grad) = if self.y[t] > 0.0 {
@@ -279,8 +299,7 @@ impl Smo {
             if grad_diff > 0.0 {
                 // K_ii + K_tt − 2·K_it = ‖φ(x_i) − φ(x_t)‖²: the curvature along the pair's
                 // direction, whatever their labels.
-                let quad =
-                    kernel[i * n + i] as f64 + kernel[t * n + t] as f64 - 2.0 * row_i[t] as f64;
+                let quad = k_ii + kernel.diagonal[t] - 2.0 * row_i[t] as f64;
                 let gain = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
                 if gain <= best {
                     (best, j) = (gain, Some(t));
@@ -294,13 +313,9 @@ impl Smo {
     }
 
     /// Optimises the pair `(i, j)` analytically and updates the gradient (libsvm's update).
-    fn update(&mut self, kernel: &[f32], c: f64, i: usize, j: usize) {
-        let n = self.y.len();
-        let (k_ii, k_jj, k_ij) = (
-            kernel[i * n + i] as f64,
-            kernel[j * n + j] as f64,
-            kernel[i * n + j] as f64,
-        );
+    fn update(&mut self, kernel: &KernelMatrix, c: f64, i: usize, j: usize) {
+        let (row_i, row_j) = (kernel.row(i), kernel.row(j));
+        let (k_ii, k_jj, k_ij) = (kernel.diagonal[i], kernel.diagonal[j], row_i[j] as f64);
         let (yi, yj) = (self.y[i], self.y[j]);
         let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
         let (mut ai, mut aj) = (old_i, old_j);
@@ -350,14 +365,13 @@ impl Smo {
         self.alpha[j] = aj;
         // G_t += Q_ti·Δα_i + Q_tj·Δα_j, with Q_ti = y_t·y_i·K_ti.
         let (di, dj) = ((ai - old_i) * yi, (aj - old_j) * yj);
-        let (row_i, row_j) = (&kernel[i * n..(i + 1) * n], &kernel[j * n..(j + 1) * n]);
-        for t in 0..n {
-            self.grad[t] += self.y[t] * (row_i[t] as f64 * di + row_j[t] as f64 * dj);
+        for (t, grad) in self.grad.iter_mut().enumerate() {
+            *grad += self.y[t] * (row_i[t] as f64 * di + row_j[t] as f64 * dj);
         }
     }
 
     /// Runs at most `iterations` SMO iterations (and the problem's `max_iter` in all).
-    fn run(&mut self, kernel: &[f32], params: &KernelSvmParams, iterations: usize) {
+    fn run(&mut self, kernel: &KernelMatrix, params: &KernelSvmParams, iterations: usize) {
         for _ in 0..iterations {
             if self.iterations >= params.max_iter {
                 self.done = true;
@@ -445,7 +459,12 @@ impl KernelSvm {
         match self.params.kernel {
             Kernel::Linear => crate::linalg::matmul(a, b.transpose()),
             Kernel::Rbf => {
-                (crate::linalg::squared_distances(a, b).clamp_min(0.0).neg() * gamma).exp()
+                // −γ‖a − b‖² = 2γ·a·bᵀ − γ‖a‖² − γ‖b‖², with the scalings applied to the
+                // small factors: four passes over the [n, m] result instead of seven.
+                let a_norms = a.clone().square().sum_dim(1) * gamma.clone().neg(); // [n, 1]
+                let b_norms = (b.clone().square().sum_dim(1) * gamma.clone().neg()).transpose();
+                let cross = crate::linalg::matmul(a * gamma.mul_scalar(2.0), b.transpose());
+                (cross + a_norms + b_norms).clamp_max(0.0).exp()
             }
             Kernel::Poly => (crate::linalg::matmul(a, b.transpose()) * gamma)
                 .add_scalar(self.params.coef0)
@@ -509,7 +528,7 @@ impl KernelSvm {
     /// Puts back what [`KernelSvm::state`] gave; the kernel matrix is rebuilt at the next step.
     pub fn restore(&mut self, state: KernelSvmState) {
         *self.progress = Progress {
-            kernel: Vec::new(),
+            kernel: KernelMatrix::default(),
             problems: state.problems,
         };
     }
@@ -534,16 +553,23 @@ impl KernelSvm {
     }
 
     /// The kernel matrix of the training rows, computed on the device in blocks of rows and
-    /// read back to the host.
-    fn kernel_matrix(&self, x: &Tensor<2>) -> Result<Vec<f32>, FitError> {
-        const BLOCK: usize = 1024;
+    /// read back to the host (each block kept as read: no second copy of `n²` values).
+    fn kernel_matrix(&self, x: &Tensor<2>) -> Result<KernelMatrix, FitError> {
         let n = x.dims()[0];
-        let mut out = Vec::with_capacity(n * n);
-        for begin in (0..n).step_by(BLOCK) {
-            let rows = x.clone().narrow(0, begin, BLOCK.min(n - begin));
-            out.extend(read_f32(self.kernel(rows, x.clone()))?);
-        }
-        Ok(out)
+        let blocks = (0..n)
+            .step_by(KERNEL_BLOCK)
+            .map(|begin| {
+                let rows = x.clone().narrow(0, begin, KERNEL_BLOCK.min(n - begin));
+                read_f32(self.kernel(rows, x.clone()))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut matrix = KernelMatrix {
+            n,
+            blocks,
+            diagonal: Vec::new(),
+        };
+        matrix.diagonal = (0..n).map(|i| matrix.row(i)[i] as f64).collect();
+        Ok(matrix)
     }
 
     /// `n` SMO iterations (at least 1,000) on the first unsolved problem, building the kernel
@@ -560,7 +586,7 @@ impl KernelSvm {
                 max: MAX_TRAINING_ROWS,
             });
         }
-        if self.progress.kernel.is_empty() {
+        if self.progress.kernel.blocks.is_empty() {
             let gamma = self.resolve_gamma(&data.x)?;
             let device = data.x.device();
             self.gamma = Param::initialized(
