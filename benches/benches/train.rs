@@ -1,6 +1,7 @@
 //! `kiln train` end to end (CSV → fitted model → run directory) on the backends compiled in:
 //! OLS by closed form and multinomial logistic regression by Adam, 80,000 rows × 20 features;
-//! k-means on 100,000 × 10 blobs; and the MLP training loop on 50,000 × 784 against PyTorch
+//! k-means and a Gaussian mixture on 100,000 × 10 blobs; an RBF kernel SVM on 5,000 × 20; and
+//! the MLP training loop on 50,000 × 784 against PyTorch
 //! (`benches/peers/mlp_torch.py` times the same shapes).
 //!
 //! `cargo bench -p kiln-benches --bench train` (add `--features wgpu` for the GPU backend).
@@ -102,6 +103,66 @@ fn bench_kmeans(c: &mut Criterion) {
                     &dir.path().join(format!("run-{backend}-{run}")),
                 );
                 assert_eq!(summary.train["adjusted_rand_index"], 1.0);
+                summary.fit_seconds
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A Gaussian mixture (k = 8, full covariances, k-means initialisation, EM) on the k-means
+/// bench's 100,000 × 10 blobs.
+fn bench_gmm(c: &mut Criterion) {
+    const ROWS: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    kiln_benches::write_blobs_csv(&dir.path().join("blobs.csv"), ROWS, 10, 8, 1.0, 3).unwrap();
+    let config = write_config(
+        dir.path(),
+        "gmm.toml",
+        "[data]\ntrain = \"blobs.csv\"\ntarget = \"y\"\nvalid_fraction = 0\nstandardize = false\n\
+         [model]\nkind = \"gmm\"\nk = 8\n[train]\nepochs = 300\n",
+    );
+    let mut group = c.benchmark_group("gmm_100k_x_10");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ROWS as u64));
+    for backend in kiln_backends::compiled() {
+        let mut run = 0;
+        group.bench_function(format!("em_full_k8/{backend}"), |b| {
+            b.iter(|| {
+                run += 1;
+                let summary = train_once(
+                    &config,
+                    backend,
+                    &dir.path().join(format!("run-{backend}-{run}")),
+                );
+                assert_eq!(summary.train["adjusted_rand_index"], 1.0);
+                summary.fit_seconds
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The shipped RBF kernel SVM (C = 1, gamma = "scale") on examples/data/clusters-train.csv,
+/// 5,000 × 20, scored on clusters-test.csv: against scikit-learn's `SVC()`
+/// (`benches/peers/kernel_svm_reference.py`, `compare.py`).
+fn bench_rbf_svm(c: &mut Criterion) {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/clusters-rbf-svm.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("rbf_svm_5k_x_20");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(5_000));
+    for backend in kiln_backends::compiled() {
+        let mut run = 0;
+        group.bench_function(format!("smo/{backend}"), |b| {
+            b.iter(|| {
+                run += 1;
+                let summary = train_once(
+                    &config,
+                    backend,
+                    &dir.path().join(format!("run-{backend}-{run}")),
+                );
+                assert!(summary.valid["accuracy"] >= 0.922, "{:?}", summary.valid);
                 summary.fit_seconds
             })
         });
@@ -213,5 +274,12 @@ fn bench_mlp(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_train, bench_kmeans, bench_mlp);
+criterion_group!(
+    benches,
+    bench_train,
+    bench_kmeans,
+    bench_gmm,
+    bench_rbf_svm,
+    bench_mlp
+);
 criterion_main!(benches);

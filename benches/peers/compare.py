@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """kiln against scikit-learn on the same data, in one run, on this machine.
 
-    python3 benches/peers/compare.py            # OLS, logistic regression, k-means
+    python3 benches/peers/compare.py            # OLS, logistic, k-means, GMM, RBF SVM
     python3 benches/peers/compare.py --repeat 5 # best of 5 fits each
 
 Writes seeded synthetic CSVs (80,000 x 20 regression and 3-class classification,
-100,000 x 10 blobs for k-means with k = 8), trains each with `kiln train` (flex, the
+100,000 x 10 blobs for k-means and the Gaussian mixture with k = 8) and takes
+examples/data/clusters-train.csv (5,000 x 20, two classes) for the RBF SVM, trains each with `kiln train` (flex, the
 build the test suite makes) and with scikit-learn, and prints one table:
 
 - fit: kiln's `fit_seconds` from the run's summary.json (device synced) against the
@@ -13,7 +14,7 @@ build the test suite makes) and with scikit-learn, and prints one table:
 - whole: the whole `kiln train` process (CSV parsing, run directory) against scikit-learn's
   CSV load + scaling + fit in Python;
 - quality on the training rows (both fit every row: `valid_fraction = 0`): R², accuracy,
-  inertia.
+  inertia, mean log-likelihood.
 
 Installs scikit-learn with pip when it is missing. The MLP against PyTorch is
 `mlp_torch.py` beside this script and the `mlp_50k_x_784` criterion bench.
@@ -22,6 +23,7 @@ Installs scikit-learn with pip when it is missing. The MLP against PyTorch is
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,15 +82,20 @@ CONFIGS = {
         "accuracy",
     ),
     "kmeans": ("blobs.csv", 'kind = "kmeans"\nk = 8\nn_init = 1', "epochs = 300", "inertia"),
+    "gmm": ("blobs.csv", 'kind = "gmm"\nk = 8', "epochs = 300", "log_likelihood"),
+    "rbf_svm": ("clusters-train.csv", 'kind = "kernel_svm"', "epochs = 1000", "accuracy"),
 }
+# Clusterings and the kernel SVM see raw features (scikit-learn's defaults), the rest scaled.
+RAW = {"kmeans", "gmm", "rbf_svm"}
 
 
 def run_kiln(kiln, directory, task, repeat):
     data, model, train, metric = CONFIGS[task]
-    standardize = "false" if task == "kmeans" else "true"
+    standardize = "false" if task in RAW else "true"
+    target = "label" if task == "rbf_svm" else "y"
     config = directory / f"{task}.toml"
     config.write_text(
-        f'[data]\ntrain = "{data}"\ntarget = "y"\nvalid_fraction = 0\nstandardize = {standardize}\n'
+        f'[data]\ntrain = "{data}"\ntarget = "{target}"\nvalid_fraction = 0\nstandardize = {standardize}\n'
         f"[model]\n{model}\n[train]\n{train}\n"
     )
     best = None
@@ -108,7 +115,9 @@ def run_sklearn(directory, task, repeat):
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.mixture import GaussianMixture
     from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
 
     data, _, _, metric = CONFIGS[task]
     best = None
@@ -116,15 +125,17 @@ def run_sklearn(directory, task, repeat):
         start = time.perf_counter()
         table = np.loadtxt(directory / data, delimiter=",", skiprows=1, dtype=np.float32)
         x, y = table[:, :-1], table[:, -1]
-        if task != "kmeans":
+        if task not in RAW:
             x = StandardScaler().fit_transform(x)
         model = {
             "ols": lambda: LinearRegression(),
             "logistic": lambda: LogisticRegression(max_iter=1000),
             "kmeans": lambda: KMeans(8, n_init=1, random_state=0),
+            "gmm": lambda: GaussianMixture(8, random_state=0),
+            "rbf_svm": lambda: SVC(),
         }[task]()
         fit_start = time.perf_counter()
-        if task == "kmeans":
+        if task in ("kmeans", "gmm"):
             model.fit(x)
         else:
             model.fit(x, y if task == "ols" else y.astype(int))
@@ -134,6 +145,7 @@ def run_sklearn(directory, task, repeat):
             "r2": lambda: model.score(x, y),
             "accuracy": lambda: model.score(x, y.astype(int)),
             "inertia": lambda: model.inertia_,
+            "log_likelihood": lambda: model.score(x),
         }[metric]()
         result = (fit, whole, quality)
         best = result if best is None or result[0] < best[0] else best
@@ -153,6 +165,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         write_data(directory)
+        shutil.copy(REPO / "examples/data/clusters-train.csv", directory)
         print(f"{'task':<10}{'kiln fit s':>11}{'sk fit s':>10}{'ratio':>7}"
               f"{'kiln whole':>11}{'sk whole':>10}   quality (kiln / scikit-learn)")
         for task in CONFIGS:
