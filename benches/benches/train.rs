@@ -80,54 +80,39 @@ fn bench_train(c: &mut Criterion) {
 /// k-means (k = 8, k-means++ seeding, one restart, Lloyd) on 100,000 × 10 blobs (std 1.0), from
 /// CSV: the size issue 6 sets against scikit-learn.
 fn bench_kmeans(c: &mut Criterion) {
-    const ROWS: usize = 100_000;
-    let dir = tempfile::tempdir().unwrap();
-    kiln_benches::write_blobs_csv(&dir.path().join("blobs.csv"), ROWS, 10, 8, 1.0, 3).unwrap();
-    let config = write_config(
-        dir.path(),
-        "kmeans.toml",
-        "[data]\ntrain = \"blobs.csv\"\ntarget = \"y\"\nvalid_fraction = 0\nstandardize = false\n\
-         [model]\nkind = \"kmeans\"\nk = 8\n[train]\nepochs = 300\n",
+    bench_blobs(
+        c,
+        "kmeans_100k_x_10",
+        "lloyd_k8",
+        "kind = \"kmeans\"\nk = 8",
     );
-    let mut group = c.benchmark_group("kmeans_100k_x_10");
-    group.sample_size(10);
-    group.throughput(Throughput::Elements(ROWS as u64));
-    for backend in kiln_backends::compiled() {
-        let mut run = 0;
-        group.bench_function(format!("lloyd_k8/{backend}"), |b| {
-            b.iter(|| {
-                run += 1;
-                let summary = train_once(
-                    &config,
-                    backend,
-                    &dir.path().join(format!("run-{backend}-{run}")),
-                );
-                assert_eq!(summary.train["adjusted_rand_index"], 1.0);
-                summary.fit_seconds
-            })
-        });
-    }
-    group.finish();
 }
 
-/// A Gaussian mixture (k = 8, full covariances, k-means initialisation, EM) on the k-means
-/// bench's 100,000 × 10 blobs.
+/// A Gaussian mixture (k = 8, full covariances, k-means initialisation, EM) on the same blobs.
 fn bench_gmm(c: &mut Criterion) {
+    bench_blobs(c, "gmm_100k_x_10", "em_full_k8", "kind = \"gmm\"\nk = 8");
+}
+
+/// A clustering (`model`: the `[model]` table) of 100,000 × 10 blobs (std 1.0) on every
+/// backend; every run must find the blobs (adjusted Rand index 1).
+fn bench_blobs(c: &mut Criterion, group: &str, function: &str, model: &str) {
     const ROWS: usize = 100_000;
     let dir = tempfile::tempdir().unwrap();
     kiln_benches::write_blobs_csv(&dir.path().join("blobs.csv"), ROWS, 10, 8, 1.0, 3).unwrap();
     let config = write_config(
         dir.path(),
-        "gmm.toml",
-        "[data]\ntrain = \"blobs.csv\"\ntarget = \"y\"\nvalid_fraction = 0\nstandardize = false\n\
-         [model]\nkind = \"gmm\"\nk = 8\n[train]\nepochs = 300\n",
+        "blobs.toml",
+        &format!(
+            "[data]\ntrain = \"blobs.csv\"\ntarget = \"y\"\nvalid_fraction = 0\n\
+             standardize = false\n[model]\n{model}\n[train]\nepochs = 300\n"
+        ),
     );
-    let mut group = c.benchmark_group("gmm_100k_x_10");
+    let mut group = c.benchmark_group(group);
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
     for backend in kiln_backends::compiled() {
         let mut run = 0;
-        group.bench_function(format!("em_full_k8/{backend}"), |b| {
+        group.bench_function(format!("{function}/{backend}"), |b| {
             b.iter(|| {
                 run += 1;
                 let summary = train_once(

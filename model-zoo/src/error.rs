@@ -56,6 +56,35 @@ pub(crate) fn check_non_negative(key: &'static str, value: f64) -> Result<f64, C
     }
 }
 
+/// Checks that a count (`k`, `n_init`, `max_iter`, ...) is at least 1.
+pub(crate) fn check_at_least_one(key: &'static str, value: usize) -> Result<usize, ConfigError> {
+    if value == 0 {
+        Err(ConfigError::Invalid {
+            key,
+            message: alloc::format!("`{key}` must be at least 1"),
+        })
+    } else {
+        Ok(value)
+    }
+}
+
+/// The number of classes of a classifier's data: a class-label target with at least two.
+pub(crate) fn check_classes(
+    model: &'static str,
+    shape: &crate::data::DataShape,
+) -> Result<usize, ConfigError> {
+    let crate::data::Task::Classification { n_classes } = shape.task else {
+        return Err(ConfigError::NeedsClassTarget { model });
+    };
+    if n_classes < 2 {
+        return Err(ConfigError::TooFewClasses {
+            model,
+            found: n_classes,
+        });
+    }
+    Ok(n_classes)
+}
+
 /// Why fitting failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {

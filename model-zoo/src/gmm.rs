@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, read_f32};
-use crate::error::{ConfigError, FitError, check_non_negative};
+use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
 use crate::fit::{Prediction, StepRecord};
 use crate::kmeans::{KMeans, KMeansParams};
 use crate::rng::Rng;
@@ -81,23 +81,13 @@ pub struct GmmParams {
 impl GmmConfig {
     /// Validates the config. A label column, if the data has one, is only used for metrics.
     pub fn check(&self, shape: &DataShape) -> Result<GmmParams, ConfigError> {
-        let positive = |key: &'static str, value: usize| {
-            if value == 0 {
-                Err(ConfigError::Invalid {
-                    key,
-                    message: alloc::format!("`{key}` must be at least 1"),
-                })
-            } else {
-                Ok(value)
-            }
-        };
         Ok(GmmParams {
-            k: positive("k", self.k)?,
+            k: check_at_least_one("k", self.k)?,
             covariance_type: self.covariance_type,
             reg_covar: check_non_negative("reg_covar", self.reg_covar)?,
-            max_iter: positive("max_iter", self.max_iter)?,
+            max_iter: check_at_least_one("max_iter", self.max_iter)?,
             tol: check_non_negative("tol", self.tol)?,
-            n_init: positive("n_init", self.n_init)?,
+            n_init: check_at_least_one("n_init", self.n_init)?,
             seed: self.seed,
             n_features: shape.n_features,
         })

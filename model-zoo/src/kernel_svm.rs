@@ -17,7 +17,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Batch, DataShape, Targets, Task, read_f32};
+use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
 use crate::fit::{Prediction, StepRecord};
 
@@ -117,15 +117,7 @@ impl KernelSvmParams {
 impl KernelSvmConfig {
     /// Validates the config against the data it will be fitted on.
     pub fn check(&self, shape: &DataShape) -> Result<KernelSvmParams, ConfigError> {
-        let Task::Classification { n_classes } = shape.task else {
-            return Err(ConfigError::NeedsClassTarget { model: NAME });
-        };
-        if n_classes < 2 {
-            return Err(ConfigError::TooFewClasses {
-                model: NAME,
-                found: n_classes,
-            });
-        }
+        let n_classes = crate::error::check_classes(NAME, shape)?;
         let positive = |key: &'static str, value: f64, example: &str| {
             if check_non_negative(key, value)? == 0.0 {
                 return Err(ConfigError::Invalid {
@@ -286,7 +278,7 @@ impl Smo {
         let row_i = kernel.row(i);
         let k_ii = kernel.diagonal[i];
         let (mut g_max2, mut j, mut best) = (f64::NEG_INFINITY, None, f64::INFINITY);
-        for t in 0..n {
+        for (t, &k_it) in row_i.iter().enumerate() {
             let (eligible, grad_diff, signed_grad) = if self.y[t] > 0.0 {
                 (!self.is_lower(t), g_max + self.grad[t], self.grad[t])
             } else {
@@ -299,7 +291,7 @@ impl Smo {
             if grad_diff > 0.0 {
                 // K_ii + K_tt − 2·K_it = ‖φ(x_i) − φ(x_t)‖²: the curvature along the pair's
                 // direction, whatever their labels.
-                let quad = k_ii + kernel.diagonal[t] - 2.0 * row_i[t] as f64;
+                let quad = k_ii + kernel.diagonal[t] - 2.0 * k_it as f64;
                 let gain = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
                 if gain <= best {
                     (best, j) = (gain, Some(t));
@@ -687,6 +679,7 @@ fn read_labels(classes: Tensor<1, burn::tensor::Int>) -> Result<Vec<usize>, FitE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Task;
     use crate::testing::{classification_batch, features, for_each_device};
 
     fn shape(n_classes: usize) -> DataShape {

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, read_f32};
-use crate::error::{ConfigError, FitError, check_non_negative};
+use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
 use crate::fit::{Prediction, StepRecord};
 use crate::linalg::squared_distances;
 use crate::rng::Rng;
@@ -68,25 +68,15 @@ pub struct KMeansParams {
 impl KMeansConfig {
     /// Validates the config. A label column, if the data has one, is only used for metrics.
     pub fn check(&self, shape: &DataShape) -> Result<KMeansParams, ConfigError> {
-        let positive = |key: &'static str, value: usize| {
-            if value == 0 {
-                Err(ConfigError::Invalid {
-                    key,
-                    message: alloc::format!("`{key}` must be at least 1"),
-                })
-            } else {
-                Ok(value)
-            }
-        };
         Ok(KMeansParams {
-            k: positive("k", self.k)?,
-            n_init: positive("n_init", self.n_init)?,
-            max_iter: positive("max_iter", self.max_iter)?,
+            k: check_at_least_one("k", self.k)?,
+            n_init: check_at_least_one("n_init", self.n_init)?,
+            max_iter: check_at_least_one("max_iter", self.max_iter)?,
             tol: check_non_negative("tol", self.tol)?,
             seed: self.seed,
             batch_size: self
                 .batch_size
-                .map(|b| positive("batch_size", b))
+                .map(|b| check_at_least_one("batch_size", b))
                 .transpose()?,
             n_features: shape.n_features,
         })

@@ -11,7 +11,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Batch, DataShape, Targets, Task};
+use crate::data::{Batch, DataShape, Targets};
 use crate::error::{ConfigError, check_non_negative};
 use crate::fit::Prediction;
 
@@ -74,15 +74,7 @@ impl LinearSvmParams {
 impl LinearSvmConfig {
     /// Validates the config against the data it will be fitted on.
     pub fn check(&self, shape: &DataShape) -> Result<LinearSvmParams, ConfigError> {
-        let Task::Classification { n_classes } = shape.task else {
-            return Err(ConfigError::NeedsClassTarget { model: NAME });
-        };
-        if n_classes < 2 {
-            return Err(ConfigError::TooFewClasses {
-                model: NAME,
-                found: n_classes,
-            });
-        }
+        let n_classes = crate::error::check_classes(NAME, shape)?;
         let c = check_non_negative("c", self.c)?;
         if c == 0.0 {
             return Err(ConfigError::Invalid {
@@ -161,6 +153,7 @@ fn plus_minus_one(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Task;
     use crate::data::read_f32;
     use crate::testing::{
         classification_batch, features, for_each_device, minimize, minimize_lbfgs,

@@ -10,7 +10,7 @@ use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Batch, DataShape, Targets, Task};
+use crate::data::{Batch, DataShape, Targets};
 use crate::error::{ConfigError, check_non_negative};
 use crate::fit::Prediction;
 
@@ -75,15 +75,7 @@ pub struct LogisticRegressionParams {
 impl LogisticRegressionConfig {
     /// Validates the config against the data it will be fitted on.
     pub fn check(&self, shape: &DataShape) -> Result<LogisticRegressionParams, ConfigError> {
-        let Task::Classification { n_classes } = shape.task else {
-            return Err(ConfigError::NeedsClassTarget { model: NAME });
-        };
-        if n_classes < 2 {
-            return Err(ConfigError::TooFewClasses {
-                model: NAME,
-                found: n_classes,
-            });
-        }
+        let n_classes = crate::error::check_classes(NAME, shape)?;
         // With two classes one-vs-rest is the binary model, as in scikit-learn.
         let mode = match (self.multi_class, n_classes) {
             (MultiClass::Multinomial, _) => LogisticMode::Multinomial,
@@ -196,6 +188,7 @@ fn one_hot(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Task;
     use crate::data::read_f32;
     use crate::testing::{classification_batch, for_each_device, minimize};
 
