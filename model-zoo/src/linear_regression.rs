@@ -112,13 +112,18 @@ impl LinearRegression {
         Prediction::Values(self.forward(x))
     }
 
-    /// Mean squared error of the batch plus `l2/n_train·‖w‖²`: the closed-form objective divided
-    /// by the number of training rows, so SGD converges to the same weights.
-    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
+    /// Mean squared error of the batch, `[1]`.
+    pub fn mse(&self, batch: &Batch) -> Tensor<1> {
         let Targets::Values(y) = &batch.targets else {
             unreachable!("checked at config time: linear regression has a numeric target")
         };
-        let mse = crate::linalg::mean_all((self.forward(batch.x.clone()) - y.clone()).square());
+        crate::linalg::mean_all((self.forward(batch.x.clone()) - y.clone()).square())
+    }
+
+    /// Mean squared error of the batch plus `l2/n_train·‖w‖²`: the closed-form objective divided
+    /// by the number of training rows, so SGD converges to the same weights.
+    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
+        let mse = self.mse(batch);
         if self.params.l2 > 0.0 {
             let penalty = self.linear.weight.val().square().sum();
             mse + penalty.mul_scalar(self.params.l2 / n_train.max(1) as f64)
@@ -180,9 +185,7 @@ impl LinearRegression {
                 Tensor::from_data(TensorData::new(alloc::vec![intercept as f32], [1]), &device),
             ));
         }
-        let loss = read_f32(crate::linalg::mean_all(
-            (self.forward(batch.x.clone()) - y.clone()).square(),
-        ))?[0] as f64;
+        let loss = read_f32(self.mse(batch))?[0] as f64;
         Ok(StepRecord {
             loss,
             converged: true,

@@ -7,7 +7,7 @@ use burn::tensor::Bytes;
 use burn::tensor::{Bool, Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Batch, DataShape};
+use crate::data::{Batch, DataShape, read_f32};
 use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
 use crate::glm::{Glm, GlmConfig, GlmParams};
@@ -293,6 +293,20 @@ impl Model {
                 });
             }
         })
+    }
+
+    /// The model's objective on `batch`, on the host, as its fit reports it: the training loss
+    /// (penalty scaled for `n_train` rows) of gradient fits and of a kernel SVM; the mean
+    /// squared error of a closed-form regression; the mean squared distance to the nearest
+    /// centre for k-means; the negative mean log-likelihood for a mixture.
+    pub fn objective(&self, batch: &Batch, n_train: usize) -> Result<f64, FitError> {
+        let value = match self {
+            Self::KMeans(m) => return Ok(m.inertia(batch.x.clone())? / batch.len().max(1) as f64),
+            Self::Gmm(m) => return Ok(-m.score(batch.x.clone())?),
+            Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => m.mse(batch),
+            _ => self.loss(batch, n_train)?,
+        };
+        Ok(read_f32(value)?[0] as f64)
     }
 
     /// An iterative fit's progress beyond the module's weights (k-means: restart, RNG, best

@@ -123,7 +123,8 @@ pub struct Trained {
 /// online SGD at [`LEARNING_RATE`] from zero; k-means by online (batch of one) k-means from
 /// k-means++ seeds, at most [`EPOCHS`] passes; a Gaussian mixture by at most [`EPOCHS`] EM
 /// iterations from one k-means start; a kernel SVM by SMO to convergence. Iterative fits
-/// report [`objective`] of the fresh and the fitted model. The host runs the same function to check the device.
+/// report [`Model::objective`] of the fresh and the fitted model. The host runs the same
+/// function to check the device.
 pub fn train(
     config: &ModelConfig,
     shape: &DataShape,
@@ -150,9 +151,9 @@ pub fn train(
     if let Some(config) = iterative {
         let mut model = config.check(shape)?.init(device);
         let batch = rows.all(device);
-        let before = objective(&model, &batch)?;
+        let before = model.objective(&batch, rows.len())?;
         while !model.fit_step(&batch)?.converged {}
-        let after = objective(&model, &batch)?;
+        let after = model.objective(&batch, rows.len())?;
         return Ok(Trained {
             before,
             after,
@@ -171,18 +172,6 @@ pub fn train(
         model: model.valid(),
         before,
         after,
-    })
-}
-
-/// What [`train`] reports of an iterative fit before and after: for k-means the mean squared
-/// distance to the nearest centre, for a mixture the negative mean log-likelihood, for a kernel
-/// SVM its objective (mean hinge loss plus penalty).
-fn objective(model: &Model, batch: &Batch) -> Result<f64, FitError> {
-    let n = batch.len();
-    Ok(match model {
-        Model::KMeans(m) => m.inertia(batch.x.clone())? / n.max(1) as f64,
-        Model::Gmm(m) => -m.score(batch.x.clone())?,
-        _ => read_f32(model.loss(batch, n)?)?[0] as f64,
     })
 }
 

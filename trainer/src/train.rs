@@ -12,8 +12,8 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
+use kiln_model_zoo::metrics;
 use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, Targets};
-use kiln_model_zoo::{linalg, metrics};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -168,7 +168,7 @@ fn fit_iterative(
         }
         let (valid_loss, valid_metrics) = match valid {
             Some(v) => (
-                Some(loss_of(&model, &v.batch, train.batch.len())?),
+                Some(model.objective(&v.batch, train.batch.len())?),
                 evaluate(&model, v)?,
             ),
             None => (None, Metrics::new()),
@@ -489,7 +489,7 @@ fn fit_gradient(
         let current = model.valid();
         let (valid_loss, valid_metrics) = match valid {
             Some(v) => (
-                Some(loss_of(&current, &v.batch, n)?),
+                Some(current.objective(&v.batch, n)?),
                 evaluate(&current, v)?,
             ),
             None => (None, Metrics::new()),
@@ -599,29 +599,6 @@ fn optimizer(config: &OptimizerConfig, clip_norm: Option<f64>) -> ModuleOptimize
     match clip_norm {
         Some(norm) => optimizer.with_grad_clipping(GradientClipping::Norm(norm as f32)),
         None => optimizer,
-    }
-}
-
-/// The model's objective on `batch` (for iterative models: the mean squared error, for
-/// k-means the mean squared distance to the nearest centre, for a mixture the negative mean
-/// log-likelihood).
-fn loss_of(model: &Model, batch: &Batch, n_train: usize) -> Result<f64> {
-    match model {
-        Model::Gmm(gmm) => return Ok(-gmm.score(batch.x.clone())?),
-        Model::KernelSvm(_) => return Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
-        _ => {}
-    }
-    match model.fit_method() {
-        FitMethod::Gradient => Ok(read_f32(model.loss(batch, n_train)?)?[0] as f64),
-        FitMethod::Iterative => match (model.predict(batch.x.clone()), &batch.targets) {
-            (Prediction::Values(pred), Targets::Values(y)) => {
-                Ok(read_f32(linalg::mean_all((pred - y.clone()).square()))?[0] as f64)
-            }
-            (Prediction::Clusters(d), _) => {
-                Ok(read_f32(linalg::mean_all(d.min_dim(1).clamp_min(0.0)))?[0] as f64)
-            }
-            _ => Ok(f64::NAN),
-        },
     }
 }
 
