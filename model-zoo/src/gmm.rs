@@ -105,6 +105,19 @@ impl GmmParams {
         covariance + k * d + k - 1
     }
 
+    /// Bayesian information criterion of a fit with mean log-likelihood `log_likelihood` on
+    /// `n` rows (lower is better).
+    pub fn bic(&self, log_likelihood: f64, n: usize) -> f64 {
+        let n = n as f64;
+        -2.0 * log_likelihood * n + self.n_parameters() as f64 * num_traits::Float::ln(n)
+    }
+
+    /// Akaike information criterion of a fit with mean log-likelihood `log_likelihood` on `n`
+    /// rows (lower is better).
+    pub fn aic(&self, log_likelihood: f64, n: usize) -> f64 {
+        -2.0 * log_likelihood * n as f64 + 2.0 * self.n_parameters() as f64
+    }
+
     /// The shape of [`Gmm::precision_cholesky`].
     fn precision_shape(&self) -> [usize; 3] {
         let d = self.n_features;
@@ -218,7 +231,7 @@ impl Gmm {
             CovarianceType::Diag => precision,
         };
         let log_det = diagonal.log().reshape([k, d]).sum_dim(1).reshape([1, k]);
-        let log_2pi = d as f64 * libm_ln(2.0 * core::f64::consts::PI);
+        let log_2pi = d as f64 * num_traits::Float::ln(2.0 * core::f64::consts::PI);
         (mahalanobis.add_scalar(log_2pi)).mul_scalar(-0.5) + log_det + self.weights.val().log()
     }
 
@@ -251,14 +264,14 @@ impl Gmm {
 
     /// Bayesian information criterion on `x` (lower is better).
     pub fn bic(&self, x: Tensor<2>) -> Result<f64, FitError> {
-        let n = x.dims()[0] as f64;
-        Ok(-2.0 * self.score(x)? * n + self.params.n_parameters() as f64 * libm_ln(n))
+        let n = x.dims()[0];
+        Ok(self.params.bic(self.score(x)?, n))
     }
 
     /// Akaike information criterion on `x` (lower is better).
     pub fn aic(&self, x: Tensor<2>) -> Result<f64, FitError> {
-        let n = x.dims()[0] as f64;
-        Ok(-2.0 * self.score(x)? * n + 2.0 * self.params.n_parameters() as f64)
+        let n = x.dims()[0];
+        Ok(self.params.aic(self.score(x)?, n))
     }
 
     /// The fit's progress, read back to the host (the current parameters are the module).
@@ -397,7 +410,7 @@ impl Gmm {
 
     /// Weights, means and precision factors from responsibilities `resp` (`[n, k]`).
     fn m_step(&mut self, x: Tensor<2>, resp: Tensor<2>) -> Result<(), FitError> {
-        let [n, d] = x.dims();
+        let n = x.dims()[0];
         let k = self.params.k;
         // scikit-learn's 10·eps keeps an empty component's division finite.
         let counts = crate::linalg::sum_rows(resp.clone()).add_scalar(10.0 * f32::EPSILON as f64); // [1, k]
@@ -424,7 +437,6 @@ impl Gmm {
             &device,
         );
         self.set_components((counts.div_scalar(n as f64), means, precision));
-        debug_assert_eq!(self.means.val().dims(), [k, d]);
         Ok(())
     }
 
@@ -456,12 +468,8 @@ impl Gmm {
                     if !crate::linalg::cholesky_in_place(&mut covariance, d) {
                         return Err(FitError::IllDefinedCovariance { component: c });
                     }
-                    for i in 0..d {
-                        for j in (i + 1)..d {
-                            covariance[i * d + j] = 0.0;
-                        }
-                    }
-                    // P = (L⁻¹)ᵀ, upper triangular: Σ⁻¹ = P Pᵀ.
+                    // The upper triangle still holds the covariance; `invert_lower` reads
+                    // only the lower factor. P = (L⁻¹)ᵀ, upper triangular: Σ⁻¹ = P Pᵀ.
                     let inverse = crate::linalg::invert_lower(&covariance, d);
                     for i in 0..d {
                         for j in 0..d {
@@ -473,11 +481,6 @@ impl Gmm {
         }
         Ok(out)
     }
-}
-
-/// `ln x` without std.
-fn libm_ln(x: f64) -> f64 {
-    num_traits::Float::ln(x)
 }
 
 #[cfg(test)]

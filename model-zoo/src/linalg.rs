@@ -128,7 +128,9 @@ pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
 }
 
 /// The inverse of the lower-triangular `n × n` matrix `l` (row-major), itself lower
-/// triangular: column by column, forward substitution against the identity.
+/// triangular: column by column, forward substitution against the identity. Only the lower
+/// triangle and diagonal of `l` are read, so a factor from [`cholesky_in_place`] can be passed
+/// as it is.
 pub fn invert_lower(l: &[f64], n: usize) -> Vec<f64> {
     let mut inverse = vec![0.0; n * n];
     for column in 0..n {

@@ -620,16 +620,12 @@ fn metrics_of_model(model: &Model, prediction: &HostPrediction, split: &Split) -
         metrics.insert("deviance".into(), glm.params.mean_deviance(mu, y));
     }
     if let Model::Gmm(gmm) = model {
-        let x = &split.batch.x;
-        let log_likelihood = gmm.score(x.clone())?;
-        let (n, n_parameters) = (x.dims()[0] as f64, gmm.params.n_parameters() as f64);
+        let log_likelihood = gmm.score(split.batch.x.clone())?;
+        let n = split.batch.len();
         metrics.insert("log_likelihood".into(), log_likelihood);
         // scikit-learn's `bic` and `aic`, from the same likelihood.
-        metrics.insert(
-            "bic".into(),
-            -2.0 * log_likelihood * n + n_parameters * n.ln(),
-        );
-        metrics.insert("aic".into(), -2.0 * log_likelihood * n + 2.0 * n_parameters);
+        metrics.insert("bic".into(), gmm.params.bic(log_likelihood, n));
+        metrics.insert("aic".into(), gmm.params.aic(log_likelihood, n));
     }
     Ok(metrics)
 }
