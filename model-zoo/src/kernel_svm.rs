@@ -409,8 +409,7 @@ impl Smo {
 
     /// The primal objective `½‖w‖² + C·Σ hinge`, from the gradient alone: the decision value
     /// of row `t` is `y_t(G_t + 1) − rho` and `‖w‖² = Σ α_t(G_t + 1)`.
-    fn primal(&self, c: f64) -> f64 {
-        let rho = self.rho(c);
+    fn primal(&self, c: f64, rho: f64) -> f64 {
         let mut norm = 0.0;
         let mut hinge = 0.0;
         for t in 0..self.y.len() {
@@ -608,9 +607,15 @@ impl KernelSvm {
             problem.run(kernel, &self.params, n.max(1000));
         }
         let c = self.params.c;
-        let primal: f64 = self.progress.problems.iter().map(|p| p.primal(c)).sum();
-        let converged = self.progress.problems.iter().all(|p| p.done);
-        self.keep_support_vectors(&data.x)?;
+        let problems = &self.progress.problems;
+        let rhos: Vec<f64> = problems.iter().map(|p| p.rho(c)).collect();
+        let primal: f64 = problems
+            .iter()
+            .zip(&rhos)
+            .map(|(p, rho)| p.primal(c, *rho))
+            .sum();
+        let converged = problems.iter().all(|p| p.done);
+        self.keep_support_vectors(&data.x, &rhos);
         Ok(StepRecord {
             loss: primal / (c * n.max(1) as f64 * self.progress.problems.len() as f64),
             converged,
@@ -619,8 +624,8 @@ impl KernelSvm {
     }
 
     /// Sets the module to the current solution: the rows with a non-zero multiplier in any
-    /// problem, their coefficients `α·y` and the intercepts `−rho`.
-    fn keep_support_vectors(&mut self, x: &Tensor<2>) -> Result<(), FitError> {
+    /// problem, their coefficients `α·y` and the intercepts `−rho` (one `rho` per problem).
+    fn keep_support_vectors(&mut self, x: &Tensor<2>, rhos: &[f64]) {
         let problems = &self.progress.problems;
         let n = x.dims()[0];
         let support: Vec<usize> = (0..n)
@@ -647,10 +652,7 @@ impl KernelSvm {
             (x.clone().select(0, index), coef)
         };
         let m = rows.dims()[0];
-        let intercept: Vec<f32> = problems
-            .iter()
-            .map(|p| -p.rho(self.params.c) as f32)
-            .collect();
+        let intercept: Vec<f32> = rhos.iter().map(|rho| -rho as f32).collect();
         self.support_vectors = Param::initialized(self.support_vectors.id, rows);
         self.dual_coef = Param::initialized(
             self.dual_coef.id,
@@ -660,7 +662,6 @@ impl KernelSvm {
             self.intercept.id,
             Tensor::from_data(TensorData::new(intercept, [1, outputs]), &device),
         );
-        Ok(())
     }
 }
 
