@@ -8,7 +8,8 @@
 
 use std::path::Path;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use kiln_trainer::commands::{Summary, TrainOptions, train};
 
 const ROWS: usize = 80_000;
@@ -55,26 +56,38 @@ fn bench_train(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_80k_x_20");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
-    for backend in kiln_backends::compiled() {
-        for (name, config) in [
-            ("ols_closed_form", &ols),
-            ("logistic_adam_5_epochs", &logistic),
-        ] {
-            let mut run = 0;
-            group.bench_function(format!("{name}/{backend}"), |b| {
-                b.iter(|| {
-                    run += 1;
-                    train_once(
-                        config,
-                        backend,
-                        &dir.path().join(format!("run-{name}-{backend}-{run}")),
-                    )
-                    .fit_seconds
-                })
-            });
-        }
-    }
+    bench_runs(&mut group, "ols_closed_form", &ols, dir.path(), |_| {});
+    bench_runs(
+        &mut group,
+        "logistic_adam_5_epochs",
+        &logistic,
+        dir.path(),
+        |_| {},
+    );
     group.finish();
+}
+
+/// Times whole `kiln train` runs of `config` as `function/<backend>` in `group`, on every
+/// compiled backend, each run written under `runs`; `check` asserts on each run's summary.
+fn bench_runs(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    function: &str,
+    config: &Path,
+    runs: &Path,
+    check: impl Fn(&Summary),
+) {
+    for backend in kiln_backends::compiled() {
+        let mut run = 0;
+        group.bench_function(format!("{function}/{backend}"), |b| {
+            b.iter(|| {
+                run += 1;
+                let out = runs.join(format!("run-{function}-{backend}-{run}"));
+                let summary = train_once(config, backend, &out);
+                check(&summary);
+                summary.fit_seconds
+            })
+        });
+    }
 }
 
 /// k-means (k = 8, k-means++ seeding, one restart, Lloyd) on 100,000 × 10 blobs (std 1.0), from
@@ -110,21 +123,9 @@ fn bench_blobs(c: &mut Criterion, group: &str, function: &str, model: &str) {
     let mut group = c.benchmark_group(group);
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
-    for backend in kiln_backends::compiled() {
-        let mut run = 0;
-        group.bench_function(format!("{function}/{backend}"), |b| {
-            b.iter(|| {
-                run += 1;
-                let summary = train_once(
-                    &config,
-                    backend,
-                    &dir.path().join(format!("run-{backend}-{run}")),
-                );
-                assert_eq!(summary.train["adjusted_rand_index"], 1.0);
-                summary.fit_seconds
-            })
-        });
-    }
+    bench_runs(&mut group, function, &config, dir.path(), |summary| {
+        assert_eq!(summary.train["adjusted_rand_index"], 1.0)
+    });
     group.finish();
 }
 
@@ -137,21 +138,9 @@ fn bench_rbf_svm(c: &mut Criterion) {
     let mut group = c.benchmark_group("rbf_svm_5k_x_20");
     group.sample_size(10);
     group.throughput(Throughput::Elements(5_000));
-    for backend in kiln_backends::compiled() {
-        let mut run = 0;
-        group.bench_function(format!("smo/{backend}"), |b| {
-            b.iter(|| {
-                run += 1;
-                let summary = train_once(
-                    &config,
-                    backend,
-                    &dir.path().join(format!("run-{backend}-{run}")),
-                );
-                assert!(summary.valid["accuracy"] >= 0.922, "{:?}", summary.valid);
-                summary.fit_seconds
-            })
-        });
-    }
+    bench_runs(&mut group, "smo", &config, dir.path(), |summary| {
+        assert!(summary.valid["accuracy"] >= 0.922, "{:?}", summary.valid)
+    });
     group.finish();
 }
 
