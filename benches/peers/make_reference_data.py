@@ -11,6 +11,10 @@ Writes
   claim-costs.csv   synthetic Gamma costs, 2,000 x 4 + `cost` (thousands)
   margin-train.csv  make_classification(..., random_state=7), first 4,000 rows
   margin-test.csv   the last 1,000 rows
+  clusters-{train,test}.csv  make_classification(..., random_state=11), 5,000 + 1,000 rows
+  sine-{train,test}.csv      sin(x) + 0.3 noise on x in [0, 10], 200 + 200 rows
+  waves-{train,test}.csv     sin(2x0) + cos(1.5x1) + sin(x2 x3) + 0.5 sin(3x4) + 0.1 noise,
+                             x uniform on [-2, 2]^5, 1,000 + 200 rows
 
 Synthetic targets: the linear predictor eta is linear in the features standardized with
 the population std (ddof=0) of all rows, i.e. exactly what StandardScaler on the whole
@@ -104,6 +108,28 @@ def clusters(out):
         write_csv(os.path.join(out, name), header, cols, fmts)
 
 
+def sine(out):
+    """A noisy sine on [0, 10] (the 1-D Gaussian-process set): 200 training rows, 200 test rows."""
+    rng = np.random.default_rng(3)
+    for name, n in (("sine-train.csv", 200), ("sine-test.csv", 200)):
+        x = rng.uniform(0.0, 10.0, n)
+        y = np.sin(x) + 0.3 * rng.standard_normal(n)
+        write_csv(os.path.join(out, name), ["x", "y"], [x, y], ["%.6g", "%.6g"])
+
+
+def waves(out):
+    """A smooth 5-D function plus noise 0.1 (the 5-D Gaussian-process set), x uniform on
+    [-2, 2]^5: 1,000 training rows, 200 test rows."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-2.0, 2.0, (1200, 5))
+    y = (np.sin(2 * x[:, 0]) + np.cos(1.5 * x[:, 1]) + np.sin(x[:, 2] * x[:, 3])
+         + 0.5 * np.sin(3 * x[:, 4]) + 0.1 * rng.standard_normal(1200))
+    header = [f"x{j}" for j in range(5)] + ["y"]
+    for name, sl in (("waves-train.csv", slice(0, 1000)), ("waves-test.csv", slice(1000, 1200))):
+        cols = [x[sl, j] for j in range(5)] + [y[sl]]
+        write_csv(os.path.join(out, name), header, cols, ["%.6g"] * 6)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -115,6 +141,8 @@ def main():
     claim_costs(out, rng)
     margin(out)
     clusters(out)
+    sine(out)
+    waves(out)
 
 
 if __name__ == "__main__":

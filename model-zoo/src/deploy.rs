@@ -123,6 +123,12 @@ impl Deployment {
             | Prediction::Scores(v)
             | Prediction::Clusters(v)
             | Prediction::Memberships(v) => read_f32(v)?,
+            // A Gaussian process: the predictive mean, then its standard deviation.
+            Prediction::Gaussian { mean, std } => {
+                let mut out = read_f32(mean)?;
+                out.extend(read_f32(std)?);
+                out
+            }
         })
     }
 }

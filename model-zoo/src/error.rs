@@ -128,6 +128,13 @@ pub enum FitError {
          collapsed onto too few or duplicate rows); raise `reg_covar` or lower `k`"
     )]
     IllDefinedCovariance { component: usize },
+    /// A Gaussian process's kernel matrix is not positive definite, even with the largest
+    /// jitter tried on its diagonal.
+    #[error(
+        "the kernel matrix is not positive definite even with jitter on its diagonal \
+         (duplicate rows and no noise term?); add a `WhiteKernel` to the kernel or raise `alpha`"
+    )]
+    NotPositiveDefinite,
     /// Reading a result back from the device failed.
     #[error("reading from the device failed: {0}")]
     Device(String),

@@ -58,6 +58,18 @@ pub fn log_loss(proba: &[f32], labels: &[usize], n_classes: usize) -> f64 {
     }))
 }
 
+/// Mean log density of the targets under independent Gaussian predictions,
+/// `mean log N(y | μ, σ²)`. A standard deviation is floored at 1e-9 of the target's scale
+/// (an exact interpolant predicts σ = 0), so the density stays finite.
+pub fn log_predictive_density(mean_pred: &[f32], std: &[f32], target: &[f32]) -> f64 {
+    let log_2pi = libm_ln(2.0 * core::f64::consts::PI);
+    mean(mean_pred.iter().zip(std).zip(target).map(|((m, s), y)| {
+        let s = (*s as f64).max(1e-9 * (1.0 + (*y as f64).abs()));
+        let z = (*y as f64 - *m as f64) / s;
+        -0.5 * (log_2pi + z * z) - libm_ln(s)
+    }))
+}
+
 /// The predicted class of each row of row-major probabilities (`n × n_classes`); ties go to
 /// the lower class index.
 pub fn argmax_rows(proba: &[f32], n_classes: usize) -> Vec<usize> {

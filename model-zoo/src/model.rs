@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Batch, DataShape, read_f32};
 use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::gaussian_process::{GaussianProcess, GaussianProcessConfig, GaussianProcessParams};
 use crate::glm::{Glm, GlmConfig, GlmParams};
 use crate::gmm::{Gmm, GmmConfig, GmmParams};
 use crate::kernel_svm::{KernelSvm, KernelSvmConfig, KernelSvmParams};
@@ -35,6 +36,7 @@ pub enum ModelConfig {
     Glm(GlmConfig),
     Gmm(GmmConfig),
     KernelSvm(KernelSvmConfig),
+    GaussianProcess(GaussianProcessConfig),
 }
 
 impl ModelConfig {
@@ -48,6 +50,7 @@ impl ModelConfig {
         "glm",
         "gmm",
         "kernel_svm",
+        "gaussian_process",
     ];
 
     /// This config's `kind`.
@@ -61,13 +64,16 @@ impl ModelConfig {
             Self::Glm(_) => "glm",
             Self::Gmm(_) => "gmm",
             Self::KernelSvm(_) => "kernel_svm",
+            Self::GaussianProcess(_) => "gaussian_process",
         }
     }
 
     /// What the model needs from the `[data] target` column.
     pub fn supervision(&self) -> Supervision {
         match self {
-            Self::LinearRegression(_) | Self::Glm(_) => Supervision::Values,
+            Self::LinearRegression(_) | Self::Glm(_) | Self::GaussianProcess(_) => {
+                Supervision::Values
+            }
             Self::LogisticRegression(_) | Self::LinearSvm(_) | Self::KernelSvm(_) => {
                 Supervision::Labels
             }
@@ -90,6 +96,7 @@ impl ModelConfig {
             Self::Glm(c) => ModelSpec::Glm(c.check(shape)?),
             Self::Gmm(c) => ModelSpec::Gmm(c.check(shape)?),
             Self::KernelSvm(c) => ModelSpec::KernelSvm(c.check(shape)?),
+            Self::GaussianProcess(c) => ModelSpec::GaussianProcess(c.check(shape)?),
         })
     }
 }
@@ -117,6 +124,7 @@ pub enum ModelSpec {
     Glm(GlmParams),
     Gmm(GmmParams),
     KernelSvm(KernelSvmParams),
+    GaussianProcess(GaussianProcessParams),
 }
 
 impl ModelSpec {
@@ -134,31 +142,45 @@ impl ModelSpec {
             Self::Glm(p) => Model::Glm(Glm::new(*p, device)),
             Self::Gmm(p) => Model::Gmm(Gmm::new(*p, device)),
             Self::KernelSvm(p) => Model::KernelSvm(KernelSvm::new(*p, device)),
+            Self::GaussianProcess(p) => {
+                Model::GaussianProcess(GaussianProcess::new(p.clone(), device))
+            }
         };
         model.map(&mut NumberParams(0))
     }
 
     /// A model of this spec on `device` with the weights `weights` (burnpack bytes, as
-    /// `into_record().into_bytes()` writes them). A kernel SVM's number of support vectors is read from
-    /// the weights first, since it is only known once fitted.
+    /// `into_record().into_bytes()` writes them). The rows a kernel model keeps (a kernel SVM's
+    /// support vectors, a Gaussian process's training rows) are counted in the weights first,
+    /// since they are only known once fitted.
     pub fn load(&self, weights: &[u8], device: &Device) -> Result<Model, RecordError> {
         let bytes = || Bytes::from_bytes_vec(weights.to_vec());
+        let rows_of = |name: &str| -> Result<usize, RecordError> {
+            let tensors = burn_pack::Reader::from_bytes(bytes())?.into_tensors()?;
+            tensors
+                .iter()
+                .find(|t| t.name.ends_with(name))
+                .map(|t| t.shape.as_slice()[0])
+                .ok_or_else(|| RecordError::Io(alloc::format!("the weights hold no `{name}`")))
+        };
         let model = match self {
             Self::KernelSvm(p) => {
-                let tensors = burn_pack::Reader::from_bytes(bytes())?.into_tensors()?;
-                let n_support = tensors
-                    .iter()
-                    .find(|t| t.name.ends_with("support_vectors"))
-                    .map(|t| t.shape.as_slice()[0])
-                    .ok_or_else(|| {
-                        RecordError::Io("the weights hold no `support_vectors`".into())
-                    })?;
+                let n_support = rows_of("support_vectors")?;
                 Model::KernelSvm(KernelSvm::with_support(*p, n_support, device))
-                    .map(&mut NumberParams(0))
             }
-            _ => self.init(device),
+            Self::GaussianProcess(p) => {
+                let n_train = rows_of("x_train")?;
+                Model::GaussianProcess(GaussianProcess::with_rows(p.clone(), n_train, device))
+            }
+            _ => {
+                return self
+                    .init(device)
+                    .try_load_record(ModuleRecord::from_bytes(bytes())?);
+            }
         };
-        model.try_load_record(ModuleRecord::from_bytes(bytes())?)
+        model
+            .map(&mut NumberParams(0))
+            .try_load_record(ModuleRecord::from_bytes(bytes())?)
     }
 
     /// How the model is fitted.
@@ -171,7 +193,9 @@ impl ModelSpec {
             Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
                 FitMethod::Gradient
             }
-            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) => FitMethod::Iterative,
+            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) | Self::GaussianProcess(_) => {
+                FitMethod::Iterative
+            }
         }
     }
 
@@ -233,6 +257,7 @@ pub enum Model {
     Glm(Glm),
     Gmm(Gmm),
     KernelSvm(KernelSvm),
+    GaussianProcess(GaussianProcess),
 }
 
 impl Model {
@@ -247,6 +272,7 @@ impl Model {
             Self::Glm(_) => "glm",
             Self::Gmm(_) => "gmm",
             Self::KernelSvm(_) => "kernel_svm",
+            Self::GaussianProcess(_) => "gaussian_process",
         }
     }
 
@@ -257,7 +283,9 @@ impl Model {
             Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
                 FitMethod::Gradient
             }
-            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) => FitMethod::Iterative,
+            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) | Self::GaussianProcess(_) => {
+                FitMethod::Iterative
+            }
         }
     }
 
@@ -272,6 +300,7 @@ impl Model {
             Self::Glm(m) => m.predict(x),
             Self::Gmm(m) => m.predict(x),
             Self::KernelSvm(m) => m.predict(x),
+            Self::GaussianProcess(m) => m.predict(x),
         }
     }
 
@@ -286,7 +315,7 @@ impl Model {
             Self::LinearSvm(m) => m.loss(batch, n_train),
             Self::Glm(m) => m.loss(batch),
             Self::KernelSvm(m) => m.loss(batch, n_train),
-            Self::KMeans(_) | Self::Gmm(_) => {
+            Self::KMeans(_) | Self::Gmm(_) | Self::GaussianProcess(_) => {
                 return Err(FitError::WrongMethod {
                     model: self.kind(),
                     method: "gradient descent",
@@ -298,11 +327,13 @@ impl Model {
     /// The model's objective on `batch`, on the host, as its fit reports it: the training loss
     /// (penalty scaled for `n_train` rows) of gradient fits and of a kernel SVM; the mean
     /// squared error of a closed-form regression; the mean squared distance to the nearest
-    /// centre for k-means; the negative mean log-likelihood for a mixture.
+    /// centre for k-means; the negative mean log-likelihood for a mixture; the negative mean
+    /// log predictive density for a Gaussian process.
     pub fn objective(&self, batch: &Batch, n_train: usize) -> Result<f64, FitError> {
         let value = match self {
             Self::KMeans(m) => return Ok(m.inertia(batch.x.clone())? / batch.len().max(1) as f64),
             Self::Gmm(m) => return Ok(-m.score(batch.x.clone())?),
+            Self::GaussianProcess(m) => return Ok(-m.log_predictive_density(batch)?),
             Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => m.mse(batch),
             _ => self.loss(batch, n_train)?,
         };
@@ -319,6 +350,7 @@ impl Model {
             Self::KMeans(m) => to_json(serde_json::to_value(m.state()?)),
             Self::Gmm(m) => to_json(serde_json::to_value(m.state()?)),
             Self::KernelSvm(m) => to_json(serde_json::to_value(m.state())),
+            Self::GaussianProcess(m) => to_json(serde_json::to_value(m.state())),
             _ => None,
         })
     }
@@ -332,6 +364,7 @@ impl Model {
             Self::KMeans(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             Self::Gmm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             Self::KernelSvm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            Self::GaussianProcess(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             _ => {}
         }
         Ok(())
@@ -347,6 +380,7 @@ impl Model {
             Self::KMeans(m) => m.fit_step(data),
             Self::Gmm(m) => m.fit_step(data),
             Self::KernelSvm(m) => m.fit_step(data),
+            Self::GaussianProcess(m) => m.fit_step(data),
             _ => Err(FitError::WrongMethod {
                 model: kind,
                 method: "iterative steps",

@@ -254,9 +254,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         progress.epoch(record);
         if record.jitter > 0.0 {
             eprintln!(
-                "note: the solve needed jitter {:e} on the diagonal (collinear or constant \
-                 features?); the result is slightly regularised",
-                record.jitter
+                "note: step {}: the matrix was not positive definite, so jitter {:e} was added \
+                 to its diagonal (collinear or duplicate rows, or no noise term?); the result \
+                 is slightly regularised",
+                record.step, record.jitter
             );
         }
         let line = serde_json::to_string(record).expect("records serialize to JSON");
@@ -511,6 +512,14 @@ pub fn predict(
                 .map_err(|e| write_error(e.into()))?;
             for v in values {
                 csv.write_record([number(*v)])
+                    .map_err(|e| write_error(e.into()))?;
+            }
+        }
+        HostPrediction::Gaussian { mean, std } => {
+            csv.write_record(["prediction", "std"])
+                .map_err(|e| write_error(e.into()))?;
+            for (m, s) in mean.iter().zip(std) {
+                csv.write_record([number(*m), number(*s)])
                     .map_err(|e| write_error(e.into()))?;
             }
         }

@@ -301,7 +301,13 @@ pub fn watched(record: &EpochRecord, metric: &str) -> Option<f64> {
 pub fn is_maximised(metric: &str) -> bool {
     matches!(
         metric,
-        "accuracy" | "r2" | "adjusted_rand_index" | "silhouette" | "log_likelihood"
+        "accuracy"
+            | "r2"
+            | "adjusted_rand_index"
+            | "silhouette"
+            | "log_likelihood"
+            | "log_predictive_density"
+            | "log_marginal_likelihood"
     )
 }
 
@@ -317,6 +323,7 @@ pub fn watchable_metrics(spec: &ModelSpec, has_valid: bool) -> Vec<&'static str>
             ModelSpec::LinearRegression(_) | ModelSpec::Mlp(_) => &["mse", "mae", "r2"][..],
             ModelSpec::KMeans(_) => &["inertia"][..],
             ModelSpec::Gmm(_) => &["log_likelihood", "bic", "aic"][..],
+            ModelSpec::GaussianProcess(_) => &["mse", "mae", "r2", "log_predictive_density"][..],
         });
     }
     names
@@ -631,10 +638,17 @@ fn metrics_of_model(model: &Model, prediction: &HostPrediction, split: &Split) -
 }
 
 /// [`evaluate`] plus the metrics too costly for every epoch: the `silhouette` of a clustering
-/// (from the same prediction, not a second one).
+/// (from the same prediction, not a second one), a Gaussian process's log marginal likelihood
+/// of the split.
 pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
     let prediction = predict_host(model, split.batch.x.clone())?;
     let mut metrics = metrics_of_model(model, &prediction, split)?;
+    if let Model::GaussianProcess(gp) = model {
+        metrics.insert(
+            "log_marginal_likelihood".into(),
+            gp.log_marginal_likelihood(&split.batch)?,
+        );
+    }
     if let Some(clusters) = prediction.clusters() {
         metrics.insert(
             "silhouette".into(),
@@ -689,6 +703,11 @@ pub enum HostPrediction {
         proba: Vec<f32>,
         k: usize,
     },
+    /// Predictive means and standard deviations.
+    Gaussian {
+        mean: Vec<f32>,
+        std: Vec<f32>,
+    },
 }
 
 impl HostPrediction {
@@ -706,6 +725,10 @@ impl HostPrediction {
 pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
     Ok(match model.predict(x) {
         Prediction::Values(v) => HostPrediction::Values(read_f32(v)?),
+        Prediction::Gaussian { mean, std } => HostPrediction::Gaussian {
+            mean: read_f32(mean)?,
+            std: read_f32(std)?,
+        },
         Prediction::Probabilities(p) => {
             let n_classes = p.dims()[1];
             HostPrediction::Probabilities {
@@ -744,6 +767,15 @@ pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics
             out.insert("mse".into(), metrics::mse(pred, y));
             out.insert("mae".into(), metrics::mae(pred, y));
             out.insert("r2".into(), metrics::r2(pred, y));
+        }
+        (HostPrediction::Gaussian { mean, std }, HostTargets::Values(y)) => {
+            out.insert("mse".into(), metrics::mse(mean, y));
+            out.insert("mae".into(), metrics::mae(mean, y));
+            out.insert("r2".into(), metrics::r2(mean, y));
+            out.insert(
+                "log_predictive_density".into(),
+                metrics::log_predictive_density(mean, std, y),
+            );
         }
         (
             HostPrediction::Probabilities { proba, n_classes },

@@ -121,6 +121,13 @@ fn check_quality(name: &str, report: &TrainReport) {
             );
         }
         "clusters-rbf-svm.toml" => check_rbf_svm(report),
+        // scikit-learn 1.9.1's GaussianProcessRegressor with the same kernels
+        // (`python3 benches/peers/gp_reference.py`): log marginal likelihood -54.574320 and
+        // -119.034241 (5-D, normalised target), test RMSE 0.313935 and 0.216585. kiln must be
+        // within 1e-2 relative on the likelihood and no worse on the RMSE (1e-3 relative for
+        // f32 rounding).
+        "sine-gp.toml" => check_gaussian_process(report, -54.574_320, 0.313_935),
+        "waves-gp.toml" => check_gaussian_process(report, -119.034_241, 0.216_585),
         other => panic!("no quality bar for shipped config {other}; add one here"),
     }
 }
@@ -159,6 +166,16 @@ fn check_rbf_svm(report: &TrainReport) {
         "predictions agree with scikit-learn's on {agree} of {} rows",
         theirs.len()
     );
+}
+
+fn check_gaussian_process(report: &TrainReport, log_marginal_likelihood: f64, rmse: f64) {
+    let got = report.summary.train["log_marginal_likelihood"];
+    assert!(
+        (got - log_marginal_likelihood).abs() <= 1e-2 * log_marginal_likelihood.abs(),
+        "log marginal likelihood {got} vs {log_marginal_likelihood}"
+    );
+    let got = report.summary.valid["mse"].sqrt();
+    assert!(got <= rmse * 1.001, "test RMSE {got} vs {rmse}");
 }
 
 fn check_glm_deviance(report: &TrainReport, data: &str, reference: f64) {
@@ -234,12 +251,13 @@ fn every_shipped_config_trains_on_every_compiled_backend() {
 fn backends_agree_on_the_same_seed() {
     const TOLERANCE: f64 = 1e-3;
     let dir = tempfile::tempdir().unwrap();
-    let runs: [(&str, &[&str]); 5] = [
+    let runs: [(&str, &[&str]); 6] = [
         ("iris-logistic.toml", &["train.epochs=30"]),
         ("diabetes-ridge.toml", &[]),
         ("iris-kmeans.toml", &[]),
         ("iris-gmm.toml", &[]),
         ("iris-rbf-svm.toml", &[]),
+        ("sine-gp.toml", &[]),
     ];
     for (name, set) in runs {
         let mut reference: Option<(BackendKind, kiln_trainer::train::Metrics)> = None;
@@ -414,6 +432,7 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
         "kind = \"logistic_regression\"\nl2 = -1",
     );
     let linear_on_labels = GOOD_CONFIG.replace("logistic_regression", "linear_regression");
+    let misspelt_kernel = "[data]\ntrain = \"d.csv\"\ntarget = \"b\"\n\n[model]\nkind = \"gaussian_process\"\nkernel = \"1.0 * RBG(1.0)\"\n";
     let cases: Vec<BadInput> = vec![
         (
             "missing config",
@@ -517,6 +536,16 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
             vec![("c.toml", &negative_l2), ("d.csv", GOOD_DATA)],
             vec![],
             vec!["`l2` must be >= 0, got -1", "c.toml:8:1"],
+        ),
+        (
+            "unknown kernel",
+            vec![("c.toml", misspelt_kernel), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "unknown kernel `RBG`; kernels are RBF, Matern, DotProduct",
+                "at column 7",
+                "c.toml:7:1",
+            ],
         ),
         (
             "regression on labels",
@@ -1088,4 +1117,32 @@ fn gmm_predict_writes_clusters_and_probabilities() {
             .unwrap();
         assert_eq!(cells[0], most_probable.to_string(), "{line}");
     }
+}
+
+/// A Gaussian process's `predict` writes the predictive mean and standard deviation; the std
+/// is small at the training rows and grows far from them.
+#[test]
+fn gaussian_process_predict_writes_mean_and_std() {
+    let dir = workspace(&[("far.csv", "x,y\n5.0,0\n40.0,0\n")]);
+    let run = dir.path().join("gp");
+    train(&config("sine-gp.toml"), BackendKind::Flex, &run, &[]);
+    let mut out = Vec::new();
+    let rows = commands::predict(&run, &dir.path().join("far.csv"), None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("prediction,std"));
+    let rows_read: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (m, s) = l.split_once(',').unwrap();
+            (m.parse().unwrap(), s.parse().unwrap())
+        })
+        .collect();
+    assert_eq!((rows, rows_read.len()), (2, 2));
+    // Inside the data: close to sin(5) = -0.959, the std near the noise level √0.0828 = 0.288.
+    let (mean, std) = rows_read[0];
+    assert!((mean - 5.0f64.sin()).abs() < 0.2, "{text}");
+    assert!(std > 0.25 && std < 0.35, "{text}");
+    // Far away: back to the prior, mean 0 and std √(0.4749 + 0.0828) = 0.747.
+    let (mean, std) = rows_read[1];
+    assert!(mean.abs() < 1e-3 && (std - 0.747).abs() < 0.01, "{text}");
 }
