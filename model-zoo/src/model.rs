@@ -340,6 +340,16 @@ impl Model {
         Ok(read_f32(value)?[0] as f64)
     }
 
+    /// What a fit found that the metrics do not show, in a line: a Gaussian process's fitted
+    /// kernel (in the notation a config takes), a kernel SVM's number of support vectors.
+    pub fn describe(&self) -> Result<Option<alloc::string::String>, FitError> {
+        Ok(match self {
+            Self::GaussianProcess(m) => Some(alloc::format!("kernel {}", m.fitted_kernel()?)),
+            Self::KernelSvm(m) => Some(alloc::format!("{} support vectors", m.n_support())),
+            _ => None,
+        })
+    }
+
     /// An iterative fit's progress beyond the module's weights (k-means: restart, RNG, best
     /// restart so far), as JSON for a checkpoint; `None` for models with none.
     pub fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {

@@ -4,8 +4,9 @@
 //! iterative fits checkpoint every step, and a kill, unlike a power cut, loses nothing the
 //! kernel has been given.
 //!
-//! Layout: the magic `KILNCKP1`, then four blocks, each a little-endian `u64` length and its
-//! bytes: the loop state (JSON), the model, the optimizer state, and the best model so far
+//! Layout: the magic `KILNCKP2`, then four blocks, each a little-endian `u64` length and its
+//! bytes: the loop state (CBOR, which keeps every bit of an f64, where JSON text read back by
+//! serde_json can be one ulp off), the model, the optimizer state, and the best model so far
 //! (burnpack each; the last is empty when early stopping is off).
 
 use std::io::Write;
@@ -18,7 +19,7 @@ use crate::train::EpochRecord;
 
 /// The checkpoint's file name inside a run directory.
 pub const FILE: &str = "checkpoint.kiln";
-const MAGIC: &[u8; 8] = b"KILNCKP1";
+const MAGIC: &[u8; 8] = b"KILNCKP2";
 
 /// Where the training loop is; with the blobs, all it needs to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,14 +104,15 @@ impl Checkpoint {
         optimizer: &[u8],
         best: Option<&[u8]>,
     ) -> Result<()> {
-        let json = serde_json::to_vec(state).expect("the loop state serializes to JSON");
+        let mut encoded = Vec::new();
+        ciborium::into_writer(state, &mut encoded).expect("the loop state serializes to CBOR");
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = std::path::PathBuf::from(tmp);
         let write = || -> std::io::Result<()> {
             let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
             file.write_all(MAGIC)?;
-            for block in [&json[..], model, optimizer, best.unwrap_or_default()] {
+            for block in [&encoded[..], model, optimizer, best.unwrap_or_default()] {
                 file.write_all(&(block.len() as u64).to_le_bytes())?;
                 file.write_all(block)?;
             }
@@ -148,7 +150,7 @@ impl Checkpoint {
         let optimizer = blocks.pop().unwrap_or_default();
         let model = blocks.pop().unwrap_or_default();
         let state =
-            serde_json::from_slice(&blocks[0]).map_err(|e| damaged(&format!("state: {e}")))?;
+            ciborium::from_reader(&blocks[0][..]).map_err(|e| damaged(&format!("state: {e}")))?;
         Ok(Self {
             state,
             model,
@@ -166,9 +168,13 @@ mod tests {
     fn round_trips_and_rejects_torn_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);
+        // serde_json reads this f64's shortest text back one ulp off.
+        let loss = 0.20890126942121398f64;
         let state = LoopState {
             epoch: 3,
             epoch_loss_sum: 0.1f32 + 0.2f32,
+            elapsed_seconds: loss,
+            fit_state: Some(serde_json::json!({ "x": [loss, 1.5], "n": 7 })),
             ..Default::default()
         };
         Checkpoint::write(&path, &state, b"model", b"optim", None).unwrap();
@@ -178,6 +184,7 @@ mod tests {
             read.state.epoch_loss_sum.to_bits(),
             state.epoch_loss_sum.to_bits()
         );
+        assert_eq!(read.state.elapsed_seconds.to_bits(), loss.to_bits());
         assert_eq!(
             (&read.model[..], &read.optimizer[..]),
             (&b"model"[..], &b"optim"[..])

@@ -54,6 +54,10 @@ pub struct Summary {
     pub train: Metrics,
     pub valid: Metrics,
     pub train_loss: f64,
+    /// What the fit found beyond the metrics (a Gaussian process's kernel, a kernel SVM's
+    /// support vectors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fitted: Option<String>,
     /// Reading and preparing the data, and uploading it to the device.
     pub load_seconds: f64,
     /// The fit alone, device work synced.
@@ -356,6 +360,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             None => Metrics::new(),
         },
         train_loss: last.map_or(f64::NAN, |r| r.train_loss),
+        fitted: fitted.model.describe()?,
         load_seconds,
         fit_seconds: fitted.fit_seconds,
     };

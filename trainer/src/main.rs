@@ -158,6 +158,9 @@ fn run(cli: Cli) -> Result<()> {
                     metrics.join(", ")
                 }
             );
+            if let Some(fitted) = &s.fitted {
+                println!("fitted: {fitted}");
+            }
             println!("run directory: {}", report.run_dir.display());
             Ok(())
         }

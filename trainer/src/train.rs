@@ -821,6 +821,7 @@ pub(crate) fn sync(device: &Device) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_model_zoo::gaussian_process::GaussianProcessConfig;
     use kiln_model_zoo::gmm::GmmConfig;
     use kiln_model_zoo::kernel_svm::KernelSvmConfig;
     use kiln_model_zoo::kmeans::KMeansConfig;
@@ -857,37 +858,78 @@ mod tests {
         }
     }
 
-    /// An iterative fit (k-means and a mixture with restarts, a one-vs-rest kernel SVM)
-    /// stopped halfway and resumed from its checkpoint ends with the parameters, byte for byte,
-    /// and the history of a fit never stopped.
+    /// 100 rows of a noisy sine, for the Gaussian process.
+    fn sine(device: &Device) -> Split {
+        let mut rng = kiln_model_zoo::rng::Rng::new(6);
+        let x: Vec<f32> = (0..100).map(|i| i as f32 / 10.0).collect();
+        let y: Vec<f32> = x
+            .iter()
+            .map(|v| (v.sin() as f64 + 0.2 * rng.normal()) as f32)
+            .collect();
+        Split {
+            batch: Batch {
+                x: Tensor::from_data(TensorData::new(x, [100, 1]), device),
+                targets: Targets::Values(Tensor::from_data(
+                    TensorData::new(y.clone(), [100, 1]),
+                    device,
+                )),
+            },
+            targets: HostTargets::Values(y),
+        }
+    }
+
+    /// An iterative fit (k-means and a mixture with restarts, a one-vs-rest kernel SVM, a
+    /// Gaussian process's L-BFGS) stopped halfway and resumed from its checkpoint ends with the
+    /// parameters, byte for byte, and the history of a fit never stopped.
     #[test]
     fn interrupted_iterative_fits_resume_to_the_same_result() {
-        let shape = DataShape {
+        let labelled = DataShape {
             n_features: 2,
             task: Task::Classification { n_classes: 3 },
         };
-        let specs = [
-            ModelConfig::Kmeans(KMeansConfig {
-                k: 3,
-                n_init: 4,
-                ..Default::default()
-            }),
-            ModelConfig::Gmm(GmmConfig {
-                k: 3,
-                n_init: 4,
-                tol: 1e-6,
-                ..Default::default()
-            }),
+        let regression = DataShape {
+            n_features: 1,
+            task: Task::Regression,
+        };
+        let specs: [(ModelConfig, DataShape, fn(&Device) -> Split); 4] = [
+            (
+                ModelConfig::Kmeans(KMeansConfig {
+                    k: 3,
+                    n_init: 4,
+                    ..Default::default()
+                }),
+                labelled,
+                blobs,
+            ),
+            (
+                ModelConfig::Gmm(GmmConfig {
+                    k: 3,
+                    n_init: 4,
+                    tol: 1e-6,
+                    ..Default::default()
+                }),
+                labelled,
+                blobs,
+            ),
             // One step per class at least: 1,000 SMO iterations solve each problem here.
-            ModelConfig::KernelSvm(KernelSvmConfig::default()),
+            (
+                ModelConfig::KernelSvm(KernelSvmConfig::default()),
+                labelled,
+                blobs,
+            ),
+            (
+                ModelConfig::GaussianProcess(GaussianProcessConfig::default()),
+                regression,
+                sine,
+            ),
         ];
-        for (kind, spec) in kiln_backends::compiled()
+        for (kind, (spec, shape, data)) in kiln_backends::compiled()
             .into_iter()
             .flat_map(|kind| specs.iter().map(move |spec| (kind, spec)))
         {
             let device = kiln_backends::open(kind).unwrap().device;
-            let split = blobs(&device);
-            let spec = spec.check(&shape).unwrap();
+            let split = data(&device);
+            let spec = spec.check(shape).unwrap();
             let config = TrainConfig::default();
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(crate::checkpoint::FILE);

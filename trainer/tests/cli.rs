@@ -169,6 +169,11 @@ fn check_rbf_svm(report: &TrainReport) {
 }
 
 fn check_gaussian_process(report: &TrainReport, log_marginal_likelihood: f64, rmse: f64) {
+    let fitted = report.summary.fitted.as_deref().unwrap_or_default();
+    assert!(
+        fitted.starts_with("kernel ") && fitted.contains("RBF("),
+        "{fitted}"
+    );
     let got = report.summary.train["log_marginal_likelihood"];
     assert!(
         (got - log_marginal_likelihood).abs() <= 1e-2 * log_marginal_likelihood.abs(),
