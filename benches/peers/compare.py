@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """kiln against scikit-learn on the same data, in one run, on this machine.
 
-    python3 benches/peers/compare.py            # OLS, logistic, k-means, GMM, RBF SVM
+    python3 benches/peers/compare.py            # OLS, logistic, k-means, GMM, RBF SVM, GP
     python3 benches/peers/compare.py --repeat 5 # best of 5 fits each
 
 Writes seeded synthetic CSVs (80,000 x 20 regression and 3-class classification,
 100,000 x 10 blobs for k-means and the Gaussian mixture with k = 8) and takes
-examples/data/clusters-train.csv (5,000 x 20, two classes) for the RBF SVM, trains each with `kiln train` (flex, the
+examples/data/clusters-train.csv (5,000 x 20, two classes) for the RBF SVM and
+examples/data/waves-train.csv (1,000 x 5) for Gaussian-process regression (C * RBF with five
+length scales + white noise, normalised target), trains each with `kiln train` (flex, the
 build the test suite makes) and with scikit-learn, and prints one table:
 
 - fit: kiln's `fit_seconds` from the run's summary.json (device synced) against the
@@ -14,7 +16,7 @@ build the test suite makes) and with scikit-learn, and prints one table:
 - whole: the whole `kiln train` process (CSV parsing, run directory) against scikit-learn's
   CSV load + scaling + fit in Python;
 - quality on the training rows (both fit every row: `valid_fraction = 0`): R², accuracy,
-  inertia, mean log-likelihood.
+  inertia, mean log-likelihood, log marginal likelihood.
 
 Installs scikit-learn with pip when it is missing. The MLP against PyTorch is
 `mlp_torch.py` beside this script and the `mlp_50k_x_784` criterion bench.
@@ -84,9 +86,16 @@ CONFIGS = {
     "kmeans": ("blobs.csv", 'kind = "kmeans"\nk = 8\nn_init = 1', "epochs = 300", "inertia"),
     "gmm": ("blobs.csv", 'kind = "gmm"\nk = 8', "epochs = 300", "log_likelihood"),
     "rbf_svm": ("clusters-train.csv", 'kind = "kernel_svm"', "epochs = 1000", "accuracy"),
+    "gp": (
+        "waves-train.csv",
+        'kind = "gaussian_process"\nkernel = "1.0 * RBF([1, 1, 1, 1, 1]) + WhiteKernel(0.1)"\n'
+        "normalize_y = true",
+        "epochs = 1000",
+        "log_marginal_likelihood",
+    ),
 }
-# Clusterings and the kernel SVM see raw features (scikit-learn's defaults), the rest scaled.
-RAW = {"kmeans", "gmm", "rbf_svm"}
+# Clusterings and the kernel models see raw features (scikit-learn's defaults), the rest scaled.
+RAW = {"kmeans", "gmm", "rbf_svm", "gp"}
 
 
 def run_kiln(kiln, directory, task, repeat):
@@ -114,6 +123,8 @@ def run_kiln(kiln, directory, task, repeat):
 def run_sklearn(directory, task, repeat):
     import numpy as np
     from sklearn.cluster import KMeans
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.mixture import GaussianMixture
     from sklearn.preprocessing import StandardScaler
@@ -133,12 +144,15 @@ def run_sklearn(directory, task, repeat):
             "kmeans": lambda: KMeans(8, n_init=1, random_state=0),
             "gmm": lambda: GaussianMixture(8, random_state=0),
             "rbf_svm": lambda: SVC(),
+            "gp": lambda: GaussianProcessRegressor(
+                ConstantKernel(1.0) * RBF([1.0] * 5) + WhiteKernel(0.1), normalize_y=True
+            ),
         }[task]()
         fit_start = time.perf_counter()
         if task in ("kmeans", "gmm"):
             model.fit(x)
         else:
-            model.fit(x, y if task == "ols" else y.astype(int))
+            model.fit(x, y if task in ("ols", "gp") else y.astype(int))
         fit = time.perf_counter() - fit_start
         whole = time.perf_counter() - start
         quality = {
@@ -146,6 +160,7 @@ def run_sklearn(directory, task, repeat):
             "accuracy": lambda: model.score(x, y.astype(int)),
             "inertia": lambda: model.inertia_,
             "log_likelihood": lambda: model.score(x),
+            "log_marginal_likelihood": lambda: model.log_marginal_likelihood_value_,
         }[metric]()
         result = (fit, whole, quality)
         best = result if best is None or result[0] < best[0] else best
@@ -165,7 +180,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         write_data(directory)
-        shutil.copy(REPO / "examples/data/clusters-train.csv", directory)
+        for shipped in ("clusters-train.csv", "waves-train.csv"):
+            shutil.copy(REPO / "examples/data" / shipped, directory)
         print(f"{'task':<10}{'kiln fit s':>11}{'sk fit s':>10}{'ratio':>7}"
               f"{'kiln whole':>11}{'sk whole':>10}   quality (kiln / scikit-learn)")
         for task in CONFIGS:

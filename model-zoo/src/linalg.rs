@@ -213,12 +213,12 @@ pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitErro
         let inverse = upload(invert_lower(&factor, m), m);
         lower = lower.slice_assign([start..end, start..end], upload(factor, m));
         if end < n {
-            let panel = work
-                .clone()
-                .slice([end..n, start..end])
-                .matmul(inverse.clone().transpose());
+            let panel = matmul(
+                work.clone().slice([end..n, start..end]),
+                inverse.clone().transpose(),
+            );
             let trailing = work.clone().slice([end..n, end..n])
-                - panel.clone().matmul(panel.clone().transpose());
+                - matmul(panel.clone(), panel.clone().transpose());
             work = work.slice_assign([end..n, end..n], trailing);
             lower = lower.slice_assign([end..n, start..end], panel);
         }
@@ -231,7 +231,7 @@ pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitErro
         if start > 0 {
             let left = lower.clone().slice([start..end, 0..start]);
             let known = inverse.clone().slice([0..start, 0..start]);
-            let row = diagonal.clone().matmul(left.matmul(known)).neg();
+            let row = matmul(diagonal.clone(), matmul(left, known)).neg();
             inverse = inverse.slice_assign([start..end, 0..start], row);
         }
         inverse = inverse.slice_assign([start..end, start..end], diagonal);

@@ -122,7 +122,8 @@ pub struct Trained {
 /// (no batched matmul, so no large scratch buffer): gradient-fitted models by [`EPOCHS`] of
 /// online SGD at [`LEARNING_RATE`] from zero; k-means by online (batch of one) k-means from
 /// k-means++ seeds, at most [`EPOCHS`] passes; a Gaussian mixture by at most [`EPOCHS`] EM
-/// iterations from one k-means start; a kernel SVM by SMO to convergence. Iterative fits
+/// iterations from one k-means start; a kernel SVM by SMO and a Gaussian process by L-BFGS to
+/// convergence. Iterative fits
 /// report [`Model::objective`] of the fresh and the fitted model. The host runs the same
 /// function to check the device.
 pub fn train(
@@ -132,7 +133,8 @@ pub fn train(
     device: &Device,
 ) -> Result<Trained, FitError> {
     // Iterative fits run their own steps on all rows: k-means online (a batch of one row),
-    // a mixture by EM from one k-means start, a kernel SVM by SMO.
+    // a mixture by EM from one k-means start, a kernel SVM by SMO, a Gaussian process by
+    // L-BFGS on its hyperparameters.
     let iterative = match config {
         ModelConfig::Kmeans(kmeans) => Some(ModelConfig::Kmeans(KMeansConfig {
             batch_size: Some(1),
@@ -145,7 +147,7 @@ pub fn train(
             max_iter: EPOCHS,
             ..gmm.clone()
         })),
-        ModelConfig::KernelSvm(_) => Some(config.clone()),
+        ModelConfig::KernelSvm(_) | ModelConfig::GaussianProcess(_) => Some(config.clone()),
         _ => None,
     };
     if let Some(config) = iterative {

@@ -544,7 +544,10 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
         ),
         (
             "unknown kernel",
-            vec![("c.toml", misspelt_kernel), ("d.csv", GOOD_DATA)],
+            vec![
+                ("c.toml", misspelt_kernel),
+                ("d.csv", "a,b\n1,2\n2,1\n3,3\n4,1\n5,2\n"),
+            ],
             vec![],
             vec![
                 "unknown kernel `RBG`; kernels are RBF, Matern, DotProduct",

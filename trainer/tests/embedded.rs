@@ -1,7 +1,7 @@
 //! The embedded check: models trained and exported on the host run unchanged on a Cortex-M4F
 //! (QEMU `mps2-an386`) and predict what the host predicts; a fresh copy trained on the device
-//! (online SGD; online k-means) lowers its loss and ends where the same training on the host
-//! ends.
+//! (online SGD; online k-means; EM, SMO, a Gaussian process's L-BFGS) lowers its loss and ends
+//! where the same training on the host ends.
 //!
 //! Needs `qemu-system-arm` and the rustup target `thumbv7em-none-eabihf` (scripts/setup.sh).
 //! The firmware (examples/embedded) builds in its own target directory,
@@ -143,8 +143,16 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     std::fs::create_dir(&embed).unwrap();
     let host = kiln_backends::open(BackendKind::Flex).unwrap().device;
 
+    // A Gaussian process keeps its training rows and an n × n factor: 40 rows of the sine
+    // (6.4 KB of factor) fit the firmware's heap.
+    let sine = std::fs::read_to_string(repo().join("examples/data/sine-train.csv")).unwrap();
+    let small_sine = dir.path().join("sine-40.csv");
+    let rows: Vec<&str> = sine.lines().take(41).collect();
+    std::fs::write(&small_sine, rows.join("\n")).unwrap();
+    let gp_train = format!("data.train={:?}", small_sine.display().to_string());
+
     // Train and export on the host; embed raw input rows and synthetic training rows.
-    let cases: [(&str, &str, &str, &[&str]); 8] = [
+    let cases: [(&str, &str, &str, &[&str]); 9] = [
         ("kmeans", "iris-kmeans.toml", "iris.csv", &[]),
         ("gmm", "iris-gmm.toml", "iris.csv", &[]),
         ("linear", "diabetes-ols.toml", "diabetes.csv", &[]),
@@ -160,6 +168,8 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
             "digits.csv",
             &["model.hidden=[16]", "model.dropout=0.0"],
         ),
+        // Predict-only on the host's fit (mean and std); the device fits a fresh one too.
+        ("gp", "sine-gp.toml", "sine-test.csv", &[gp_train.as_str()]),
     ];
     let mut deployments = BTreeMap::new();
     for (i, (name, config, data, set)) in cases.iter().enumerate() {
