@@ -14,19 +14,38 @@ use crate::error::FitError;
 /// Largest `m·k·n` that [`matmul`] computes by broadcast-and-sum instead of gemm.
 const SMALL_MATMUL: usize = 16 * 1024;
 
+/// Largest `[rows, k, n]` intermediate of a broadcast-and-sum product, in elements (16 KiB):
+/// a microcontroller's heap holds it beside the operands.
+const BROADCAST_CHUNK: usize = 4 * 1024;
+
 /// `a·b` (`[m, k] · [k, n]`). Small products are computed by broadcasting and summing: burn-flex
 /// hands every batched f32 matmul to gemm, which without std allocates a 512 KiB scratch buffer
 /// on each call (seen under QEMU: `memory allocation of 524288 bytes failed` in on-device
-/// k-means). Large products keep gemm's speed.
+/// k-means). They go a few rows of `a` at a time, so the `[rows, k, n]` intermediate stays
+/// small (a 24 × 24 square in one piece needed 55 KB, more than the firmware's heap). Large
+/// products keep gemm's speed. Each output element sums over `k` in the same order either way.
 pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     let ([m, k], [_, n]) = (a.dims(), b.dims());
     if m * k * n > SMALL_MATMUL {
         return a.matmul(b);
     }
-    // [m, k, 1] * [1, k, n] → [m, k, n], summed over k.
-    (a.unsqueeze_dim::<3>(2) * b.unsqueeze_dim::<3>(0))
-        .sum_dim(1)
-        .reshape([m, n])
+    let rows = (BROADCAST_CHUNK / (k * n).max(1)).clamp(1, m.max(1));
+    let b = b.unsqueeze_dim::<3>(0); // [1, k, n]
+    let product = |a: Tensor<2>| {
+        let rows = a.dims()[0];
+        // [rows, k, 1] * [1, k, n] → [rows, k, n], summed over k.
+        (a.unsqueeze_dim::<3>(2) * b.clone())
+            .sum_dim(1)
+            .reshape([rows, n])
+    };
+    if rows >= m {
+        return product(a);
+    }
+    let pieces: Vec<Tensor<2>> = (0..m)
+        .step_by(rows)
+        .map(|begin| product(a.clone().narrow(0, begin, rows.min(m - begin))))
+        .collect();
+    Tensor::cat(pieces, 0)
 }
 
 /// Squared Euclidean distance of every row of `x` to every row of `centers`, `[n, k]`, by

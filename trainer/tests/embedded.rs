@@ -1,7 +1,7 @@
 //! The embedded check: models trained and exported on the host run unchanged on a Cortex-M4F
 //! (QEMU `mps2-an386`) and predict what the host predicts; a fresh copy trained on the device
-//! (online SGD; online k-means; EM, SMO, a Gaussian process's L-BFGS) lowers its loss and ends
-//! where the same training on the host ends.
+//! (online SGD; online k-means; EM; SMO) lowers its loss and ends where the same training on
+//! the host ends. A Gaussian process is predict-only on the device.
 //!
 //! Needs `qemu-system-arm` and the rustup target `thumbv7em-none-eabihf` (scripts/setup.sh).
 //! The firmware (examples/embedded) builds in its own target directory,
@@ -25,6 +25,8 @@ use kiln_trainer::data::{Columns, read_csv};
 const PREDICT_TOLERANCE: f32 = 1e-4;
 /// After 20 epochs of online SGD, rounding differences have compounded a little more.
 const TRAIN_TOLERANCE: f32 = 1e-3;
+/// The embedded model that only predicts on the device.
+const PREDICT_ONLY: &str = "gp";
 /// The RAM budget for a training firmware (heap + stack).
 const TRAIN_RAM_BUDGET: usize = 96 * 1024;
 
@@ -210,8 +212,13 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
         );
         let positive = matches!(deployment.model, ModelConfig::Glm(_));
         let (x, y) = training_rows(24, d, deployment.shape.task, positive, 7 + i as u64);
-        write_f32(&embed.join(format!("{name}.train-x.f32")), &x);
-        write_f32(&embed.join(format!("{name}.train-y.f32")), &y);
+        // The Gaussian process is predict-only on the device: its fit (kernel matrices and
+        // the autodiff graph of their gradient) ran out of the firmware's 48 KiB heap even on
+        // 12 rows. No training rows, no `train` line.
+        if *name != PREDICT_ONLY {
+            write_f32(&embed.join(format!("{name}.train-x.f32")), &x);
+            write_f32(&embed.join(format!("{name}.train-y.f32")), &y);
+        }
         deployments.insert(
             name.to_string(),
             (deployment, model, table.x[..12 * d].to_vec(), x, y),
@@ -278,6 +285,10 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
         }
 
         // On-device training lowered the loss and agrees with the same training on the host.
+        if name == PREDICT_ONLY {
+            assert!(!stdout.contains(&format!("train {name} ")), "{name}");
+            continue;
+        }
         let line = stdout
             .lines()
             .find(|l| l.starts_with(&format!("train {name} ")))
