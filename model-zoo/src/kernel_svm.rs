@@ -756,8 +756,8 @@ impl Smo {
     fn rho(&self, grad: &[f64], c: f64) -> f64 {
         let (mut upper, mut lower) = (f64::INFINITY, f64::NEG_INFINITY);
         let (mut free_sum, mut free) = (0.0, 0usize);
-        for t in 0..self.y.len() {
-            let yg = self.y[t] * grad[t];
+        for (t, g) in grad.iter().enumerate() {
+            let yg = self.y[t] * g;
             let at_upper = self.is_upper(t, c);
             if at_upper || self.is_lower(t) {
                 // Bounded multipliers bracket rho from one side or the other.
@@ -783,8 +783,8 @@ impl Smo {
     fn primal(&self, grad: &[f64], c: f64, rho: f64) -> f64 {
         let mut norm = 0.0;
         let mut hinge = 0.0;
-        for t in 0..self.y.len() {
-            let kernel_sum = grad[t] + 1.0;
+        for (t, g) in grad.iter().enumerate() {
+            let kernel_sum = g + 1.0;
             norm += self.alpha[t] * kernel_sum;
             let decision = self.y[t] * kernel_sum - rho;
             hinge += (1.0 - self.y[t] * decision).max(0.0);
