@@ -105,10 +105,10 @@ pub enum FitError {
         "the training data has {rows} rows, fewer than the {needed} the model needs (e.g. `k`)"
     )]
     TooFewRows { rows: usize, needed: usize },
-    /// More rows than the model can hold (a kernel matrix grows with the square of the rows).
+    /// More rows than the model can hold (its matrices grow with the square of the rows).
     #[error(
-        "model `{model}` holds an n × n kernel matrix and takes at most {max} training rows, \
-         the data has {rows}; train on a sample of the rows, or use `linear_svm`"
+        "model `{model}` holds n × n matrices and takes at most {max} training rows, the data \
+         has {rows}; train on a sample of the rows"
     )]
     TooManyRows {
         model: &'static str,
