@@ -122,13 +122,9 @@ impl Deployment {
             | Prediction::Probabilities(v)
             | Prediction::Scores(v)
             | Prediction::Clusters(v)
-            | Prediction::Memberships(v) => read_f32(v)?,
+            | Prediction::Memberships(v)
             // A Gaussian process: the predictive mean, then its standard deviation.
-            Prediction::Gaussian { mean, std } => {
-                let mut out = read_f32(mean)?;
-                out.extend(read_f32(std)?);
-                out
-            }
+            | Prediction::Gaussian(v) => read_f32(v)?,
         })
     }
 }

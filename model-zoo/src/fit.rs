@@ -34,8 +34,8 @@ pub enum Prediction {
     Scores(Tensor<2>),
     /// Clustering: squared distance of each row to each cluster centre, `[n, k]`.
     Clusters(Tensor<2>),
-    /// Regression with uncertainty: the predictive mean and standard deviation, `[n, 1]` each.
-    Gaussian { mean: Tensor<2>, std: Tensor<2> },
+    /// Regression with uncertainty: the predictive mean and standard deviation, `[n, 2]`.
+    Gaussian(Tensor<2>),
     /// Soft clustering: the probability of each component for each row, `[n, k]`, rows summing
     /// to 1; the cluster is the most probable component.
     Memberships(Tensor<2>),

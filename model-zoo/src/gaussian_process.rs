@@ -257,7 +257,7 @@ impl GaussianProcess {
 
     pub fn predict(&self, x: Tensor<2>) -> Prediction {
         let (mean, std) = self.predict_distribution(x);
-        Prediction::Gaussian { mean, std }
+        Prediction::Gaussian(Tensor::cat(alloc::vec![mean, std], 1))
     }
 
     /// The mean log predictive density of `batch`'s targets, `mean log N(y | μ(x), σ²(x))`.

@@ -397,7 +397,7 @@ impl<'a> Parser<'a> {
         self.skip_spaces();
         let start = self.at;
         if let Some(value) = self.number()? {
-            if !(value > 0.0) {
+            if value.is_nan() || value <= 0.0 {
                 self.at = start;
                 return Err(self.error("a constant must be > 0"));
             }

@@ -137,7 +137,7 @@ impl Lbfgs {
         }
         let mut direction = self.direction(&projected);
         let mut slope = dot(&self.gradient, &direction);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             // Not a descent direction (stale corrections): start over from steepest descent.
             self.history.clear();
             direction = projected.iter().map(|g| -g).collect();

@@ -725,10 +725,13 @@ impl HostPrediction {
 pub fn predict_host(model: &Model, x: Tensor<2>) -> Result<HostPrediction> {
     Ok(match model.predict(x) {
         Prediction::Values(v) => HostPrediction::Values(read_f32(v)?),
-        Prediction::Gaussian { mean, std } => HostPrediction::Gaussian {
-            mean: read_f32(mean)?,
-            std: read_f32(std)?,
-        },
+        Prediction::Gaussian(distribution) => {
+            let values = read_f32(distribution)?;
+            HostPrediction::Gaussian {
+                mean: values.iter().step_by(2).copied().collect(),
+                std: values.iter().skip(1).step_by(2).copied().collect(),
+            }
+        }
         Prediction::Probabilities(p) => {
             let n_classes = p.dims()[1];
             HostPrediction::Probabilities {
@@ -858,6 +861,9 @@ mod tests {
         }
     }
 
+    /// Builds a test split on a device.
+    type MakeSplit = fn(&Device) -> Split;
+
     /// 100 rows of a noisy sine, for the Gaussian process.
     fn sine(device: &Device) -> Split {
         let mut rng = kiln_model_zoo::rng::Rng::new(6);
@@ -891,7 +897,7 @@ mod tests {
             n_features: 1,
             task: Task::Regression,
         };
-        let specs: [(ModelConfig, DataShape, fn(&Device) -> Split); 4] = [
+        let specs: [(ModelConfig, DataShape, MakeSplit); 4] = [
             (
                 ModelConfig::Kmeans(KMeansConfig {
                     k: 3,
