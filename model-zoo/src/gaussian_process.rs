@@ -636,4 +636,63 @@ mod tests {
             check(&WAVES, device);
         });
     }
+
+    /// Duplicate rows and no noise term make the kernel matrix singular: the fit retries with
+    /// jitter on the diagonal, reports it, and still interpolates the data.
+    #[test]
+    fn singular_kernel_matrices_get_jitter_and_say_so() {
+        let x = [0.0, 1.0, 1.0, 2.0, 3.0, 3.0, 4.0];
+        let y: Vec<f32> = x.iter().map(|v: &f32| v.sin()).collect();
+        for_each_device(|device| {
+            let shape = DataShape {
+                n_features: 1,
+                task: Task::Regression,
+            };
+            let config = GaussianProcessConfig {
+                kernel: "RBF(1.0)".into(),
+                alpha: 0.0,
+                optimize: false,
+                ..Default::default()
+            };
+            let mut model = GaussianProcess::new(config.check(&shape).unwrap(), device);
+            let batch = regression_batch(&x, &y, 1, device);
+            let record = model.fit_step(&batch).unwrap();
+            assert!(
+                record.converged && record.jitter > 0.0,
+                "{device:?}: {record:?}"
+            );
+            let (mean, _) = model.predict_distribution(batch.x.clone());
+            for (got, want) in read_f32(mean).unwrap().iter().zip(&y) {
+                assert!((got - want).abs() < 1e-2, "{device:?}: {got} vs {want}");
+            }
+        });
+    }
+
+    #[test]
+    fn config_rules() {
+        let shape = DataShape {
+            n_features: 2,
+            task: Task::Regression,
+        };
+        let check = |config: GaussianProcessConfig| config.check(&shape).unwrap_err();
+        let error = check(GaussianProcessConfig {
+            kernel: "RBF([1, 2, 3])".into(),
+            ..Default::default()
+        });
+        assert_eq!(error.key(), Some("kernel"));
+        assert!(error.to_string().contains("3 length scales"), "{error}");
+        let error = check(GaussianProcessConfig {
+            alpha: -1.0,
+            ..Default::default()
+        });
+        assert_eq!(error.key(), Some("alpha"));
+        let labels = DataShape {
+            n_features: 2,
+            task: Task::Classification { n_classes: 2 },
+        };
+        assert!(matches!(
+            GaussianProcessConfig::default().check(&labels),
+            Err(ConfigError::NeedsNumericTarget { .. })
+        ));
+    }
 }

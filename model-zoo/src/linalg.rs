@@ -189,6 +189,12 @@ pub fn solve_spd(a: &[f64], n: usize, b: &[f64]) -> Result<(Vec<f64>, f64), FitE
 /// Rows and columns of the diagonal blocks [`cholesky_inverse`] factors on the host.
 const CHOLESKY_BLOCK: usize = 256;
 
+/// Smallest squared pivot, relative to the matrix's own diagonal entry, that
+/// [`cholesky_inverse`] accepts: below it the f32 entries cannot tell the matrix from a
+/// singular one (duplicate rows without noise leave a pivot of rounding size, which would
+/// factor "successfully" into garbage).
+const PIVOT_RESOLUTION: f64 = 8.0 * f32::EPSILON as f64;
+
 /// What [`cholesky_inverse`] gives for a symmetric positive definite `A = L Lᵀ`.
 #[derive(Clone, Debug)]
 pub struct CholeskyInverse {
@@ -203,7 +209,8 @@ pub struct CholeskyInverse {
 /// block (b = 256) is factored and inverted on the host in f64, the panel below it is
 /// `A₂₁ L₁₁⁻ᵀ` and the trailing matrix is updated by `A₂₂ − L₂₁ L₂₁ᵀ`, both matmuls; then
 /// `L⁻¹` is built block row by block row, `[L⁻¹]ᵢⱼ = −L_ii⁻¹ (Σₖ L_ik [L⁻¹]ₖⱼ)`. `None` when
-/// `a` is not positive definite (at the device's precision).
+/// `a` is not positive definite at f32 precision (a squared pivot below
+/// [`PIVOT_RESOLUTION`] times its diagonal entry).
 pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitError> {
     let [n, _] = a.dims();
     let device = a.device();
@@ -211,6 +218,7 @@ pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitErro
         let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
         Tensor::<2>::from_data(burn::tensor::TensorData::new(values, [m, m]), &device)
     };
+    let diagonal = crate::data::read_f32((a.clone() * Tensor::eye(n, &device)).sum_dim(1))?;
     let mut work = a;
     let mut lower = Tensor::<2>::zeros([n, n], &device);
     let mut diagonal_inverses = Vec::new();
@@ -221,6 +229,12 @@ pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitErro
         let block = crate::data::read_f32(work.clone().slice([start..end, start..end]))?;
         let mut factor: Vec<f64> = block.iter().map(|v| *v as f64).collect();
         if !cholesky_in_place(&mut factor, m) {
+            return Ok(None);
+        }
+        let resolved = |i: usize| {
+            factor[i * m + i] * factor[i * m + i] >= PIVOT_RESOLUTION * diagonal[start + i] as f64
+        };
+        if !(0..m).all(resolved) {
             return Ok(None);
         }
         for i in 0..m {
