@@ -76,7 +76,26 @@ fn bench_runs(
     runs: &Path,
     check: impl Fn(&Summary),
 ) {
-    for backend in kiln_backends::compiled() {
+    bench_runs_on(
+        group,
+        function,
+        config,
+        runs,
+        check,
+        &kiln_backends::compiled(),
+    );
+}
+
+/// [`bench_runs`] on `backends`.
+fn bench_runs_on(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    function: &str,
+    config: &Path,
+    runs: &Path,
+    check: impl Fn(&Summary),
+    backends: &[kiln_backends::BackendKind],
+) {
+    for &backend in backends {
         let mut run = 0;
         group.bench_function(format!("{function}/{backend}"), |b| {
             b.iter(|| {
@@ -141,6 +160,43 @@ fn bench_rbf_svm(c: &mut Criterion) {
     bench_runs(&mut group, "smo", &config, dir.path(), |summary| {
         assert!(summary.valid["accuracy"] >= 0.922, "{:?}", summary.valid)
     });
+    group.finish();
+}
+
+/// The shipped 5-D Gaussian process (`configs/waves-gp.toml`: C·RBF with five length scales +
+/// white noise, 1,000 rows, L-BFGS on the log marginal likelihood): against scikit-learn's
+/// `GaussianProcessRegressor` (`benches/peers/gp_reference.py`, `compare.py`). Each run must
+/// reach scikit-learn's log marginal likelihood, -119.034, within 1e-2 relative. Skipped on
+/// Mesa's software Vulkan (about 200 s a fit there).
+fn bench_gp(c: &mut Criterion) {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/waves-gp.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("gp_1k_x_5");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1_000));
+    let backends: Vec<_> = kiln_backends::compiled()
+        .into_iter()
+        .filter(|&backend| {
+            let description = kiln_backends::open(backend).unwrap().description;
+            let software = description.contains("llvmpipe");
+            if software {
+                println!("gp_1k_x_5/{backend}: skipped on {description}");
+            }
+            !software
+        })
+        .collect();
+    let check = |summary: &Summary| {
+        let lml = summary.train["log_marginal_likelihood"];
+        assert!((lml + 119.034).abs() <= 1.19, "{lml}")
+    };
+    bench_runs_on(
+        &mut group,
+        "lbfgs_ard_rbf",
+        &config,
+        dir.path(),
+        check,
+        &backends,
+    );
     group.finish();
 }
 
@@ -254,6 +310,7 @@ criterion_group!(
     bench_kmeans,
     bench_gmm,
     bench_rbf_svm,
+    bench_gp,
     bench_mlp
 );
 criterion_main!(benches);
