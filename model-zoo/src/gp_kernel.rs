@@ -126,9 +126,10 @@ impl Kernel {
             return Err(problem);
         }
         for value in self.hyperparameters() {
-            if !(value >= BOUNDS.0 && value <= BOUNDS.1) {
+            if !(BOUNDS.0..=BOUNDS.1).contains(&value) {
                 return Err(format!(
-                    "kernel hyperparameter {value} is outside [{:e}, {:e}]",
+                    "kernel `{self}`: the value {value} is outside [{:e}, {:e}], the range the \
+                     fit searches; start every length scale, constant and noise level inside it",
                     BOUNDS.0, BOUNDS.1
                 ));
             }
@@ -582,7 +583,13 @@ mod tests {
         assert!(error("-1 * RBF(1)").contains("a constant must be > 0"));
         let kernel = Kernel::parse("RBF([1, 2, 3])").unwrap();
         assert!(kernel.check(2).unwrap_err().contains("3 length scales"));
-        assert!(Kernel::parse("RBF(1e-7)").unwrap().check(1).is_err());
+        let outside = Kernel::parse("RBF(1) + WhiteKernel(0)").unwrap().check(1);
+        assert!(
+            outside.as_ref().unwrap_err().starts_with(
+                "kernel `RBF(1) + WhiteKernel(0)`: the value 0 is outside [1e-5, 1e5]"
+            ),
+            "{outside:?}"
+        );
         assert!(kernel.check(3).is_ok());
     }
 
