@@ -124,6 +124,17 @@ impl GaussianProcessConfig {
     }
 }
 
+impl GaussianProcessParams {
+    /// The log hyperparameters the fit starts from: the kernel's values.
+    fn initial_theta(&self) -> Vec<f64> {
+        self.kernel
+            .hyperparameters()
+            .iter()
+            .map(|v| num_traits::Float::ln(*v))
+            .collect()
+    }
+}
+
 /// The fit's progress for a checkpoint: the optimiser's state (none before the first step).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GaussianProcessState {
@@ -191,12 +202,7 @@ impl GaussianProcess {
 
     /// An unfitted process with room for `n` training rows, to load saved weights into.
     pub fn with_rows(params: GaussianProcessParams, n: usize, device: &Device) -> Self {
-        let theta: Vec<f64> = params
-            .kernel
-            .hyperparameters()
-            .iter()
-            .map(|v| num_traits::Float::ln(*v))
-            .collect();
+        let theta = params.initial_theta();
         Self {
             x_train: Param::from_tensor(Tensor::zeros([n, params.n_features], device)),
             alpha: Param::from_tensor(Tensor::zeros([n, 1], device)),
@@ -276,7 +282,7 @@ impl GaussianProcess {
     /// The log marginal likelihood of `batch` under the fitted hyperparameters (of the
     /// normalised target when `normalize_y`, as scikit-learn's).
     pub fn log_marginal_likelihood(&self, batch: &Batch) -> Result<f64, FitError> {
-        let (x, y) = self.training_data(batch)?;
+        let (x, y, _) = self.training_data(batch)?;
         let theta: Vec<f64> = read_f32(self.theta.val())?
             .iter()
             .map(|t| *t as f64)
@@ -297,13 +303,14 @@ impl GaussianProcess {
         *self.progress = state;
     }
 
-    /// The rows and the normalised target of `batch`.
-    fn training_data(&self, batch: &Batch) -> Result<(Tensor<2>, Tensor<2>), FitError> {
+    /// The rows of `batch`, its normalised target and the target's `[mean, std]`.
+    fn training_data(&self, batch: &Batch) -> Result<(Tensor<2>, Tensor<2>, [f64; 2]), FitError> {
         let Targets::Values(y) = &batch.targets else {
             return Err(ConfigError::NeedsNumericTarget { model: NAME }.into());
         };
-        let [mean, std] = target_scale(y, self.params.normalize_y)?;
-        Ok((batch.x.clone(), y.clone().sub_scalar(mean).div_scalar(std)))
+        let scale = target_scale(y, self.params.normalize_y)?;
+        let normalised = y.clone().sub_scalar(scale[0]).div_scalar(scale[1]);
+        Ok((batch.x.clone(), normalised, scale))
     }
 
     /// One step: the first evaluates the starting hyperparameters, each later one is an
@@ -320,17 +327,11 @@ impl GaussianProcess {
                 max: MAX_TRAINING_ROWS,
             });
         }
-        let (x, y) = self.training_data(data)?;
+        let (x, y, scale) = self.training_data(data)?;
         let optimize = self.params.optimize;
         let (optimizer, jitter) = match self.progress.optimizer.take() {
             None => {
-                let theta: Vec<f64> = self
-                    .params
-                    .kernel
-                    .hyperparameters()
-                    .iter()
-                    .map(|v| num_traits::Float::ln(*v))
-                    .collect();
+                let theta = self.params.initial_theta();
                 let (value, gradient, posterior) = self
                     .evaluate(&theta, &x, &y, optimize)?
                     .ok_or(FitError::NotPositiveDefinite)?;
@@ -342,7 +343,7 @@ impl GaussianProcess {
                 );
                 let mut optimizer = Lbfgs::new(theta, value, gradient, lower, upper);
                 optimizer.converged = !optimize;
-                self.keep(data, &optimizer.x, posterior)?;
+                self.keep(&x, scale, &optimizer.x, posterior);
                 (optimizer, jitter)
             }
             Some(mut optimizer) => {
@@ -351,7 +352,7 @@ impl GaussianProcess {
                 })?;
                 let jitter = accepted.as_ref().map_or(0.0, |p| p.jitter);
                 if let Some(posterior) = accepted {
-                    self.keep(data, &optimizer.x, posterior)?;
+                    self.keep(&x, scale, &optimizer.x, posterior);
                 }
                 (optimizer, jitter)
             }
@@ -367,19 +368,14 @@ impl GaussianProcess {
 
     /// Makes the evaluation at `theta` the model's, keeping the parameters' ids (saved with
     /// the weights, so a resumed fit writes the same bytes as one never stopped).
-    fn keep(&mut self, data: &Batch, theta: &[f64], posterior: Posterior) -> Result<(), FitError> {
-        let device = data.x.device();
-        let Targets::Values(y) = &data.targets else {
-            return Err(ConfigError::NeedsNumericTarget { model: NAME }.into());
-        };
-        let scale = target_scale(y, self.params.normalize_y)?;
-        self.x_train = Param::initialized(self.x_train.id, data.x.clone());
+    fn keep(&mut self, x: &Tensor<2>, scale: [f64; 2], theta: &[f64], posterior: Posterior) {
+        let device = x.device();
+        self.x_train = Param::initialized(self.x_train.id, x.clone());
         self.alpha = Param::initialized(self.alpha.id, posterior.alpha);
         self.cholesky_inverse =
             Param::initialized(self.cholesky_inverse.id, posterior.cholesky_inverse);
         self.theta = Param::initialized(self.theta.id, host_tensor(theta, &device));
         self.target_scale = Param::initialized(self.target_scale.id, host_tensor(&scale, &device));
-        Ok(())
     }
 
     /// The negative log marginal likelihood at the log hyperparameters `theta`, its gradient
