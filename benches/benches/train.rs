@@ -67,6 +67,22 @@ fn bench_train(c: &mut Criterion) {
     group.finish();
 }
 
+/// The compiled backends but Mesa's software Vulkan (llvmpipe), which is a correctness stand-in:
+/// the large benches would take hours there. Says which it skips, under `group`'s name.
+fn hardware_backends(group: &str) -> Vec<kiln_backends::BackendKind> {
+    kiln_backends::compiled()
+        .into_iter()
+        .filter(|&backend| {
+            let description = kiln_backends::open(backend).unwrap().description;
+            let software = description.contains("llvmpipe");
+            if software {
+                println!("{group}/{backend}: skipped on {description}");
+            }
+            !software
+        })
+        .collect()
+}
+
 /// Times whole `kiln train` runs of `config` as `function/<backend>` in `group`, on every
 /// compiled backend, each run written under `runs`; `check` asserts on each run's summary.
 fn bench_runs(
@@ -174,17 +190,7 @@ fn bench_gp(c: &mut Criterion) {
     let mut group = c.benchmark_group("gp_1k_x_5");
     group.sample_size(10);
     group.throughput(Throughput::Elements(1_000));
-    let backends: Vec<_> = kiln_backends::compiled()
-        .into_iter()
-        .filter(|&backend| {
-            let description = kiln_backends::open(backend).unwrap().description;
-            let software = description.contains("llvmpipe");
-            if software {
-                println!("gp_1k_x_5/{backend}: skipped on {description}");
-            }
-            !software
-        })
-        .collect();
+    let backends = hardware_backends("gp_1k_x_5");
     let check = |summary: &Summary| {
         let lml = summary.train["log_marginal_likelihood"];
         assert!((lml + 119.034).abs() <= 1.19, "{lml}")
@@ -246,14 +252,8 @@ fn bench_mlp(c: &mut Criterion) {
     let mut group = c.benchmark_group("mlp_50k_x_784");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS as u64));
-    for backend in kiln_backends::compiled() {
-        let opened = kiln_backends::open(backend).unwrap();
-        if opened.description.contains("llvmpipe") {
-            // Mesa's software Vulkan: a correctness stand-in, hours for this size.
-            println!("mlp_50k_x_784/{backend}: skipped on {}", opened.description);
-            continue;
-        }
-        let device = opened.device;
+    for backend in hardware_backends("mlp_50k_x_784") {
+        let device = kiln_backends::open(backend).unwrap().device;
         let split = |x: &[f32], y: &[usize]| Split {
             batch: Batch {
                 x: Tensor::from_data(TensorData::new(x.to_vec(), [y.len(), FEATURES]), &device),
