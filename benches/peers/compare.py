@@ -1,25 +1,40 @@
 #!/usr/bin/env python3
-"""kiln against scikit-learn on the same data, in one run, on this machine.
+"""kiln against scikit-learn and linfa on the same data, in one run, on this machine.
 
     python3 benches/peers/compare.py            # OLS, logistic, k-means, GMM, RBF SVM, GP
     python3 benches/peers/compare.py --repeat 5 # best of 5 fits each
+    python3 benches/peers/compare.py --no-linfa # kiln and scikit-learn only
 
 Writes seeded synthetic CSVs (80,000 x 20 regression and 3-class classification,
 100,000 x 10 blobs for k-means and the Gaussian mixture with k = 8) and takes
 examples/data/clusters-train.csv (5,000 x 20, two classes) for the RBF SVM and
 examples/data/waves-train.csv (1,000 x 5) for Gaussian-process regression (C * RBF with five
 length scales + white noise, normalised target), trains each with `kiln train` (flex, the
-build the test suite makes) and with scikit-learn, and prints one table:
+build the test suite makes), with scikit-learn and with linfa 0.8.1 (the `linfa-peer` binary
+of benches/peers/linfa/, f64, pure-Rust linear algebra), and prints one table:
 
 - fit: kiln's `fit_seconds` from the run's summary.json (device synced) against the
-  scikit-learn `fit` call alone; ratio = kiln / scikit-learn (below 1: kiln is faster);
+  scikit-learn `fit` call alone and linfa's `fit` call alone; k/sk and k/linfa = kiln / peer
+  (below 1: kiln is faster);
 - whole: the whole `kiln train` process (CSV parsing, run directory) against scikit-learn's
-  CSV load + scaling + fit in Python;
-- quality on the training rows (both fit every row: `valid_fraction = 0`): R², accuracy,
+  CSV load + scaling + fit in Python and linfa-peer's CSV load + scaling + fit (in-process);
+- quality on the training rows (all fit every row: `valid_fraction = 0`): R², accuracy,
   inertia, mean log-likelihood, log marginal likelihood.
 
-Installs scikit-learn with pip when it is missing. The MLP against PyTorch is
-`mlp_torch.py` beside this script and the `mlp_50k_x_784` criterion bench.
+linfa's models, features scaled where scikit-learn's are (StandardScaler, ddof 0):
+`LinearRegression` (least squares); `MultiLogisticRegression` (alpha 1 = scikit-learn's C = 1,
+L-BFGS, at most 100 iterations, gradient tolerance 1e-4 on the summed loss); `KMeans` (k = 8,
+one k-means++ run, seed 0, tolerance 1e-4, at most 300 iterations); `GaussianMixtureModel`
+(k = 8, full covariances, k-means init (linfa's own 10 k-means runs), seed 0, tolerance 1e-3,
+reg_covar 1e-6, at most 100 EM steps); `Svm<f64, bool>` (C = 1, Gaussian kernel with
+eps = 1 / gamma, gamma = "scale" = 1 / (n_features * Var(X)), stopping eps 1e-3 as libsvm's
+tol, no shrinking: linfa 0.8.1's shrinking panics on this set). linfa has no Gaussian process:
+its cells print `-`. linfa's inertia and log-likelihood are computed by linfa-peer from the
+fitted centroids / weights, means and precisions, as scikit-learn's `inertia_` and `score`.
+
+Installs scikit-learn with pip when it is missing and builds linfa-peer with cargo (its own
+target directory, ~/.cache/kiln-target-linfa; not a member of kiln's workspace). The MLP
+against PyTorch is `mlp_torch.py` beside this script and the `mlp_50k_x_784` criterion bench.
 """
 
 import argparse
@@ -40,6 +55,31 @@ def ensure_sklearn():
         import sklearn  # noqa: F401
     except ImportError:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "scikit-learn"], check=True)
+
+
+LINFA = REPO / "benches" / "peers" / "linfa"
+# Tasks linfa-peer fits (linfa has no Gaussian process).
+LINFA_TASKS = {"ols", "logistic", "kmeans", "gmm", "rbf_svm"}
+
+
+def ensure_linfa():
+    """Builds linfa-peer (release) in its own target directory, never kiln's; returns its path."""
+    target = Path.home() / ".cache" / "kiln-target-linfa"
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+    command = ["cargo", "build", "--release", "--quiet", "--manifest-path", str(LINFA / "Cargo.toml")]
+    try:
+        subprocess.run(command, check=True, env=env, stdout=sys.stderr)
+    except (OSError, subprocess.CalledProcessError) as error:
+        sys.exit(f"building linfa-peer failed ({error}); --no-linfa skips linfa")
+    return target / "release" / "linfa-peer"
+
+
+def linfa_version():
+    lock = (LINFA / "Cargo.lock").read_text().split("\n")
+    for i, line in enumerate(lock):
+        if line == 'name = "linfa"':
+            return lock[i + 1].split('"')[1]
+    return "?"
 
 
 def kiln_binary():
@@ -167,29 +207,63 @@ def run_sklearn(directory, task, repeat):
     return best
 
 
+def run_linfa(binary, directory, task, repeat):
+    """(fit, whole, quality) from linfa-peer, or None where linfa has no such model or it failed."""
+    if binary is None or task not in LINFA_TASKS:
+        return None
+    data = CONFIGS[task][0]
+    out = subprocess.run([str(binary), task, str(directory / data), "--repeat", str(repeat)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"linfa-peer {task} failed: {out.stderr.strip()}", file=sys.stderr)
+        return None
+    result = json.loads(out.stdout)
+    return result["fit"], result["whole"], result["quality"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="fits per tool; the fastest counts")
+    parser.add_argument("--no-linfa", action="store_true", help="skip linfa (no cargo build of it)")
     args = parser.parse_args()
     ensure_sklearn()
     import sklearn
 
+    linfa = None if args.no_linfa else ensure_linfa()
     kiln = kiln_binary()
     threads = os.cpu_count()
-    print(f"scikit-learn {sklearn.__version__}, {threads} CPU threads, kiln on flex, best of {args.repeat}")
+    peers = f"scikit-learn {sklearn.__version__}"
+    if linfa is not None:
+        peers += f", linfa {linfa_version()}"
+    print(f"{peers}, {threads} CPU threads, kiln on flex, best of {args.repeat}, seconds")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         write_data(directory)
         for shipped in ("clusters-train.csv", "waves-train.csv"):
             shutil.copy(REPO / "examples/data" / shipped, directory)
-        print(f"{'task':<10}{'kiln fit s':>11}{'sk fit s':>10}{'ratio':>7}"
-              f"{'kiln whole':>11}{'sk whole':>10}   quality (kiln / scikit-learn)")
+        header = f"{'task':<10}{'kiln fit':>10}{'sk fit':>8}{'k/sk':>6}"
+        if linfa is not None:
+            header += f"{'linfa fit':>11}{'k/linfa':>9}"
+        header += f"{'kiln whole':>12}{'sk whole':>10}"
+        if linfa is not None:
+            header += f"{'linfa whole':>13}"
+        header += "   quality (kiln / scikit-learn" + (" / linfa)" if linfa is not None else ")")
+        print(header)
         for task in CONFIGS:
             k_fit, k_whole, k_q = run_kiln(kiln, directory, task, args.repeat)
             s_fit, s_whole, s_q = run_sklearn(directory, task, args.repeat)
+            lin = run_linfa(linfa, directory, task, args.repeat)
             metric = CONFIGS[task][3]
-            print(f"{task:<10}{k_fit:>11.3f}{s_fit:>10.3f}{k_fit / s_fit:>7.2f}"
-                  f"{k_whole:>11.2f}{s_whole:>10.2f}   {metric} {k_q:.4f} / {s_q:.4f}")
+            row = f"{task:<10}{k_fit:>10.3f}{s_fit:>8.3f}{k_fit / s_fit:>6.2f}"
+            if linfa is not None:
+                row += f"{lin[0]:>11.3f}{k_fit / lin[0]:>9.2f}" if lin else f"{'-':>11}{'-':>9}"
+            row += f"{k_whole:>12.2f}{s_whole:>10.2f}"
+            if linfa is not None:
+                row += f"{lin[1]:>13.2f}" if lin else f"{'-':>13}"
+            row += f"   {metric} {k_q:.4f} / {s_q:.4f}"
+            if linfa is not None:
+                row += f" / {lin[2]:.4f}" if lin else " / -"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":
