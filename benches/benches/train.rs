@@ -267,11 +267,14 @@ fn bench_mlp(c: &mut Criterion) {
                 n_classes: 10,
             },
         };
-        let (train_split, test_split) = (split(&x, &y), split(&test_x, &test_y));
-        let fit = |epochs| {
+        let (mut train_rows, test_split) = (
+            train::TrainRows::Resident(split(&x, &y)),
+            split(&test_x, &test_y),
+        );
+        let mut fit = |epochs| {
             train::fit(
                 &spec,
-                &train_split,
+                &mut train_rows,
                 None,
                 &config(epochs),
                 0,

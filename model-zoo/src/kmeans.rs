@@ -108,6 +108,17 @@ pub struct KMeansState {
     counts: Option<alloc::vec::Vec<f32>>,
 }
 
+/// One step's pass over the rows, under way: see [`KMeans::begin_pass`].
+#[derive(Debug)]
+pub struct KMeansPass {
+    /// The centres when the pass began.
+    start: Tensor<2>,
+    centers: Tensor<2>,
+    counts: Tensor<2>,
+    inertia: Tensor<1>,
+    rows: usize,
+}
+
 /// Cluster centres, `[k, n_features]`.
 #[derive(Module, Debug)]
 pub struct KMeans {
@@ -188,69 +199,94 @@ impl KMeans {
 
     /// One Lloyd iteration (seeding the centres first when a restart begins).
     pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
-        let x = &data.x;
-        let [n, _] = x.dims();
+        let mut pass = self.begin_pass(&data.x)?;
+        self.pass_rows(&mut pass, data.x.clone());
+        self.end_pass(pass, &data.x)
+    }
+
+    /// Starts one step as a pass over rows given in parts (a file read a chunk at a time):
+    /// [`KMeans::pass_rows`] for each part, then [`KMeans::end_pass`]. `sample` seeds the
+    /// centres (k-means++), scales `tol` by its variance and compares restarts by its
+    /// inertia; [`KMeans::fit_step`] uses every row for it.
+    pub fn begin_pass(&mut self, sample: &Tensor<2>) -> Result<KMeansPass, FitError> {
+        let [n, _] = sample.dims();
         if n < self.params.k {
             return Err(FitError::TooFewRows {
                 rows: n,
                 needed: self.params.k,
             });
         }
-        let tol_scaled = match self.progress.tol_scaled {
-            Some(t) => t,
-            None => {
-                let mean = crate::linalg::mean_rows(x.clone());
-                let variance = crate::linalg::mean_all((x.clone() - mean).square());
-                let t = self.params.tol * read_f32(variance)?[0] as f64;
-                self.progress.tol_scaled = Some(t);
-                t
-            }
-        };
+        if self.progress.tol_scaled.is_none() {
+            let mean = crate::linalg::mean_rows(sample.clone());
+            let variance = crate::linalg::mean_all((sample.clone() - mean).square());
+            self.progress.tol_scaled = Some(self.params.tol * read_f32(variance)?[0] as f64);
+        }
         if self.progress.iteration == 0 {
-            let centers = kmeans_plus_plus(x, self.params.k, &mut self.progress.rng)?;
+            let centers = kmeans_plus_plus(sample, self.params.k, &mut self.progress.rng)?;
             self.set_centers(centers);
         }
         self.progress.iteration += 1;
-
-        // One pass over the rows in batches (Lloyd: a single batch of all rows). Each cluster's
-        // running count grows by its batch count and its centre moves by
-        // (batch sum − batch count·centre) / running count: with counts reset every step and one
-        // batch this is exactly Lloyd's mean; accumulated over a restart it is mini-batch
-        // k-means. An empty cluster keeps its centre.
         let start = self.centers.val();
-        let mut centers = start.clone();
-        let mut counts = match (&self.progress.counts, self.params.batch_size) {
+        let device = sample.device();
+        let counts = match (&self.progress.counts, self.params.batch_size) {
             (Some(c), Some(_)) => c.clone(),
-            _ => Tensor::zeros([self.params.k, 1], &x.device()),
+            _ => Tensor::zeros([self.params.k, 1], &device),
         };
-        let batch = self.params.batch_size.unwrap_or(n).min(n);
-        // Summed on the device and read once per pass, not once per batch.
-        let mut inertia = Tensor::<1>::zeros([1], &x.device());
+        Ok(KMeansPass {
+            centers: start.clone(),
+            start,
+            counts,
+            inertia: Tensor::zeros([1], &device),
+            rows: 0,
+        })
+    }
+
+    /// Moves the centres of a pass over `x`, in batches (Lloyd: a single batch of all rows).
+    /// Each cluster's running count grows by its batch count and its centre moves by
+    /// (batch sum − batch count·centre) / running count: with counts reset every step and one
+    /// batch this is exactly Lloyd's mean; accumulated over a restart it is mini-batch
+    /// k-means. An empty cluster keeps its centre.
+    pub fn pass_rows(&self, pass: &mut KMeansPass, x: Tensor<2>) {
+        let [n, _] = x.dims();
+        let batch = self.params.batch_size.unwrap_or(n).min(n).max(1);
         for begin in (0..n).step_by(batch) {
             let xb = x.clone().narrow(0, begin, batch.min(n - begin));
             let (nearest, assignment) =
-                squared_distances(xb.clone(), centers.clone()).min_dim_with_indices(1);
-            inertia = inertia + nearest.clamp_min(0.0).sum();
+                squared_distances(xb.clone(), pass.centers.clone()).min_dim_with_indices(1);
+            // Summed on the device and read once per pass, not once per batch.
+            pass.inertia = pass.inertia.clone() + nearest.clamp_min(0.0).sum();
             let one_hot = assignment
                 .squeeze_dim::<1>(1)
                 .one_hot::<2>(self.params.k)
                 .float(); // [b, k]
             let batch_counts = crate::linalg::sum_rows(one_hot.clone()).transpose(); // [k, 1]
             let batch_sums = crate::linalg::matmul(one_hot.transpose(), xb); // [k, d]
-            counts = counts + batch_counts.clone();
-            centers = centers.clone()
-                + (batch_sums - centers * batch_counts) / counts.clone().clamp_min(1.0);
+            pass.counts = pass.counts.clone() + batch_counts.clone();
+            pass.centers = pass.centers.clone()
+                + (batch_sums - pass.centers.clone() * batch_counts)
+                    / pass.counts.clone().clamp_min(1.0);
         }
+        pass.rows += n;
+    }
+
+    /// Ends a pass: keeps the new centres, ends the restart when they moved less than `tol`
+    /// (or after `max_iter` passes), and the fit after the last restart.
+    pub fn end_pass(
+        &mut self,
+        pass: KMeansPass,
+        sample: &Tensor<2>,
+    ) -> Result<StepRecord, FitError> {
+        let tol_scaled = self.progress.tol_scaled.unwrap_or(0.0);
         if self.params.batch_size.is_some() {
-            self.progress.counts = Some(counts);
+            self.progress.counts = Some(pass.counts);
         }
-        let inertia = read_f32(inertia)?[0] as f64;
-        let shift = read_f32((centers.clone() - start).square().sum())?[0] as f64;
-        self.set_centers(centers);
+        let inertia = read_f32(pass.inertia)?[0] as f64;
+        let shift = read_f32((pass.centers.clone() - pass.start).square().sum())?[0] as f64;
+        self.set_centers(pass.centers);
 
         let restart_done = shift <= tol_scaled || self.progress.iteration >= self.params.max_iter;
         if restart_done {
-            let final_inertia = self.inertia(x.clone())?;
+            let final_inertia = self.inertia(sample.clone())?;
             let better = self
                 .progress
                 .best
@@ -268,7 +304,7 @@ impl KMeans {
             self.set_centers(best.clone());
         }
         Ok(StepRecord {
-            loss: inertia / n as f64,
+            loss: inertia / pass.rows.max(1) as f64,
             converged,
             jitter: 0.0,
         })

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_backends::BackendKind;
-use kiln_model_zoo::{Supervision, Task};
+use kiln_model_zoo::{ModelSpec, Supervision, Task};
 use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpoint};
@@ -17,7 +17,8 @@ use crate::error::{Error, Location, Result};
 use crate::plot;
 use crate::progress::Progress;
 use crate::run::{self, ModelMeta, RunWriter};
-use crate::train::{self, EpochRecord, FitControl, HostPrediction, HostTargets, Metrics, Split};
+use crate::stream::{ChunkedCsv, RowCheck};
+use crate::train::{self, EpochRecord, FitControl, HostPrediction, Metrics, Split, TrainRows};
 
 /// Options of `kiln train`.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +63,9 @@ pub struct Summary {
     pub load_seconds: f64,
     /// The fit alone, device work synced.
     pub fit_seconds: f64,
+    /// The process's peak resident memory so far, in bytes (Linux only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// A finished training run.
@@ -128,37 +132,59 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         target: target.map(|t| (t, target_kind)),
         features: None,
     };
-    let full = read_csv(&train_path, columns)?;
-    let (train_table, valid_table) = match &config.data.valid {
-        Some(valid) => {
-            let features = full.feature_names.clone();
-            let valid = read_csv(
-                &loaded.resolve(valid),
-                Columns {
-                    features: Some(&features),
-                    ..columns
-                },
-            )?;
-            (full, Some(valid))
+    let read_valid = |feature_names: &[String]| -> Result<Option<Table>> {
+        config
+            .data
+            .valid
+            .as_ref()
+            .map(|valid| {
+                read_csv(
+                    &loaded.resolve(valid),
+                    Columns {
+                        features: Some(feature_names),
+                        ..columns
+                    },
+                )
+            })
+            .transpose()
+    };
+    let (mut train_data, valid_table) = match config.data.chunk_rows {
+        Some(chunk_rows) => {
+            let csv = ChunkedCsv::scan(&train_path, columns, chunk_rows)?;
+            let valid = read_valid(&csv.preprocessing(None, false).feature_names)?;
+            (TrainData::Streamed(csv), valid)
         }
         None => {
-            let fraction = config.data.valid_fraction.unwrap_or(0.2);
-            let (train_idx, valid_idx) = split_indices(full.n_rows(), fraction, config.seed);
-            if train_idx.is_empty() || (fraction > 0.0 && valid_idx.is_empty()) {
-                return Err(Error::Data {
-                    message: format!(
-                        "{} rows are too few to hold out `valid_fraction = {fraction}`",
-                        full.n_rows()
-                    ),
-                    location: Location::file(&train_path),
-                    fix: "add rows, or set `valid_fraction = 0`".into(),
-                });
+            let full = read_csv(&train_path, columns)?;
+            match &config.data.valid {
+                Some(_) => {
+                    let valid = read_valid(&full.feature_names)?;
+                    (TrainData::Resident(full), valid)
+                }
+                None => {
+                    let fraction = config.data.valid_fraction.unwrap_or(0.2);
+                    let (train_idx, valid_idx) =
+                        split_indices(full.n_rows(), fraction, config.seed);
+                    if train_idx.is_empty() || (fraction > 0.0 && valid_idx.is_empty()) {
+                        return Err(Error::Data {
+                            message: format!(
+                                "{} rows are too few to hold out `valid_fraction = {fraction}`",
+                                full.n_rows()
+                            ),
+                            location: Location::file(&train_path),
+                            fix: "add rows, or set `valid_fraction = 0`".into(),
+                        });
+                    }
+                    let valid = (!valid_idx.is_empty()).then(|| full.select(&valid_idx));
+                    (TrainData::Resident(full.select(&train_idx)), valid)
+                }
             }
-            let valid = (!valid_idx.is_empty()).then(|| full.select(&valid_idx));
-            (full.select(&train_idx), valid)
         }
     };
-    let prep = Preprocessing::fit(&train_table, target, config.data.standardize);
+    let prep = match &train_data {
+        TrainData::Resident(table) => Preprocessing::fit(table, target, config.data.standardize),
+        TrainData::Streamed(csv) => csv.preprocessing(target, config.data.standardize),
+    };
     let shape = kiln_model_zoo::DataShape {
         n_features: prep.feature_names.len(),
         task: prep.task(),
@@ -170,30 +196,49 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         };
         Error::Model { source, location }
     })?;
-    let train_split = split(&prep, &train_table, &device)?;
-    let valid_split = valid_table
-        .as_ref()
-        .map(|t| split(&prep, t, &device))
-        .transpose()?;
-    if let kiln_model_zoo::ModelSpec::Glm(glm) = &spec {
-        for table in std::iter::once(&train_table).chain(valid_table.as_ref()) {
-            if let RawTarget::Values(y) = &table.target
-                && let Err((row, needs)) = glm.check_targets(y)
-            {
-                return Err(Error::Data {
-                    message: format!(
-                        "target `{}` is {}, but this GLM family needs {needs}",
-                        target.unwrap_or_default(),
-                        y[row],
-                    ),
-                    location: Location::line(&table.path, table.lines[row] as usize),
-                    fix: "fix the row, or pick a family that fits the target (`normal` takes \
-                          any sign)"
-                        .into(),
-                });
-            }
+    if let TrainData::Streamed(csv) = &mut train_data {
+        let streams = match &spec {
+            kiln_model_zoo::ModelSpec::KMeans(kmeans) => kmeans.batch_size.is_some(),
+            spec => spec.fit_method() == kiln_model_zoo::FitMethod::Gradient,
+        };
+        if !streams {
+            return Err(loaded.error(
+                &["data", "chunk_rows"],
+                format!(
+                    "model `{}` needs all its rows at once, so it cannot train from chunks",
+                    config.model.kind()
+                ),
+                "remove `chunk_rows`; for k-means, set `[model] batch_size` (mini-batch \
+                 k-means) to stream"
+                    .into(),
+            ));
+        }
+        if let Some(check) = target_check(&spec, target) {
+            csv.set_check(check);
         }
     }
+    if let Some(check) = target_check(&spec, target) {
+        for table in valid_table.iter().chain(match &train_data {
+            TrainData::Resident(table) => Some(table),
+            TrainData::Streamed(_) => None,
+        }) {
+            check(table)?;
+        }
+    }
+    // The host copy of resident rows is dropped once they are on the device.
+    let mut train_rows = match train_data {
+        TrainData::Resident(table) => {
+            TrainRows::Resident(Split::from_table(&prep, &table, &device)?)
+        }
+        TrainData::Streamed(csv) => TrainRows::Streamed {
+            csv,
+            prep: prep.clone(),
+        },
+    };
+    let valid_split = valid_table
+        .as_ref()
+        .map(|t| Split::from_table(&prep, t, &device))
+        .transpose()?;
     if let Some(stop) = &config.train.early_stopping {
         let known = train::watchable_metrics(&spec, valid_split.is_some());
         if !known.contains(&stop.metric.as_str()) {
@@ -283,7 +328,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     let checkpoint_path = writer.path(checkpoint::FILE);
     let fitted = train::fit(
         &spec,
-        &train_split,
+        &mut train_rows,
         valid_split.as_ref(),
         &config.train,
         config.seed,
@@ -349,12 +394,12 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         model: config.model.kind().into(),
         backend: backend.name().into(),
         device: opened.description,
-        n_train: train_table.n_rows(),
+        n_train: train_rows.n_rows(),
         n_valid: valid_table.as_ref().map_or(0, Table::n_rows),
         n_features: shape.n_features,
         epochs: fitted.history.len(),
         stopped_early: fitted.stopped_early,
-        train: train::evaluate_final(&fitted.model, &train_split)?,
+        train: train::evaluate_train(&fitted.model, &mut train_rows, &device)?,
         valid: match &valid_split {
             Some(v) => train::evaluate_final(&fitted.model, v)?,
             None => Metrics::new(),
@@ -363,6 +408,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         fitted: fitted.model.describe()?,
         load_seconds,
         fit_seconds: fitted.fit_seconds,
+        peak_rss_bytes: peak_rss_bytes(),
     };
     writer.write_json(run::SUMMARY_FILE, &summary)?;
     let run_dir = writer.commit()?;
@@ -388,23 +434,44 @@ fn interrupt_flag() -> &'static AtomicBool {
 }
 
 /// A table's rows on the device, and its targets on the host.
-fn split(prep: &Preprocessing, table: &Table, device: &Device) -> Result<Split> {
-    let batch = prep.batch(table, device)?;
-    Ok(Split {
-        batch,
-        targets: host_targets(prep, table)?,
-    })
+/// The peak resident memory of this process (`VmHWM`), where the OS reports it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
-fn host_targets(prep: &Preprocessing, table: &Table) -> Result<HostTargets> {
-    Ok(match (&table.target, prep.task()) {
-        (RawTarget::Labels(_), Task::Classification { n_classes }) => HostTargets::Classes {
-            labels: prep.encode_labels(table)?,
-            n_classes,
-        },
-        (RawTarget::Values(v), _) => HostTargets::Values(v.clone()),
-        _ => HostTargets::Values(Vec::new()),
-    })
+/// The training rows as loaded: a whole table, or a file to read a chunk at a time.
+enum TrainData {
+    Resident(Table),
+    Streamed(ChunkedCsv),
+}
+
+/// The check a model's targets must pass beyond being numbers (a GLM family's range), naming
+/// the row that fails.
+fn target_check(spec: &ModelSpec, target: Option<&str>) -> Option<RowCheck> {
+    let ModelSpec::Glm(glm) = spec else {
+        return None;
+    };
+    let (glm, target) = (*glm, target.unwrap_or_default().to_owned());
+    Some(Box::new(move |table: &Table| {
+        if let RawTarget::Values(y) = &table.target
+            && let Err((row, needs)) = glm.check_targets(y)
+        {
+            return Err(Error::Data {
+                message: format!(
+                    "target `{target}` is {}, but this GLM family needs {needs}",
+                    y[row],
+                ),
+                location: Location::line(&table.path, table.lines[row] as usize),
+                fix: "fix the row, or pick a family that fits the target (`normal` takes any \
+                      sign)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }))
 }
 
 /// The config as it was used: defaults filled in, overrides applied, data paths absolute.
@@ -476,7 +543,7 @@ pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
             features: Some(&prep.feature_names),
         },
     )?;
-    let split = split(prep, &table, &device)?;
+    let split = Split::from_table(prep, &table, &device)?;
     let mut metrics = train::evaluate_final(&saved.model, &split)?;
     metrics.insert("rows".into(), table.n_rows() as f64);
     Ok(metrics)

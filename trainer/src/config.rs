@@ -50,6 +50,12 @@ pub struct DataConfig {
     /// Scale each feature to zero mean and unit variance (statistics of the training split).
     #[serde(default = "yes")]
     pub standardize: bool,
+    /// Stream `train` from disk this many rows at a time instead of loading it whole, for files
+    /// larger than memory: memory holds one chunk, each epoch visits the chunks in a seeded
+    /// order and shuffles the rows within each. Gradient-fitted models and mini-batch k-means
+    /// only; validation then comes from `valid` alone (default: load the whole file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_rows: Option<usize>,
 }
 
 fn yes() -> bool {
@@ -365,6 +371,26 @@ impl LoadedConfig {
                     &["data", "valid_fraction"],
                     "both `valid` and `valid_fraction` are set".into(),
                     "keep one: `valid` names a validation file, `valid_fraction` splits `train`"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(chunk_rows) = c.data.chunk_rows {
+            if chunk_rows == 0 {
+                return Err(self.error(
+                    &["data", "chunk_rows"],
+                    "`chunk_rows` must be at least 1".into(),
+                    "set e.g. `chunk_rows = 100000` (rows held in memory at once)".into(),
+                ));
+            }
+            if c.data.valid_fraction.is_some_and(|f| f > 0.0) {
+                return Err(self.error(
+                    &["data", "valid_fraction"],
+                    "a file streamed in chunks (`chunk_rows`) cannot hold out a fraction of \
+                     its rows"
+                        .into(),
+                    "name a validation file with `valid = \"...\"`, or set \
+                     `valid_fraction = 0`"
                         .into(),
                 ));
             }

@@ -86,175 +86,333 @@ pub struct Columns<'a> {
 
 /// Reads a CSV file with a header row. Every error names the file and line and the fix.
 pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read data file", path, e))?;
-    // The csv crate's own line numbers skip blank lines; byte offsets give the true line.
-    let newlines: Vec<usize> = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
-    let line_of = |position: Option<&csv::Position>| -> u64 {
-        let Some(p) = position else { return 1 };
-        // A record's offset can point at the blank lines skipped before it.
-        let mut byte = p.byte() as usize;
-        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
-            byte += 1;
+    let mut reader = CsvReader::open(path, columns)?;
+    let table = reader.read_rows(usize::MAX)?;
+    if table.n_rows() == 0 {
+        return Err(reader.data_error(
+            1,
+            "the file has a header but no rows".into(),
+            "add data rows below the header",
+        ));
+    }
+    Ok(table)
+}
+
+/// Where a run of rows starts in a CSV file, to read it again with [`CsvReader::seek`].
+#[derive(Clone, Debug)]
+pub struct RowsStart {
+    position: csv::Position,
+    /// Line breaks before `position`.
+    newlines: u64,
+}
+
+impl RowsStart {
+    /// The byte offset in the file.
+    pub fn byte(&self) -> u64 {
+        self.position.byte()
+    }
+}
+
+/// A CSV file read some rows at a time, so memory is bounded by the rows asked for, not the
+/// file. Opening checks the header and the columns; every error names the file and line and
+/// the fix.
+pub struct CsvReader {
+    path: PathBuf,
+    reader: csv::Reader<LineBreaks<std::fs::File>>,
+    header: Vec<String>,
+    feature_idx: Vec<usize>,
+    target: Option<(usize, TargetKind)>,
+    record: csv::StringRecord,
+}
+
+impl std::fmt::Debug for CsvReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvReader")
+            .field("path", &self.path)
+            .field("position", self.reader.position())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvReader {
+    /// Opens `path` and reads its header.
+    pub fn open(path: &Path, columns: Columns<'_>) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .buffer_capacity(1 << 16)
+            .from_reader(LineBreaks::new(file));
+        let mut this = Self {
+            path: path.to_owned(),
+            reader,
+            header: Vec::new(),
+            feature_idx: Vec::new(),
+            target: None,
+            record: csv::StringRecord::new(),
+        };
+        let header = match this.reader.headers() {
+            Ok(header) => header.iter().map(str::to_owned).collect::<Vec<_>>(),
+            Err(e) => return Err(this.csv_error(e)),
+        };
+        if header.iter().all(String::is_empty) {
+            return Err(this.data_error(
+                1,
+                "the file is empty or has no header row".into(),
+                "put the column names on the first line",
+            ));
         }
-        newlines.partition_point(|&nl| nl < byte) as u64 + 1
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes.as_slice());
-    let data_error = |line: u64, message: String, fix: &str| Error::Data {
-        message,
-        location: Location::line(path, line as usize),
-        fix: fix.to_owned(),
-    };
-    let csv_error = |e: csv::Error| {
-        let line = line_of(e.position());
+        for (i, name) in header.iter().enumerate() {
+            if header[..i].contains(name) {
+                return Err(this.data_error(
+                    1,
+                    format!("column `{name}` appears twice in the header"),
+                    "give every column a distinct name",
+                ));
+            }
+        }
+        let find = |name: &str, role: &str| -> Result<usize> {
+            header.iter().position(|h| h == name).ok_or_else(|| {
+                let known: Vec<&str> = header.iter().map(String::as_str).collect();
+                this.data_error(
+                    1,
+                    format!("no {role} column `{name}` in the header"),
+                    &suggestion(name, &known),
+                )
+            })
+        };
+        let target = match columns.target {
+            Some((name, kind)) => Some((find(name, "target")?, kind)),
+            None => None,
+        };
+        let feature_idx: Vec<usize> = match columns.features {
+            Some(names) => names
+                .iter()
+                .map(|n| find(n, "feature"))
+                .collect::<Result<_>>()?,
+            None => (0..header.len())
+                .filter(|i| Some(*i) != target.map(|t| t.0))
+                .collect(),
+        };
+        if feature_idx.is_empty() {
+            return Err(this.data_error(
+                1,
+                "there are no feature columns".into(),
+                "add at least one numeric column besides the target",
+            ));
+        }
+        this.header = header;
+        this.feature_idx = feature_idx;
+        this.target = target;
+        Ok(this)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The feature columns read, in order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.feature_idx
+            .iter()
+            .map(|&i| self.header[i].clone())
+            .collect()
+    }
+
+    /// Where the next row starts.
+    pub fn position(&mut self) -> RowsStart {
+        let position = self.reader.position().clone();
+        let newlines = self.reader.get_mut().newlines_before(position.byte());
+        RowsStart { position, newlines }
+    }
+
+    /// Goes back (or on) to a place [`CsvReader::position`] gave.
+    pub fn seek(&mut self, start: &RowsStart) -> Result<()> {
+        let position = start.position.clone();
+        // `seek_raw` always seeks, so the line count restarts from a known place.
+        self.reader
+            .seek_raw(std::io::SeekFrom::Start(position.byte()), position)
+            .map_err(|e| Error::io("read data file", &self.path, std::io::Error::other(e)))?;
+        self.reader.get_mut().newlines = start.newlines;
+        Ok(())
+    }
+
+    /// Reads up to `max_rows` more rows (none at the end of the file).
+    pub fn read_rows(&mut self, max_rows: usize) -> Result<Table> {
+        let mut x = Vec::new();
+        let mut values = Vec::new();
+        let mut labels = Vec::new();
+        let mut lines = Vec::new();
+        while lines.len() < max_rows {
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(self.csv_error(e)),
+            }
+            let byte = self.record.position().map_or(0, csv::Position::byte);
+            let line = self.reader.get_mut().line_of(byte);
+            if self.record.len() == 1 && self.record[0].is_empty() {
+                continue; // a blank line
+            }
+            let record = &self.record;
+            for &i in &self.feature_idx {
+                x.push(parse_number(&record[i]).ok_or_else(|| {
+                    self.data_error(
+                        line,
+                        format!("column `{}` holds `{}`, which is not a finite number", self.header[i], &record[i]),
+                        "features must be numbers: encode categories as numbers and fill or drop missing values",
+                    )
+                })?);
+            }
+            if let Some((i, kind)) = self.target {
+                let cell = &record[i];
+                match kind {
+                    TargetKind::Values => values.push(parse_number(cell).ok_or_else(|| {
+                        self.data_error(
+                            line,
+                            format!(
+                                "target column `{}` holds `{cell}`, which is not a finite number",
+                                self.header[i]
+                            ),
+                            "a regression target must be numeric; use a classifier for labels",
+                        )
+                    })?),
+                    TargetKind::Labels if cell.is_empty() => {
+                        return Err(self.data_error(
+                            line,
+                            format!("target column `{}` is empty", self.header[i]),
+                            "give every row a label",
+                        ));
+                    }
+                    TargetKind::Labels => labels.push(cell.to_owned()),
+                }
+            }
+            lines.push(line);
+        }
+        let target = match self.target {
+            None => RawTarget::None,
+            Some((_, TargetKind::Values)) => RawTarget::Values(values),
+            Some((_, TargetKind::Labels)) => RawTarget::Labels(labels),
+        };
+        Ok(Table {
+            path: self.path.clone(),
+            feature_names: self.feature_names(),
+            x,
+            target,
+            lines,
+        })
+    }
+
+    fn data_error(&self, line: u64, message: String, fix: &str) -> Error {
+        Error::Data {
+            message,
+            location: Location::line(&self.path, line as usize),
+            fix: fix.to_owned(),
+        }
+    }
+
+    fn csv_error(&mut self, e: csv::Error) -> Error {
+        let line = match e.position() {
+            Some(p) => self.reader.get_mut().line_of(p.byte()),
+            None => 1,
+        };
         match e.kind() {
             csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
-            } => data_error(
+            } => self.data_error(
                 line,
                 format!("row has {len} fields but the header has {expected_len}"),
                 "give every row one value per header column",
             ),
-            csv::ErrorKind::Utf8 { .. } => data_error(
+            csv::ErrorKind::Utf8 { .. } => self.data_error(
                 line,
                 "row is not valid UTF-8".into(),
                 "save the file as UTF-8",
             ),
             csv::ErrorKind::Io(io) => Error::io(
                 "read data file",
-                path,
+                &self.path,
                 std::io::Error::new(io.kind(), io.to_string()),
             ),
-            _ => data_error(
+            _ => self.data_error(
                 line,
                 format!("cannot parse CSV: {e}"),
                 "check the CSV syntax",
             ),
         }
-    };
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(csv_error)?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(data_error(
-            1,
-            "the file is empty or has no header row".into(),
-            "put the column names on the first line",
-        ));
     }
-    for (i, name) in header.iter().enumerate() {
-        if header[..i].contains(name) {
-            return Err(data_error(
-                1,
-                format!("column `{name}` appears twice in the header"),
-                "give every column a distinct name",
-            ));
+}
+
+/// A reader that notes the line breaks in what it gives, so a record's line can be found from
+/// its byte offset (the csv crate's own line numbers skip blank lines). It keeps only the
+/// breaks the parser has not passed yet: memory is bounded by the parser's buffer.
+struct LineBreaks<R> {
+    inner: R,
+    /// Offset of the next byte `inner` gives.
+    offset: u64,
+    /// `\n`s before the first pending break.
+    newlines: u64,
+    /// Offsets of the `\n` and `\r` bytes read and not yet passed, and whether each is `\n`.
+    pending: std::collections::VecDeque<(u64, bool)>,
+}
+
+impl<R> LineBreaks<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            newlines: 0,
+            pending: Default::default(),
         }
-    }
-    let find = |name: &str, role: &str| -> Result<usize> {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            let known: Vec<&str> = header.iter().map(String::as_str).collect();
-            data_error(
-                1,
-                format!("no {role} column `{name}` in the header"),
-                &suggestion(name, &known),
-            )
-        })
-    };
-    let target = match columns.target {
-        Some((name, kind)) => Some((find(name, "target")?, kind)),
-        None => None,
-    };
-    let feature_idx: Vec<usize> = match columns.features {
-        Some(names) => names
-            .iter()
-            .map(|n| find(n, "feature"))
-            .collect::<Result<_>>()?,
-        None => (0..header.len())
-            .filter(|i| Some(*i) != target.map(|t| t.0))
-            .collect(),
-    };
-    if feature_idx.is_empty() {
-        return Err(data_error(
-            1,
-            "there are no feature columns".into(),
-            "add at least one numeric column besides the target",
-        ));
     }
 
-    let mut x = Vec::new();
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    let mut lines = Vec::new();
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = line_of(record.position());
-        if record.len() == 1 && record[0].is_empty() {
-            continue; // a blank line
+    /// Line breaks before byte `byte` (which never goes back between calls, bar a seek).
+    fn newlines_before(&mut self, byte: u64) -> u64 {
+        while let Some(&(at, newline)) = self.pending.front()
+            && at < byte
+        {
+            self.pending.pop_front();
+            self.newlines += u64::from(newline);
         }
-        for &i in &feature_idx {
-            x.push(parse_number(&record[i]).ok_or_else(|| {
-                data_error(
-                    line,
-                    format!("column `{}` holds `{}`, which is not a finite number", header[i], &record[i]),
-                    "features must be numbers: encode categories as numbers and fill or drop missing values",
-                )
-            })?);
+        self.newlines
+    }
+
+    /// The 1-based line of a record starting at `byte`. A record's offset can point at the
+    /// blank lines skipped before it.
+    fn line_of(&mut self, mut byte: u64) -> u64 {
+        self.newlines_before(byte);
+        while let Some(&(at, newline)) = self.pending.front()
+            && at == byte
+        {
+            self.pending.pop_front();
+            self.newlines += u64::from(newline);
+            byte += 1;
         }
-        if let Some((i, kind)) = target {
-            let cell = &record[i];
-            match kind {
-                TargetKind::Values => values.push(parse_number(cell).ok_or_else(|| {
-                    data_error(
-                        line,
-                        format!(
-                            "target column `{}` holds `{cell}`, which is not a finite number",
-                            header[i]
-                        ),
-                        "a regression target must be numeric; use a classifier for labels",
-                    )
-                })?),
-                TargetKind::Labels if cell.is_empty() => {
-                    return Err(data_error(
-                        line,
-                        format!("target column `{}` is empty", header[i]),
-                        "give every row a label",
-                    ));
-                }
-                TargetKind::Labels => labels.push(cell.to_owned()),
+        self.newlines + 1
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if matches!(b, b'\n' | b'\r') {
+                self.pending
+                    .push_back((self.offset + i as u64, *b == b'\n'));
             }
         }
-        lines.push(line);
+        self.offset += n as u64;
+        Ok(n)
     }
-    if lines.is_empty() {
-        return Err(data_error(
-            1,
-            "the file has a header but no rows".into(),
-            "add data rows below the header",
-        ));
+}
+
+impl<R: std::io::Seek> std::io::Seek for LineBreaks<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.offset = self.inner.seek(to)?;
+        // The caller sets `newlines` for the new place.
+        self.pending.clear();
+        Ok(self.offset)
     }
-    let target = match target {
-        None => RawTarget::None,
-        Some((_, TargetKind::Values)) => RawTarget::Values(values),
-        Some((_, TargetKind::Labels)) => RawTarget::Labels(labels),
-    };
-    Ok(Table {
-        path: path.to_owned(),
-        feature_names: feature_idx.iter().map(|&i| header[i].clone()).collect(),
-        x,
-        target,
-        lines,
-    })
 }
 
 fn parse_number(cell: &str) -> Option<f32> {
@@ -293,34 +451,9 @@ impl Preprocessing {
     /// Learns the scaling (population standard deviation, as scikit-learn's `StandardScaler`;
     /// a constant column keeps scale 1) and the class names from the training split.
     pub fn fit(train: &Table, target: Option<&str>, standardize: bool) -> Self {
-        let d = train.n_features();
-        let n = train.n_rows();
-        let (mut mean, mut scale) = (vec![0.0f32; d], vec![1.0f32; d]);
-        if standardize {
-            for j in 0..d {
-                let column = train.x.iter().skip(j).step_by(d).map(|v| *v as f64);
-                let m = column.clone().sum::<f64>() / n as f64;
-                let var = column.map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
-                mean[j] = m as f32;
-                let sd = var.sqrt();
-                scale[j] = if sd > 1e-12 * m.abs().max(1.0) {
-                    sd as f32
-                } else {
-                    1.0
-                };
-            }
-        }
-        let class_names = match &train.target {
-            RawTarget::Labels(labels) => Some(sorted_classes(labels)),
-            _ => None,
-        };
-        Self {
-            feature_names: train.feature_names.clone(),
-            target: target.map(str::to_owned),
-            class_names,
-            mean,
-            scale,
-        }
+        let mut summary = ColumnSummary::default();
+        summary.add(train);
+        summary.preprocessing(train.feature_names.clone(), target, standardize)
     }
 
     /// The task the data poses.
@@ -395,6 +528,92 @@ impl Preprocessing {
     }
 }
 
+/// Per-column means and variances (f64) and the distinct labels of a table, or of a file read
+/// in chunks: chunks are merged by Chan et al.'s pairwise update, so one chunk gives exactly
+/// the two-pass statistics.
+#[derive(Clone, Debug, Default)]
+pub struct ColumnSummary {
+    rows: usize,
+    mean: Vec<f64>,
+    /// Sums of squared deviations from the mean.
+    squares: Vec<f64>,
+    labels: std::collections::BTreeSet<String>,
+}
+
+impl ColumnSummary {
+    /// Adds a table's rows.
+    pub fn add(&mut self, table: &Table) {
+        let (n, d) = (table.n_rows(), table.n_features());
+        if n == 0 {
+            return;
+        }
+        let mut mean = vec![0.0f64; d];
+        let mut squares = vec![0.0f64; d];
+        for j in 0..d {
+            let column = table.x.iter().skip(j).step_by(d).map(|v| *v as f64);
+            mean[j] = column.clone().sum::<f64>() / n as f64;
+            squares[j] = column.map(|v| (v - mean[j]).powi(2)).sum::<f64>();
+        }
+        if self.rows == 0 {
+            (self.mean, self.squares) = (mean, squares);
+        } else {
+            let (a, b) = (self.rows as f64, n as f64);
+            let total = a + b;
+            for j in 0..d {
+                let delta = mean[j] - self.mean[j];
+                self.mean[j] += delta * b / total;
+                self.squares[j] += squares[j] + delta * delta * a * b / total;
+            }
+        }
+        self.rows += n;
+        if let RawTarget::Labels(labels) = &table.target {
+            for label in labels {
+                if !self.labels.contains(label) {
+                    self.labels.insert(label.clone());
+                }
+            }
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The scaling (when `standardize`) and class names these rows give.
+    pub fn preprocessing(
+        &self,
+        feature_names: Vec<String>,
+        target: Option<&str>,
+        standardize: bool,
+    ) -> Preprocessing {
+        let d = feature_names.len();
+        let (mut mean, mut scale) = (vec![0.0f32; d], vec![1.0f32; d]);
+        if standardize && self.rows > 0 {
+            for j in 0..d {
+                let m = self.mean[j];
+                let sd = (self.squares[j] / self.rows as f64).sqrt();
+                mean[j] = m as f32;
+                scale[j] = if sd > 1e-12 * m.abs().max(1.0) {
+                    sd as f32
+                } else {
+                    1.0
+                };
+            }
+        }
+        let class_names = (!self.labels.is_empty()).then(|| {
+            let labels: Vec<String> = self.labels.iter().cloned().collect();
+            sorted_classes(&labels)
+        });
+        Preprocessing {
+            feature_names,
+            target: target.map(str::to_owned),
+            class_names,
+            mean,
+            scale,
+        }
+    }
+}
+
 /// Distinct labels, sorted numerically when they are all numbers, else as strings.
 fn sorted_classes(labels: &[String]) -> Vec<String> {
     let mut names: Vec<String> = labels.to_vec();
@@ -456,6 +675,69 @@ mod tests {
             "a constant column keeps scale 1"
         );
         assert_eq!(prep.encode_labels(&table).unwrap(), [0, 1, 0]);
+    }
+
+    /// Chunks read in any order after a seek give the rows, labels and true line numbers of
+    /// the whole file (blank lines, CRLF line ends), and merged chunk statistics give its
+    /// scaling.
+    #[test]
+    fn chunks_read_back_after_seeks_match_the_whole_file() {
+        let (_dir, path) = write("a,b,label\r\n1,10,x\r\n3,11,y\r\n\r\n5,10,x\n\n7,13,z\n9,9,y\n");
+        let whole = read_csv(&path, labels("label")).unwrap();
+        assert_eq!(whole.lines, [2, 3, 5, 7, 8]);
+        let mut reader = CsvReader::open(&path, labels("label")).unwrap();
+        let mut starts = Vec::new();
+        let mut summary = ColumnSummary::default();
+        loop {
+            starts.push(reader.position());
+            let chunk = reader.read_rows(2).unwrap();
+            if chunk.n_rows() == 0 {
+                break;
+            }
+            summary.add(&chunk);
+        }
+        assert_eq!(starts.len(), 4, "3 chunks and the end");
+        let mut rows = vec![Vec::new(); 3];
+        for index in [2, 0, 1] {
+            reader.seek(&starts[index]).unwrap();
+            rows[index] = vec![reader.read_rows(2).unwrap()];
+        }
+        let x: Vec<f32> = rows.iter().flatten().flat_map(|t| t.x.clone()).collect();
+        let lines: Vec<u64> = rows
+            .iter()
+            .flatten()
+            .flat_map(|t| t.lines.clone())
+            .collect();
+        assert_eq!((x, lines), (whole.x.clone(), whole.lines.clone()));
+        let merged = summary.preprocessing(whole.feature_names.clone(), Some("label"), true);
+        let direct = Preprocessing::fit(&whole, Some("label"), true);
+        assert_eq!(merged.class_names, direct.class_names);
+        for j in 0..2 {
+            assert!(
+                (merged.mean[j] - direct.mean[j]).abs() < 1e-6,
+                "{merged:?} {direct:?}"
+            );
+            assert!(
+                (merged.scale[j] - direct.scale[j]).abs() < 1e-6,
+                "{merged:?} {direct:?}"
+            );
+        }
+        // An error in a later chunk names its true line.
+        let (_dir, path) = write("a,b\n1,2\n\n3,4\n5,x\n");
+        let mut reader = CsvReader::open(
+            &path,
+            Columns {
+                target: None,
+                features: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(reader.read_rows(2).unwrap().lines, [2, 4]);
+        let msg = reader.read_rows(2).unwrap_err().to_string();
+        assert!(
+            msg.contains("holds `x`") && msg.contains("d.csv:5;"),
+            "{msg}"
+        );
     }
 
     #[test]

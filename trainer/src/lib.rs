@@ -9,6 +9,7 @@ pub mod error;
 pub mod plot;
 pub mod progress;
 pub mod run;
+pub mod stream;
 pub mod train;
 
 pub use error::{Error, Result};

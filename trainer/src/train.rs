@@ -13,14 +13,16 @@ use burn::optim::{GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
 use kiln_model_zoo::metrics;
-use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, Targets};
+use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, StepRecord, Targets, Task};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, LoopState, PlateauState};
 use crate::config::{OptimizerConfig, Schedule, TrainConfig};
+use crate::data::{Preprocessing, RawTarget, Table};
 use crate::error::{Error, Result};
+use crate::stream::ChunkedCsv;
 
 /// Metric name → value.
 pub type Metrics = BTreeMap<String, f64>;
@@ -69,6 +71,92 @@ pub struct Split {
     pub targets: HostTargets,
 }
 
+impl Split {
+    /// A table's rows scaled by `prep` and uploaded to `device`, and its targets on the host.
+    pub fn from_table(prep: &Preprocessing, table: &Table, device: &Device) -> Result<Self> {
+        let batch = prep.batch(table, device)?;
+        let targets = match (&table.target, prep.task()) {
+            (RawTarget::Labels(_), Task::Classification { n_classes }) => HostTargets::Classes {
+                labels: prep.encode_labels(table)?,
+                n_classes,
+            },
+            (RawTarget::Values(v), _) => HostTargets::Values(v.clone()),
+            _ => HostTargets::Values(Vec::new()),
+        };
+        Ok(Self { batch, targets })
+    }
+}
+
+/// The training rows: all on the device, or read from a file a chunk at a time.
+#[derive(Debug)]
+pub enum TrainRows {
+    Resident(Split),
+    Streamed {
+        csv: ChunkedCsv,
+        prep: Preprocessing,
+    },
+}
+
+impl TrainRows {
+    pub fn n_rows(&self) -> usize {
+        match self {
+            Self::Resident(split) => split.batch.len(),
+            Self::Streamed { csv, .. } => csv.n_rows(),
+        }
+    }
+
+    /// The rows of each part an epoch goes through whole before the next: the resident split
+    /// is one part, a streamed file one part per chunk.
+    fn part_lens(&self) -> Vec<usize> {
+        match self {
+            Self::Resident(split) => vec![split.batch.len()],
+            Self::Streamed { csv, .. } => csv.chunk_lens(),
+        }
+    }
+
+    /// The parts in the order epoch `epoch` visits them: chunks in a seeded order when
+    /// shuffling.
+    fn epoch_parts(&self, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
+        let n = self.part_lens().len();
+        if shuffle && n > 1 {
+            let order = shuffled(seed, chunk_stream(epoch, None), n);
+            order.into_iter().map(|i| i as usize).collect()
+        } else {
+            (0..n).collect()
+        }
+    }
+
+    /// Part `part` on `device`, and its row order for epoch `epoch` when shuffling.
+    fn part(
+        &mut self,
+        part: usize,
+        seed: u64,
+        epoch: usize,
+        shuffle: bool,
+        device: &Device,
+    ) -> Result<(Batch, Option<Vec<i64>>)> {
+        Ok(match self {
+            Self::Resident(split) => {
+                let n = split.batch.len();
+                (
+                    split.batch.clone(),
+                    shuffle.then(|| epoch_order(seed, epoch, n)),
+                )
+            }
+            Self::Streamed { csv, prep } => {
+                // A file of one chunk trains exactly as when loaded whole.
+                let stream = match csv.chunk_lens().len() {
+                    1 => epoch as u64,
+                    _ => chunk_stream(epoch, Some(part)),
+                };
+                let batch = csv.split(part, prep, device)?.batch;
+                let n = batch.len();
+                (batch, shuffle.then(|| shuffled(seed, stream, n)))
+            }
+        })
+    }
+}
+
 /// The result of a fit.
 #[derive(Debug)]
 pub struct Fitted {
@@ -107,7 +195,7 @@ impl std::fmt::Debug for FitControl<'_> {
 /// Fits a model built from `spec` on `device`.
 pub fn fit(
     spec: &ModelSpec,
-    train: &Split,
+    train: &mut TrainRows,
     valid: Option<&Split>,
     config: &TrainConfig,
     seed: u64,
@@ -116,7 +204,9 @@ pub fn fit(
 ) -> Result<Fitted> {
     let start = Instant::now();
     let fitted = match spec.fit_method() {
-        FitMethod::Iterative => fit_iterative(spec, train, valid, config, device, start, control)?,
+        FitMethod::Iterative => {
+            fit_iterative(spec, train, valid, config, seed, device, start, control)?
+        }
         FitMethod::Gradient => {
             fit_gradient(spec, train, valid, config, seed, device, start, control)?
         }
@@ -125,11 +215,13 @@ pub fn fit(
     Ok(fitted)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fit_iterative(
     spec: &ModelSpec,
-    train: &Split,
+    train: &mut TrainRows,
     valid: Option<&Split>,
     config: &TrainConfig,
+    seed: u64,
     device: &Device,
     start: Instant,
     control: FitControl,
@@ -157,7 +249,12 @@ fn fit_iterative(
     let mut converged = state.history.last().is_some_and(|r| r.converged);
     while state.epoch < config.epochs && !converged {
         let epoch = state.epoch + 1;
-        let record = model.fit_step(&train.batch)?;
+        let record = match &*train {
+            TrainRows::Resident(split) => model.fit_step(&split.batch)?,
+            TrainRows::Streamed { .. } => {
+                streamed_step(&mut model, train, seed, epoch, config.shuffle, device)?
+            }
+        };
         if !record.loss.is_finite() {
             return Err(Error::Diverged {
                 epoch,
@@ -168,7 +265,7 @@ fn fit_iterative(
         }
         let (valid_loss, valid_metrics) = match valid {
             Some(v) => (
-                Some(model.objective(&v.batch, train.batch.len())?),
+                Some(model.objective(&v.batch, train.n_rows())?),
                 evaluate(&model, v)?,
             ),
             None => (None, Metrics::new()),
@@ -216,14 +313,61 @@ fn fit_iterative(
     })
 }
 
+/// One step of an iterative fit over a streamed file: a pass of mini-batch k-means over the
+/// chunks in the epoch's order (the only iterative fit that streams; the config check refuses
+/// the others). The k-means++ seeding, the convergence scale and the comparison of restarts use
+/// the file's first chunk.
+fn streamed_step(
+    model: &mut Model,
+    train: &mut TrainRows,
+    seed: u64,
+    epoch: usize,
+    shuffle: bool,
+    device: &Device,
+) -> Result<StepRecord> {
+    let Model::KMeans(kmeans) = model else {
+        return Err(Error::Fit(kiln_model_zoo::FitError::Device(
+            "only mini-batch k-means fits iteratively from chunks".into(),
+        )));
+    };
+    let (sample, _) = train.part(0, seed, epoch, false, device)?;
+    let mut pass = kmeans.begin_pass(&sample.x)?;
+    for part in train.epoch_parts(seed, epoch, shuffle) {
+        let (rows, order) = train.part(part, seed, epoch, shuffle, device)?;
+        let x = match order {
+            Some(order) => {
+                let len = order.len();
+                rows.x.select(
+                    0,
+                    Tensor::<1, Int>::from_data(TensorData::new(order, [len]), device),
+                )
+            }
+            None => rows.x,
+        };
+        kmeans.pass_rows(&mut pass, x);
+    }
+    Ok(kmeans.end_pass(pass, &sample.x)?)
+}
+
 /// The rows of epoch `epoch` (1-based) in training order: a shuffle seeded by the run's seed
 /// and the epoch alone, so a resumed run sees exactly the order an uninterrupted one does.
 fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<i64> {
+    shuffled(seed, epoch as u64, n)
+}
+
+/// `0..n` shuffled by the run's seed and a stream number.
+fn shuffled(seed: u64, stream: u64, n: usize) -> Vec<i64> {
     let mut order: Vec<i64> = (0..n as i64).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(epoch as u64);
+    rng.set_stream(stream);
     order.shuffle(&mut rng);
     order
+}
+
+/// The shuffle stream of a streamed epoch's chunk order (`chunk` None) or of the rows of one
+/// chunk: distinct for every epoch and chunk.
+fn chunk_stream(epoch: usize, chunk: Option<usize>) -> u64 {
+    ((epoch as u64) << 32) | chunk.map_or(0, |c| c as u64 + 1)
 }
 
 /// The device RNG's seed for step `step`: models that draw random numbers while training
@@ -352,7 +496,7 @@ fn model_from_bytes(spec: &ModelSpec, bytes: &[u8], device: &Device) -> Result<M
 #[allow(clippy::too_many_arguments)]
 fn fit_gradient(
     spec: &ModelSpec,
-    train: &Split,
+    train: &mut TrainRows,
     valid: Option<&Split>,
     config: &TrainConfig,
     seed: u64,
@@ -403,79 +547,94 @@ fn fit_gradient(
         )
     };
 
-    // The training data goes to the device once; each epoch gathers it in its order there.
-    let x = train.batch.x.clone().autodiff();
-    let targets = match &train.batch.targets {
-        Targets::Values(y) => Targets::Values(y.clone().autodiff()),
-        Targets::Classes(c) => Targets::Classes(c.clone().autodiff()),
-    };
-    let n = train.batch.len();
-    let batch_size = config.batch_size.min(n);
-    let steps_per_epoch = n.div_ceil(batch_size);
+    // Resident data went to the device once; each epoch gathers it in its order there (no
+    // second copy of the whole training set). A streamed file goes a chunk at a time.
+    let n = train.n_rows();
+    let part_lens = train.part_lens();
+    let batch_size = config
+        .batch_size
+        .min(part_lens.iter().copied().max().unwrap_or(1));
+    let steps_per_epoch: usize = part_lens.iter().map(|l| l.div_ceil(batch_size)).sum();
     let stochastic = spec.is_stochastic();
     let mut stopped_early = false;
     let on_epoch = control.on_epoch;
 
     while state.epoch < config.epochs {
         let epoch = state.epoch + 1;
-        // The epoch's row order; each batch gathers its rows on the device (no second copy of
-        // the whole training set).
-        let order = config.shuffle.then(|| {
-            let order = epoch_order(seed, epoch, n);
-            Tensor::<1, Int>::from_data(TensorData::new(order, [n]), &autodiff)
-        });
         // Losses stay on the device and are read once per epoch, not once per step.
         let mut loss_sum =
             Tensor::<1>::from_data(TensorData::new(vec![state.epoch_loss_sum], [1]), device);
         let mut step_losses = Vec::with_capacity(steps_per_epoch);
-        while state.batch < steps_per_epoch {
-            let begin = state.batch * batch_size;
-            let len = batch_size.min(n - begin);
-            let batch = match &order {
-                Some(order) => {
-                    let rows = order.clone().narrow(0, begin, len);
-                    Batch {
-                        x: x.clone().select(0, rows.clone()),
+        let mut first_step_of_part = 0;
+        for part in train.epoch_parts(seed, epoch, config.shuffle) {
+            let part_steps = part_lens[part].div_ceil(batch_size);
+            if state.batch >= first_step_of_part + part_steps {
+                // Trained before the run was stopped and resumed.
+                first_step_of_part += part_steps;
+                continue;
+            }
+            let (rows, order) = train.part(part, seed, epoch, config.shuffle, device)?;
+            let len_of_part = rows.len();
+            let x = rows.x.autodiff();
+            let targets = match rows.targets {
+                Targets::Values(y) => Targets::Values(y.autodiff()),
+                Targets::Classes(c) => Targets::Classes(c.autodiff()),
+            };
+            let order = order.map(|order| {
+                Tensor::<1, Int>::from_data(TensorData::new(order, [len_of_part]), &autodiff)
+            });
+            while state.batch < first_step_of_part + part_steps {
+                let begin = (state.batch - first_step_of_part) * batch_size;
+                let len = batch_size.min(len_of_part - begin);
+                let batch = match &order {
+                    Some(order) => {
+                        let rows = order.clone().narrow(0, begin, len);
+                        Batch {
+                            x: x.clone().select(0, rows.clone()),
+                            targets: match &targets {
+                                Targets::Values(y) => Targets::Values(y.clone().select(0, rows)),
+                                Targets::Classes(c) => Targets::Classes(c.clone().select(0, rows)),
+                            },
+                        }
+                    }
+                    None => Batch {
+                        x: x.clone().narrow(0, begin, len),
                         targets: match &targets {
-                            Targets::Values(y) => Targets::Values(y.clone().select(0, rows)),
-                            Targets::Classes(c) => Targets::Classes(c.clone().select(0, rows)),
+                            Targets::Values(y) => Targets::Values(y.clone().narrow(0, begin, len)),
+                            Targets::Classes(c) => {
+                                Targets::Classes(c.clone().narrow(0, begin, len))
+                            }
                         },
+                    },
+                };
+                if stochastic {
+                    autodiff.seed(step_seed(seed, state.step));
+                }
+                let lr = learning_rate(config, &state.plateau, epoch, state.batch, steps_per_epoch);
+                let loss = model.loss(&batch, n)?;
+                step_losses.push(loss.clone().inner());
+                loss_sum = loss_sum + loss.clone().inner().mul_scalar(len as f64);
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optimizer.step(lr, model, grads);
+                state.batch += 1;
+                state.step += 1;
+                if control.interrupt.load(Ordering::Relaxed) && state.batch < steps_per_epoch {
+                    state.epoch_loss_sum = read_f32(loss_sum.clone())?[0];
+                    if state.epoch_loss_sum.is_finite() {
+                        state.elapsed_seconds = elapsed();
+                        checkpoint(&state, &model, best.as_ref(), &optimizer)?;
+                        sync(device)?;
+                        return Ok(Fitted {
+                            model: model.valid(),
+                            history: state.history,
+                            fit_seconds: elapsed(),
+                            stopped_early: false,
+                            interrupted: Some((epoch, state.step)),
+                        });
                     }
                 }
-                None => Batch {
-                    x: x.clone().narrow(0, begin, len),
-                    targets: match &targets {
-                        Targets::Values(y) => Targets::Values(y.clone().narrow(0, begin, len)),
-                        Targets::Classes(c) => Targets::Classes(c.clone().narrow(0, begin, len)),
-                    },
-                },
-            };
-            if stochastic {
-                autodiff.seed(step_seed(seed, state.step));
             }
-            let lr = learning_rate(config, &state.plateau, epoch, state.batch, steps_per_epoch);
-            let loss = model.loss(&batch, n)?;
-            step_losses.push(loss.clone().inner());
-            loss_sum = loss_sum + loss.clone().inner().mul_scalar(len as f64);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-            state.batch += 1;
-            state.step += 1;
-            if control.interrupt.load(Ordering::Relaxed) && state.batch < steps_per_epoch {
-                state.epoch_loss_sum = read_f32(loss_sum.clone())?[0];
-                if state.epoch_loss_sum.is_finite() {
-                    state.elapsed_seconds = elapsed();
-                    checkpoint(&state, &model, best.as_ref(), &optimizer)?;
-                    sync(device)?;
-                    return Ok(Fitted {
-                        model: model.valid(),
-                        history: state.history,
-                        fit_seconds: elapsed(),
-                        stopped_early: false,
-                        interrupted: Some((epoch, state.step)),
-                    });
-                }
-            }
+            first_step_of_part += part_steps;
         }
         let train_loss = read_f32(loss_sum)?[0] as f64 / n as f64;
         if !train_loss.is_finite() {
@@ -656,6 +815,78 @@ pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
         );
     }
     Ok(metrics)
+}
+
+/// [`evaluate_final`] of the training rows, a chunk at a time when streamed.
+pub fn evaluate_train(model: &Model, train: &mut TrainRows, device: &Device) -> Result<Metrics> {
+    match train {
+        TrainRows::Resident(split) => evaluate_final(model, split),
+        TrainRows::Streamed { csv, prep } => evaluate_streamed(model, csv, prep, device),
+    }
+}
+
+/// Metrics that are means over rows, so a streamed evaluation averages them by rows.
+const MEAN_METRICS: [&str; 6] = [
+    "accuracy",
+    "log_loss",
+    "mse",
+    "mae",
+    "deviance",
+    "log_predictive_density",
+];
+
+/// [`evaluate`] over a streamed file, a chunk at a time: metrics that are means over rows
+/// (accuracy, log loss, mse, mae, deviance) are averaged by rows, inertia is summed, and r2
+/// comes from the mean squared error and the target's variance. Metrics that need every row at
+/// once (silhouette, adjusted Rand index) are left out.
+pub fn evaluate_streamed(
+    model: &Model,
+    csv: &mut ChunkedCsv,
+    prep: &Preprocessing,
+    device: &Device,
+) -> Result<Metrics> {
+    let mut totals = Metrics::new();
+    let mut rows = 0usize;
+    // The target's mean and sum of squared deviations, merged over chunks (Chan et al.).
+    let (mut target_mean, mut target_squares) = (0.0f64, 0.0f64);
+    for chunk in 0..csv.chunk_lens().len() {
+        let split = csv.split(chunk, prep, device)?;
+        let n = split.batch.len();
+        let prediction = predict_host(model, split.batch.x.clone())?;
+        for (name, value) in metrics_of_model(model, &prediction, &split)? {
+            if name == "inertia" {
+                *totals.entry(name).or_default() += value;
+            } else if MEAN_METRICS.contains(&name.as_str()) {
+                *totals.entry(name).or_default() += value * n as f64;
+            }
+        }
+        if let HostTargets::Values(y) = &split.targets
+            && !y.is_empty()
+        {
+            let mean = y.iter().map(|v| *v as f64).sum::<f64>() / n as f64;
+            let squares: f64 = y.iter().map(|v| (*v as f64 - mean).powi(2)).sum();
+            let (a, b) = (rows as f64, n as f64);
+            let delta = mean - target_mean;
+            target_mean += delta * b / (a + b);
+            target_squares += squares + delta * delta * a * b / (a + b);
+        }
+        rows += n;
+    }
+    for (name, value) in totals.iter_mut() {
+        if name != "inertia" {
+            *value /= rows.max(1) as f64;
+        }
+    }
+    if let Some(mse) = totals.get("mse").copied() {
+        // As `metrics::r2`: 1 − squared error / squared deviation from the mean.
+        let r2 = if target_squares == 0.0 {
+            if mse == 0.0 { 1.0 } else { 0.0 }
+        } else {
+            1.0 - mse * rows as f64 / target_squares
+        };
+        totals.insert("r2".into(), r2);
+    }
+    Ok(totals)
 }
 
 /// Rows the silhouette is computed on at most: it costs O(n²), so larger data is sampled
@@ -939,7 +1170,10 @@ mod tests {
             let config = TrainConfig::default();
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(crate::checkpoint::FILE);
-            let run = |control: FitControl| fit(&spec, &split, None, &config, 0, &device, control);
+            let run = |control: FitControl| {
+                let mut rows = TrainRows::Resident(split.clone());
+                fit(&spec, &mut rows, None, &config, 0, &device, control)
+            };
 
             let never = AtomicBool::new(false);
             let whole = run(FitControl {

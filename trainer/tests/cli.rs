@@ -1154,3 +1154,224 @@ fn gaussian_process_predict_writes_mean_and_std() {
     let (mean, std) = rows_read[1];
     assert!(mean.abs() < 1e-3 && (std - 0.747).abs() < 0.01, "{text}");
 }
+
+/// Writes the first `rows` data rows of a CSV to `train`, the rest to `valid`, each with the
+/// header.
+fn split_csv(source: &Path, rows: usize, train: &Path, valid: &Path) {
+    let text = std::fs::read_to_string(source).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    let (first, rest) = lines.split_at(rows);
+    for (path, part) in [(train, first), (valid, rest)] {
+        std::fs::write(path, format!("{header}\n{}\n", part.join("\n"))).unwrap();
+    }
+}
+
+fn summary(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+}
+
+/// `[data] chunk_rows`: training from a file read a chunk at a time. Streamed logistic
+/// regression learns as well as from the file loaded whole; a file that fits one chunk trains to
+/// the same bytes as when loaded whole; a run interrupted mid-epoch resumes to the same bytes as
+/// one never stopped; peak memory does not grow with the file; mini-batch k-means streams too;
+/// models that need every row at once are refused with the fix.
+#[test]
+fn streamed_training_from_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    kiln_model_zoo::synthetic::write_synthetic_csv(&path("all.csv"), 26_000, 32, 3, 21).unwrap();
+    split_csv(
+        &path("all.csv"),
+        24_000,
+        &path("train.csv"),
+        &path("valid.csv"),
+    );
+    let write_config = |name: &str, train: &str, chunk_rows: Option<usize>| {
+        let chunk = chunk_rows.map_or(String::new(), |c| format!("chunk_rows = {c}\n"));
+        std::fs::write(
+            path(name),
+            format!(
+                "[data]\ntrain = \"{train}\"\nvalid = \"valid.csv\"\ntarget = \"y\"\n{chunk}\
+                 [model]\nkind = \"logistic_regression\"\n\
+                 [train]\nepochs = 4\nbatch_size = 128\n\
+                 optimizer = {{ kind = \"adam\", learning_rate = 0.01 }}\n"
+            ),
+        )
+        .unwrap();
+        path(name)
+    };
+    let train_run = |config: &Path, run: &str| {
+        let out = path(run);
+        kiln_ok(
+            &[
+                "train",
+                config.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        out
+    };
+    let accuracy = |run: &Path| summary(run)["valid"]["accuracy"].as_f64().unwrap();
+
+    // Eight chunks of 3,000 rows against the whole file.
+    let resident = train_run(
+        &write_config("resident.toml", "train.csv", None),
+        "resident",
+    );
+    let streamed = train_run(
+        &write_config("streamed.toml", "train.csv", Some(3_000)),
+        "streamed",
+    );
+    let (a_resident, a_streamed) = (accuracy(&resident), accuracy(&streamed));
+    assert!(a_resident > 0.8, "resident accuracy {a_resident}");
+    assert!(
+        (a_streamed - a_resident).abs() <= 0.01,
+        "streamed {a_streamed} vs resident {a_resident}"
+    );
+    let train_metrics = &summary(&streamed)["train"];
+    assert_eq!(summary(&streamed)["n_train"], 24_000);
+    assert!(
+        train_metrics["accuracy"].as_f64().unwrap() > 0.8
+            && train_metrics["log_loss"].as_f64().unwrap() > 0.0,
+        "{train_metrics}"
+    );
+
+    // One chunk holding the whole file: the same bytes as loading it whole.
+    let one_chunk = train_run(
+        &write_config("one-chunk.toml", "train.csv", Some(1_000_000)),
+        "one-chunk",
+    );
+    assert_eq!(
+        std::fs::read(one_chunk.join("model.bpk")).unwrap(),
+        std::fs::read(resident.join("model.bpk")).unwrap()
+    );
+    assert_eq!(summary(&one_chunk)["train"], summary(&resident)["train"]);
+
+    // Ctrl-C mid-epoch, then --resume: the chunks trained before the stop are skipped, and the
+    // run ends with the uninterrupted run's bytes.
+    let stopped = path("stopped");
+    let streamed_config = path("streamed.toml");
+    let args = [
+        "train",
+        streamed_config.to_str().unwrap(),
+        "--out",
+        stopped.to_str().unwrap(),
+    ];
+    let child = start_and_wait_for_epochs(&args, dir.path(), &stopped, 1);
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    kiln_ok(
+        &["train", "--resume", stopped.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(
+        std::fs::read(stopped.join("model.bpk")).unwrap(),
+        std::fs::read(streamed.join("model.bpk")).unwrap()
+    );
+    assert_eq!(
+        metrics_without_times(&stopped),
+        metrics_without_times(&streamed)
+    );
+
+    // Eight times the rows (a 60 MB file, 25 MB as f32): peak memory stays where it was.
+    kiln_model_zoo::synthetic::write_synthetic_csv(&path("big.csv"), 192_000, 32, 3, 21).unwrap();
+    let big = train_run(&write_config("big.toml", "big.csv", Some(3_000)), "big");
+    let rss = |run: &Path| summary(run)["peak_rss_bytes"].as_f64().unwrap() / 1e6;
+    let (small_rss, big_rss) = (rss(&streamed), rss(&big));
+    assert!(
+        big_rss < small_rss + 8.0,
+        "peak RSS {big_rss:.1} MB on 192,000 rows vs {small_rss:.1} MB on 24,000"
+    );
+    assert_eq!(summary(&big)["n_train"], 192_000);
+
+    // Mini-batch k-means from chunks of 5,000 rows finds all eight blobs.
+    kiln_model_zoo::synthetic::write_blobs_csv(&path("blobs.csv"), 40_000, 10, 8, 1.0, 3).unwrap();
+    let kmeans = |name: &str, model: &str| {
+        std::fs::write(
+            path(name),
+            format!(
+                "[data]\ntrain = \"blobs.csv\"\ntarget = \"y\"\nstandardize = false\n\
+                 chunk_rows = 5000\n[model]\n{model}\n[train]\nepochs = 50\n"
+            ),
+        )
+        .unwrap();
+        path(name)
+    };
+    let clusters = train_run(
+        &kmeans(
+            "kmeans.toml",
+            "kind = \"kmeans\"\nk = 8\nn_init = 3\nbatch_size = 1024",
+        ),
+        "kmeans",
+    );
+    assert!(summary(&clusters)["train"]["inertia"].as_f64().unwrap() > 0.0);
+    let eval = kiln_ok(
+        &[
+            "eval",
+            "--model",
+            clusters.to_str().unwrap(),
+            "--data",
+            path("blobs.csv").to_str().unwrap(),
+            "--json",
+        ],
+        dir.path(),
+    );
+    let metrics: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(metrics["adjusted_rand_index"], 1.0, "{metrics}");
+
+    // What cannot stream says why and what to do.
+    let line = kiln_error(
+        &[
+            "train",
+            kmeans("lloyd.toml", "kind = \"kmeans\"\nk = 8")
+                .to_str()
+                .unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(
+        line.contains("model `kmeans` needs all its rows at once")
+            && line.contains("lloyd.toml:5")
+            && line.contains("set `[model] batch_size`"),
+        "{line}"
+    );
+    let line = kiln_error(
+        &[
+            "train",
+            kmeans("gmm.toml", "kind = \"gmm\"\nk = 8")
+                .to_str()
+                .unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(
+        line.contains("model `gmm` needs all its rows at once"),
+        "{line}"
+    );
+    let line = kiln_error(
+        &[
+            "train",
+            path("kmeans.toml").to_str().unwrap(),
+            "--set",
+            "data.valid_fraction=0.2",
+        ],
+        dir.path(),
+    );
+    assert!(
+        line.contains("cannot hold out a fraction") && line.contains("valid = "),
+        "{line}"
+    );
+}
