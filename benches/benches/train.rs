@@ -1,5 +1,6 @@
 //! `kiln train` end to end (CSV → fitted model → run directory) on the backends compiled in:
-//! OLS by closed form and multinomial logistic regression by Adam, 80,000 rows × 20 features;
+//! OLS by closed form and multinomial logistic regression by Adam and by L-BFGS, 80,000 rows ×
+//! 20 features;
 //! k-means and a Gaussian mixture on 100,000 × 10 blobs; an RBF kernel SVM on 5,000 × 20; and
 //! the MLP training loop on 50,000 × 784 against PyTorch
 //! (`benches/peers/mlp_torch.py` times the same shapes).
@@ -52,6 +53,12 @@ fn bench_train(c: &mut Criterion) {
         "[data]\ntrain = \"classes.csv\"\ntarget = \"y\"\n[model]\nkind = \"logistic_regression\"\n\
          [train]\nepochs = 5\nbatch_size = 256\noptimizer = { kind = \"adam\", learning_rate = 0.01 }\n",
     );
+    let logistic_lbfgs = write_config(
+        dir.path(),
+        "logistic-lbfgs.toml",
+        "[data]\ntrain = \"classes.csv\"\ntarget = \"y\"\n[model]\nkind = \"logistic_regression\"\n\
+         solver = \"lbfgs\"\n[train]\nepochs = 1000\n",
+    );
 
     let mut group = c.benchmark_group("train_80k_x_20");
     group.sample_size(10);
@@ -61,6 +68,13 @@ fn bench_train(c: &mut Criterion) {
         &mut group,
         "logistic_adam_5_epochs",
         &logistic,
+        dir.path(),
+        |_| {},
+    );
+    bench_runs(
+        &mut group,
+        "logistic_lbfgs",
+        &logistic_lbfgs,
         dir.path(),
         |_| {},
     );
@@ -268,7 +282,7 @@ fn bench_mlp(c: &mut Criterion) {
             },
         };
         let (mut train_rows, test_split) = (
-            train::TrainRows::Resident(split(&x, &y)),
+            train::TrainRows::Resident(Box::new(split(&x, &y))),
             split(&test_x, &test_y),
         );
         let mut fit = |epochs| {

@@ -117,10 +117,11 @@ def write_data(directory):
 
 CONFIGS = {
     "ols": ("reg.csv", 'kind = "linear_regression"', "", "r2"),
+    # scikit-learn's solver and stopping rule (lbfgs, tol 1e-4), max_iter as given to it below.
     "logistic": (
         "cls.csv",
-        'kind = "logistic_regression"',
-        'epochs = 5\nbatch_size = 256\noptimizer = { kind = "adam", learning_rate = 0.01 }',
+        'kind = "logistic_regression"\nsolver = "lbfgs"\nmax_iter = 1000',
+        "epochs = 1000",
         "accuracy",
     ),
     "kmeans": ("blobs.csv", 'kind = "kmeans"\nk = 8\nn_init = 1', "epochs = 300", "inertia"),

@@ -1,18 +1,29 @@
 //! Logistic regression: binary, multinomial (softmax) and one-vs-rest, with an L2 penalty.
 //!
 //! Objective (scikit-learn's `LogisticRegression` with `C = 1/l2`):
-//! `Σ log-loss + l2/2·‖W‖²`, the intercepts unpenalised. The trainer's gradient loop minimises
-//! it divided by the number of training rows, so the optimum is scikit-learn's.
+//! `Σ log-loss + l2/2·‖W‖²`, the intercepts unpenalised. Both solvers minimise it divided by
+//! the number of training rows, so the optimum is scikit-learn's:
+//! - `solver = "sgd"` (default): the trainer's gradient loop, `[train]`'s optimizer, batches
+//!   and epochs;
+//! - `solver = "lbfgs"`: scikit-learn's default solver, full-batch L-BFGS ([`crate::lbfgs`],
+//!   f64 on the host) with the loss and its analytic gradient `Xᵀ(P − Y)/n` computed on the
+//!   device in one pass and read back as one vector per evaluation; one trainer step is one
+//!   iteration, so it checkpoints and resumes like every iterative fit. It stops as
+//!   scikit-learn's does: the largest gradient entry below `tol`, or `max_iter` iterations.
 
-use burn::module::Module;
+use alloc::vec::Vec;
+
+use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{log_softmax, sigmoid, softmax};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Batch, DataShape, Targets};
-use crate::error::{ConfigError, check_non_negative};
-use crate::fit::Prediction;
+use crate::data::{Batch, DataShape, Targets, read_f32};
+use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
+use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::lbfgs::{Lbfgs, Stopping};
+use crate::linalg;
 
 const NAME: &str = "logistic_regression";
 
@@ -29,6 +40,17 @@ pub enum MultiClass {
     Ovr,
 }
 
+/// How the weights are fitted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogisticSolver {
+    /// The trainer's gradient loop: `[train]`'s optimizer, batch size and epochs.
+    #[default]
+    Sgd,
+    /// Full-batch L-BFGS, one iteration per step (scikit-learn's default solver).
+    Lbfgs,
+}
+
 /// `[model]` keys of `kind = "logistic_regression"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -39,6 +61,14 @@ pub struct LogisticRegressionConfig {
     pub multi_class: MultiClass,
     /// Fit intercepts (default `true`).
     pub fit_intercept: bool,
+    /// `"sgd"` (default: the trainer's optimizer over batches) or `"lbfgs"` (full batch).
+    pub solver: LogisticSolver,
+    /// L-BFGS: stop when no gradient entry of the mean objective exceeds this (default 1e-4,
+    /// scikit-learn's `tol`).
+    pub tol: f64,
+    /// L-BFGS: iterations at most (default 100, scikit-learn's `max_iter`; `[train] epochs`
+    /// also caps the steps).
+    pub max_iter: usize,
 }
 
 impl Default for LogisticRegressionConfig {
@@ -47,6 +77,9 @@ impl Default for LogisticRegressionConfig {
             l2: 1.0,
             multi_class: MultiClass::Auto,
             fit_intercept: true,
+            solver: LogisticSolver::Sgd,
+            tol: 1e-4,
+            max_iter: 100,
         }
     }
 }
@@ -68,6 +101,9 @@ pub struct LogisticRegressionParams {
     pub l2: f64,
     pub mode: LogisticMode,
     pub fit_intercept: bool,
+    pub solver: LogisticSolver,
+    /// L-BFGS's stopping rules.
+    pub stopping: Stopping,
     pub n_features: usize,
     pub n_classes: usize,
 }
@@ -87,6 +123,13 @@ impl LogisticRegressionConfig {
             l2: check_non_negative("l2", self.l2)?,
             mode,
             fit_intercept: self.fit_intercept,
+            solver: self.solver,
+            stopping: Stopping {
+                gtol: check_non_negative("tol", self.tol)?,
+                // scikit-learn's `64·eps`: in effect the gradient rule decides.
+                ftol: 64.0 * f64::EPSILON,
+                max_iter: check_at_least_one("max_iter", self.max_iter)?,
+            },
             n_features: shape.n_features,
             n_classes,
         })
@@ -99,6 +142,9 @@ pub struct LogisticRegression {
     pub linear: Linear,
     #[module(skip)]
     pub params: LogisticRegressionParams,
+    /// L-BFGS's state between steps (none before the first, and for `sgd`).
+    #[module(skip)]
+    optimizer: Option<Lbfgs>,
 }
 
 impl LogisticRegression {
@@ -113,7 +159,150 @@ impl LogisticRegression {
             .with_bias(params.fit_intercept)
             .with_initializer(Initializer::Zeros)
             .init(device);
-        Self { linear, params }
+        Self {
+            linear,
+            params,
+            optimizer: None,
+        }
+    }
+
+    /// How the model is fitted: by the trainer's gradient loop, or by its own L-BFGS steps.
+    pub fn fit_method(&self) -> FitMethod {
+        match self.params.solver {
+            LogisticSolver::Sgd => FitMethod::Gradient,
+            LogisticSolver::Lbfgs => FitMethod::Iterative,
+        }
+    }
+
+    /// The L-BFGS state, for a checkpoint.
+    pub fn state(&self) -> Option<Lbfgs> {
+        self.optimizer.clone()
+    }
+
+    /// Puts back a [`LogisticRegression::state`].
+    pub fn restore(&mut self, state: Option<Lbfgs>) {
+        self.optimizer = state;
+    }
+
+    /// Outputs of the linear layer: 1 (binary) or one per class.
+    fn outputs(&self) -> usize {
+        match self.params.mode {
+            LogisticMode::Binary => 1,
+            LogisticMode::Multinomial | LogisticMode::OneVsRest => self.params.n_classes,
+        }
+    }
+
+    /// One L-BFGS iteration on the whole training set `data` (the first step starts from the
+    /// current, zero, weights).
+    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+        let mut optimizer = match self.optimizer.take() {
+            Some(optimizer) => optimizer,
+            None => {
+                let mut start = read_f32(self.linear.weight.val())?;
+                if let Some(bias) = &self.linear.bias {
+                    start.extend(read_f32(bias.val())?);
+                }
+                let start: Vec<f64> = start.into_iter().map(f64::from).collect();
+                let (value, gradient) = self.objective_and_gradient(&start, data)?;
+                let p = start.len();
+                // Unbounded; the largest finite bounds, since a checkpoint's JSON has no ∞.
+                let (lower, upper) = (alloc::vec![f64::MIN; p], alloc::vec![f64::MAX; p]);
+                Lbfgs::new(start, value, gradient, lower, upper)
+            }
+        };
+        optimizer.step(self.params.stopping, |theta| {
+            self.objective_and_gradient(theta, data)
+                .map(|(value, gradient)| Some((value, gradient, ())))
+        })?;
+        self.set_weights(&optimizer.x, &data.x.device());
+        let record = StepRecord {
+            loss: optimizer.value,
+            converged: optimizer.converged,
+            jitter: 0.0,
+        };
+        self.optimizer = Some(optimizer);
+        Ok(record)
+    }
+
+    /// The weights `theta` (`W` row-major `[features, outputs]`, then the intercepts) as the
+    /// module's, keeping the parameters' ids (saved with the weights, so a resumed fit writes
+    /// the same bytes as one never stopped).
+    fn set_weights(&mut self, theta: &[f64], device: &Device) {
+        let (d, k) = (self.params.n_features, self.outputs());
+        let values = |range: core::ops::Range<usize>| -> Vec<f32> {
+            theta[range].iter().map(|v| *v as f32).collect()
+        };
+        let weight = Tensor::<2>::from_data(TensorData::new(values(0..d * k), [d, k]), device);
+        self.linear.weight = Param::initialized(self.linear.weight.id, weight);
+        if let Some(bias) = &self.linear.bias {
+            let b = Tensor::<1>::from_data(TensorData::new(values(d * k..d * k + k), [k]), device);
+            self.linear.bias = Some(Param::initialized(bias.id, b));
+        }
+    }
+
+    /// The mean objective at `theta` (laid out as [`LogisticRegression::set_weights`] takes it)
+    /// and its gradient, in f64. The data term and its gradient `Xᵀ(P − Y)/n` come from the
+    /// device in one read; the penalty is added on the host.
+    fn objective_and_gradient(
+        &self,
+        theta: &[f64],
+        data: &Batch,
+    ) -> Result<(f64, Vec<f64>), FitError> {
+        let Targets::Classes(classes) = &data.targets else {
+            unreachable!("checked at config time: logistic regression has class labels")
+        };
+        let device = data.x.device();
+        let [n, d] = data.x.dims();
+        let k = self.outputs();
+        let weights: Vec<f32> = theta[..d * k].iter().map(|v| *v as f32).collect();
+        let w = Tensor::<2>::from_data(TensorData::new(weights, [d, k]), &device);
+        let mut z = linalg::matmul(data.x.clone(), w);
+        if self.params.fit_intercept {
+            let b: Vec<f32> = theta[d * k..].iter().map(|v| *v as f32).collect();
+            z = z + Tensor::<1>::from_data(TensorData::new(b, [k]), &device).unsqueeze::<2>();
+        }
+        let (row_loss, residual) = match self.params.mode {
+            LogisticMode::Binary => {
+                let y = classes.clone().float().unsqueeze_dim::<2>(1);
+                (
+                    binary_cross_entropy_with_logits(z.clone(), y.clone()),
+                    sigmoid(z) - y,
+                )
+            }
+            LogisticMode::OneVsRest => {
+                let y = one_hot(classes.clone(), k);
+                (
+                    binary_cross_entropy_with_logits(z.clone(), y.clone()).sum_dim(1),
+                    sigmoid(z) - y,
+                )
+            }
+            LogisticMode::Multinomial => {
+                let y = one_hot(classes.clone(), k);
+                let log_p = log_softmax(z, 1);
+                (
+                    (log_p.clone() * y.clone()).sum_dim(1).neg(),
+                    log_p.exp() - y,
+                )
+            }
+        };
+        let scale = 1.0 / n.max(1) as f64;
+        let grad_w = linalg::matmul(data.x.clone().transpose(), residual.clone()).mul_scalar(scale);
+        let mut parts = alloc::vec![grad_w.reshape([d * k])];
+        if self.params.fit_intercept {
+            parts.push(linalg::sum_rows(residual).mul_scalar(scale).reshape([k]));
+        }
+        parts.push(linalg::mean_all(row_loss));
+        let read = read_f32(Tensor::cat(parts, 0))?;
+        let (gradient, loss) = read.split_at(read.len() - 1);
+        let mut gradient: Vec<f64> = gradient.iter().map(|g| f64::from(*g)).collect();
+        let mut value = f64::from(loss[0]);
+        // The penalty `l2/(2n)·‖W‖²` and its gradient, on the host in f64.
+        let l2 = self.params.l2 * scale;
+        for (g, w) in gradient.iter_mut().zip(&theta[..d * k]) {
+            value += 0.5 * l2 * w * w;
+            *g += l2 * w;
+        }
+        Ok((value, gradient))
     }
 
     /// The linear scores, `[n, 1]` (binary) or `[n, n_classes]`.
@@ -205,7 +394,7 @@ mod tests {
         LogisticRegressionConfig {
             l2,
             multi_class,
-            fit_intercept: true,
+            ..Default::default()
         }
         .check(&shape)
         .unwrap()
@@ -247,56 +436,106 @@ mod tests {
         minimize(model, 1000, 0.1, |m| m.loss(&batch, labels.len()))
     }
 
+    fn assert_multinomial_matches(model: &LogisticRegression, device: &Device) {
+        assert_eq!(model.params.mode, LogisticMode::Multinomial);
+        let w = read_f32(model.linear.weight.val()).unwrap();
+        let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
+        // Softmax intercepts are identified only up to a shared constant (the penalty does
+        // not touch them), so both sides are compared centred.
+        let centre = |v: &[f64]| -> alloc::vec::Vec<f64> {
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            v.iter().map(|x| x - mean).collect()
+        };
+        let b: alloc::vec::Vec<f64> = b.iter().map(|v| *v as f64).collect();
+        let (b, want_b) = (centre(&b), centre(&MULTINOMIAL_INTERCEPT));
+        // burn stores W as [features, classes]; scikit-learn's coef_ is [classes, features].
+        for class in 0..3 {
+            for feature in 0..2 {
+                let got = w[feature * 3 + class] as f64;
+                let want = MULTINOMIAL_COEF[class * 2 + feature];
+                assert!((got - want).abs() < 1e-3, "{device:?}: W = {w:?}");
+            }
+            assert!(
+                (b[class] - want_b[class]).abs() < 1e-3,
+                "{device:?}: b = {b:?}"
+            );
+        }
+    }
+
+    fn assert_binary_matches(model: &LogisticRegression, device: &Device) {
+        assert_eq!(model.params.mode, LogisticMode::Binary);
+        let w = read_f32(model.linear.weight.val()).unwrap();
+        let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
+        for (got, want) in w.iter().zip(BINARY_COEF) {
+            assert!((*got as f64 - want).abs() < 1e-3, "{device:?}: w = {w:?}");
+        }
+        assert!(
+            (b[0] as f64 - BINARY_INTERCEPT).abs() < 1e-3,
+            "{device:?}: b = {b:?}"
+        );
+    }
+
+    fn binary_labels() -> alloc::vec::Vec<usize> {
+        LOGIT_Y.iter().map(|&c| usize::from(c == 2)).collect()
+    }
+
     #[test]
     fn multinomial_matches_scikit_learn() {
         for_each_device(|device| {
             let model = fitted(MultiClass::Auto, &LOGIT_Y, 3, device);
-            assert_eq!(model.params.mode, LogisticMode::Multinomial);
-            let w = read_f32(model.linear.weight.val()).unwrap();
-            let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
-            // Softmax intercepts are identified only up to a shared constant (the penalty does
-            // not touch them), so both sides are compared centred.
-            let centre = |v: &[f64]| -> alloc::vec::Vec<f64> {
-                let mean = v.iter().sum::<f64>() / v.len() as f64;
-                v.iter().map(|x| x - mean).collect()
-            };
-            let b: alloc::vec::Vec<f64> = b.iter().map(|v| *v as f64).collect();
-            let (b, want_b) = (centre(&b), centre(&MULTINOMIAL_INTERCEPT));
-            // burn stores W as [features, classes]; scikit-learn's coef_ is [classes, features].
-            for class in 0..3 {
-                for feature in 0..2 {
-                    let got = w[feature * 3 + class] as f64;
-                    let want = MULTINOMIAL_COEF[class * 2 + feature];
-                    assert!((got - want).abs() < 1e-3, "{device:?}: W = {w:?}");
-                }
-                assert!(
-                    (b[class] - want_b[class]).abs() < 1e-3,
-                    "{device:?}: b = {b:?}"
-                );
-            }
+            assert_multinomial_matches(&model, device);
         });
     }
 
     #[test]
     fn binary_matches_scikit_learn() {
-        let labels: alloc::vec::Vec<usize> = LOGIT_Y.iter().map(|&c| usize::from(c == 2)).collect();
+        let labels = binary_labels();
         for_each_device(|device| {
             let model = fitted(MultiClass::Auto, &labels, 2, device);
-            assert_eq!(model.params.mode, LogisticMode::Binary);
-            let w = read_f32(model.linear.weight.val()).unwrap();
-            let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
-            for (got, want) in w.iter().zip(BINARY_COEF) {
-                assert!((*got as f64 - want).abs() < 1e-3, "{device:?}: w = {w:?}");
-            }
-            assert!(
-                (b[0] as f64 - BINARY_INTERCEPT).abs() < 1e-3,
-                "{device:?}: b = {b:?}"
-            );
+            assert_binary_matches(&model, device);
             let proba =
                 read_f32(model.predict_proba(crate::testing::features(&LOGIT_X, 2, device)))
                     .unwrap();
             for row in proba.chunks(2) {
                 assert!((row[0] + row[1] - 1.0).abs() < 1e-6);
+            }
+        });
+    }
+
+    /// The L-BFGS solver, stepped until it converges, reaches the same scikit-learn optima,
+    /// and a copy restored from its state mid-fit ends with the same weights.
+    #[test]
+    fn lbfgs_matches_scikit_learn_and_resumes() {
+        for_each_device(|device| {
+            for (labels, n_classes) in [(LOGIT_Y.to_vec(), 3), (binary_labels(), 2)] {
+                let mut params = params(MultiClass::Auto, 2.0, 2, n_classes);
+                params.solver = LogisticSolver::Lbfgs;
+                params.stopping.gtol = 1e-6;
+                let batch = classification_batch(&LOGIT_X, &labels, 2, device);
+                let mut model = LogisticRegression::new(params, device);
+                assert_eq!(model.fit_method(), FitMethod::Iterative);
+                let mut steps = 0;
+                let mut resumed = None;
+                while !model.fit_step(&batch).unwrap().converged {
+                    steps += 1;
+                    assert!(steps < 100, "{device:?}: no convergence in 100 iterations");
+                    if steps == 3 {
+                        let mut copy = LogisticRegression::new(params, device);
+                        copy.set_weights(&model.state().unwrap().x, device);
+                        copy.restore(model.state());
+                        resumed = Some(copy);
+                    }
+                }
+                match n_classes {
+                    3 => assert_multinomial_matches(&model, device),
+                    _ => assert_binary_matches(&model, device),
+                }
+                let mut copy = resumed.expect("more than 3 iterations");
+                while !copy.fit_step(&batch).unwrap().converged {}
+                assert_eq!(
+                    read_f32(copy.linear.weight.val()).unwrap(),
+                    read_f32(model.linear.weight.val()).unwrap()
+                );
             }
         });
     }

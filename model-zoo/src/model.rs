@@ -20,7 +20,7 @@ use crate::linear_regression::{
 };
 use crate::linear_svm::{LinearSvm, LinearSvmConfig, LinearSvmParams};
 use crate::logistic_regression::{
-    LogisticRegression, LogisticRegressionConfig, LogisticRegressionParams,
+    LogisticRegression, LogisticRegressionConfig, LogisticRegressionParams, LogisticSolver,
 };
 use crate::mlp::{Mlp, MlpConfig, MlpParams, MlpTask};
 
@@ -190,9 +190,11 @@ impl ModelSpec {
                 LinearSolver::ClosedForm => FitMethod::Iterative,
                 LinearSolver::Sgd => FitMethod::Gradient,
             },
-            Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
-                FitMethod::Gradient
-            }
+            Self::LogisticRegression(p) => match p.solver {
+                LogisticSolver::Sgd => FitMethod::Gradient,
+                LogisticSolver::Lbfgs => FitMethod::Iterative,
+            },
+            Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => FitMethod::Gradient,
             Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) | Self::GaussianProcess(_) => {
                 FitMethod::Iterative
             }
@@ -280,9 +282,8 @@ impl Model {
     pub fn fit_method(&self) -> FitMethod {
         match self {
             Self::LinearRegression(m) => m.fit_method(),
-            Self::LogisticRegression(_) | Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => {
-                FitMethod::Gradient
-            }
+            Self::LogisticRegression(m) => m.fit_method(),
+            Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => FitMethod::Gradient,
             Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) | Self::GaussianProcess(_) => {
                 FitMethod::Iterative
             }
@@ -361,6 +362,9 @@ impl Model {
             Self::Gmm(m) => to_json(serde_json::to_value(m.state()?)),
             Self::KernelSvm(m) => to_json(serde_json::to_value(m.state())),
             Self::GaussianProcess(m) => to_json(serde_json::to_value(m.state())),
+            Self::LogisticRegression(m) if m.fit_method() == FitMethod::Iterative => {
+                to_json(serde_json::to_value(m.state()))
+            }
             _ => None,
         })
     }
@@ -375,6 +379,9 @@ impl Model {
             Self::Gmm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             Self::KernelSvm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
             Self::GaussianProcess(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            Self::LogisticRegression(m) => {
+                m.restore(serde_json::from_value(state).map_err(damaged)?)
+            }
             _ => {}
         }
         Ok(())
@@ -386,6 +393,9 @@ impl Model {
         match self {
             Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => {
                 m.fit_closed_form(data)
+            }
+            Self::LogisticRegression(m) if m.fit_method() == FitMethod::Iterative => {
+                m.fit_step(data)
             }
             Self::KMeans(m) => m.fit_step(data),
             Self::Gmm(m) => m.fit_step(data),

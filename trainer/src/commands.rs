@@ -152,7 +152,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         Some(chunk_rows) => {
             let csv = ChunkedCsv::scan(&train_path, columns, chunk_rows)?;
             let valid = read_valid(&csv.preprocessing(None, false).feature_names)?;
-            (TrainData::Streamed(csv), valid)
+            (TrainData::Streamed(Box::new(csv)), valid)
         }
         None => {
             let full = read_csv(&train_path, columns)?;
@@ -208,8 +208,8 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
                     "model `{}` needs all its rows at once, so it cannot train from chunks",
                     config.model.kind()
                 ),
-                "remove `chunk_rows`; for k-means, set `[model] batch_size` (mini-batch \
-                 k-means) to stream"
+                "remove `chunk_rows`, or fit on batches: for k-means set `[model] batch_size` \
+                 (mini-batch k-means), for logistic regression `solver = \"sgd\"`"
                     .into(),
             ));
         }
@@ -228,12 +228,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     // The host copy of resident rows is dropped once they are on the device.
     let mut train_rows = match train_data {
         TrainData::Resident(table) => {
-            TrainRows::Resident(Split::from_table(&prep, &table, &device)?)
+            TrainRows::Resident(Box::new(Split::from_table(&prep, &table, &device)?))
         }
-        TrainData::Streamed(csv) => TrainRows::Streamed {
-            csv,
-            prep: prep.clone(),
-        },
+        TrainData::Streamed(csv) => TrainRows::streamed(csv, prep.clone()),
     };
     let valid_split = valid_table
         .as_ref()
@@ -445,7 +442,7 @@ fn peak_rss_bytes() -> Option<u64> {
 /// The training rows as loaded: a whole table, or a file to read a chunk at a time.
 enum TrainData {
     Resident(Table),
-    Streamed(ChunkedCsv),
+    Streamed(Box<ChunkedCsv>),
 }
 
 /// The check a model's targets must pass beyond being numbers (a GLM family's range), naming
@@ -455,7 +452,7 @@ fn target_check(spec: &ModelSpec, target: Option<&str>) -> Option<RowCheck> {
         return None;
     };
     let (glm, target) = (*glm, target.unwrap_or_default().to_owned());
-    Some(Box::new(move |table: &Table| {
+    Some(std::sync::Arc::new(move |table: &Table| {
         if let RawTarget::Values(y) = &table.target
             && let Err((row, needs)) = glm.check_targets(y)
         {

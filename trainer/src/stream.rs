@@ -8,17 +8,21 @@
 //! resumed run reads exactly the rows an uninterrupted one does.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{ColumnSummary, Columns, CsvReader, Preprocessing, RowsStart, Table};
+use crate::data::{ColumnSummary, Columns, CsvReader, Preprocessing, RowsStart, Table, TargetKind};
 use crate::error::{Error, Location, Result};
 use crate::train::Split;
 
 /// A check every chunk's rows must pass before training on them (a GLM's target range).
-pub type RowCheck = Box<dyn Fn(&Table) -> Result<()>>;
+pub type RowCheck = Arc<Check>;
+/// What a [`RowCheck`] calls.
+pub type Check = dyn Fn(&Table) -> Result<()> + Send + Sync;
 
 /// One chunk of the file: where it starts and its number of rows.
 #[derive(Clone, Debug)]
@@ -27,9 +31,33 @@ struct Chunk {
     rows: usize,
 }
 
+/// What opens the file again with the same columns (for the read-ahead thread).
+#[derive(Clone, Debug)]
+struct Source {
+    path: PathBuf,
+    target: Option<(String, TargetKind)>,
+    features: Vec<String>,
+}
+
+impl Source {
+    fn open(&self) -> Result<CsvReader> {
+        CsvReader::open(
+            &self.path,
+            Columns {
+                target: self
+                    .target
+                    .as_ref()
+                    .map(|(name, kind)| (name.as_str(), *kind)),
+                features: Some(&self.features),
+            },
+        )
+    }
+}
+
 /// The training file, read a chunk at a time.
 pub struct ChunkedCsv {
     reader: CsvReader,
+    source: Source,
     chunks: Vec<Chunk>,
     summary: ColumnSummary,
     check: Option<RowCheck>,
@@ -90,8 +118,14 @@ impl ChunkedCsv {
                 fix: "add data rows below the header".into(),
             });
         }
+        let source = Source {
+            path: path.to_owned(),
+            target: columns.target.map(|(name, kind)| (name.to_owned(), kind)),
+            features: reader.feature_names(),
+        };
         Ok(Self {
             reader,
+            source,
             chunks,
             summary,
             check: None,
@@ -125,30 +159,93 @@ impl ChunkedCsv {
 
     /// The rows of chunk `index` (file order), checked.
     pub fn read(&mut self, index: usize) -> Result<Table> {
-        let chunk = &self.chunks[index];
-        let rows = chunk.rows;
-        self.reader.seek(&chunk.start)?;
-        let table = self.reader.read_rows(rows)?;
-        if table.n_rows() != rows {
-            return Err(Error::Data {
-                message: format!(
-                    "the file changed while training: chunk {} had {rows} rows and now has {}",
-                    index + 1,
-                    table.n_rows()
-                ),
-                location: Location::file(self.path()),
-                fix: "do not modify the training file while a run reads it".into(),
-            });
-        }
-        if let Some(check) = &self.check {
-            check(&table)?;
-        }
-        Ok(table)
+        read_chunk(&mut self.reader, &self.chunks, index, self.check.as_deref())
+    }
+
+    /// Starts reading the chunks `order` names on a background thread, one ahead of the one
+    /// taken, so parsing overlaps training; at most two chunks are in memory.
+    pub fn read_ahead(&self, order: Vec<usize>) -> ReadAhead {
+        // Rendezvous: the thread parses the next chunk, then waits until it is taken.
+        let (sender, receiver) = sync_channel(0);
+        let (source, chunks, check) =
+            (self.source.clone(), self.chunks.clone(), self.check.clone());
+        std::thread::spawn(move || {
+            let mut reader = match source.open() {
+                Ok(reader) => reader,
+                Err(e) => {
+                    let _ = sender.send((None, Err(e)));
+                    return;
+                }
+            };
+            for index in order {
+                let table = read_chunk(&mut reader, &chunks, index, check.as_deref());
+                // The receiver is gone when the epoch ended early (interrupt, error).
+                if sender.send((Some(index), table)).is_err() {
+                    return;
+                }
+            }
+        });
+        ReadAhead { receiver }
     }
 
     /// Chunk `index` scaled by `prep` and uploaded to `device`.
     pub fn split(&mut self, index: usize, prep: &Preprocessing, device: &Device) -> Result<Split> {
         let table = self.read(index)?;
         Split::from_table(prep, &table, device)
+    }
+}
+
+/// Chunk `index` read from `reader`, checked.
+fn read_chunk(
+    reader: &mut CsvReader,
+    chunks: &[Chunk],
+    index: usize,
+    check: Option<&Check>,
+) -> Result<Table> {
+    let chunk = &chunks[index];
+    reader.seek(&chunk.start)?;
+    let table = reader.read_rows(chunk.rows)?;
+    if table.n_rows() != chunk.rows {
+        return Err(Error::Data {
+            message: format!(
+                "the file changed while training: chunk {} had {} rows and now has {}",
+                index + 1,
+                chunk.rows,
+                table.n_rows()
+            ),
+            location: Location::file(reader.path()),
+            fix: "do not modify the training file while a run reads it".into(),
+        });
+    }
+    if let Some(check) = check {
+        check(&table)?;
+    }
+    Ok(table)
+}
+
+/// Chunks being read on a background thread, in the order given to
+/// [`ChunkedCsv::read_ahead`].
+#[derive(Debug)]
+pub struct ReadAhead {
+    receiver: Receiver<(Option<usize>, Result<Table>)>,
+}
+
+impl ReadAhead {
+    /// Chunk `index`, skipping the chunks read before it in the order (trained before a
+    /// resume).
+    pub fn take(&mut self, index: usize) -> Result<Table> {
+        loop {
+            match self.receiver.recv() {
+                Ok((Some(i), table)) if i == index => return table,
+                Ok((_, Err(e))) => return Err(e),
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(Error::Fit(kiln_model_zoo::FitError::Device(format!(
+                        "chunk {} was not in the read-ahead order",
+                        index + 1
+                    ))));
+                }
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::checkpoint::{Checkpoint, LoopState, PlateauState};
 use crate::config::{OptimizerConfig, Schedule, TrainConfig};
 use crate::data::{Preprocessing, RawTarget, Table};
 use crate::error::{Error, Result};
-use crate::stream::ChunkedCsv;
+use crate::stream::{ChunkedCsv, ReadAhead};
 
 /// Metric name → value.
 pub type Metrics = BTreeMap<String, f64>;
@@ -90,14 +90,25 @@ impl Split {
 /// The training rows: all on the device, or read from a file a chunk at a time.
 #[derive(Debug)]
 pub enum TrainRows {
-    Resident(Split),
+    Resident(Box<Split>),
     Streamed {
-        csv: ChunkedCsv,
+        csv: Box<ChunkedCsv>,
         prep: Preprocessing,
+        /// The epoch's chunks, being read ahead.
+        ahead: Option<ReadAhead>,
     },
 }
 
 impl TrainRows {
+    /// Rows read from `csv` a chunk at a time, scaled by `prep`.
+    pub fn streamed(csv: Box<ChunkedCsv>, prep: Preprocessing) -> Self {
+        Self::Streamed {
+            csv,
+            prep,
+            ahead: None,
+        }
+    }
+
     pub fn n_rows(&self) -> usize {
         match self {
             Self::Resident(split) => split.batch.len(),
@@ -115,15 +126,27 @@ impl TrainRows {
     }
 
     /// The parts in the order epoch `epoch` visits them: chunks in a seeded order when
-    /// shuffling.
-    fn epoch_parts(&self, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
+    /// shuffling. Starts reading a streamed file's chunks ahead in that order.
+    fn epoch_parts(&mut self, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
         let n = self.part_lens().len();
-        if shuffle && n > 1 {
+        let order: Vec<usize> = if shuffle && n > 1 {
             let order = shuffled(seed, chunk_stream(epoch, None), n);
             order.into_iter().map(|i| i as usize).collect()
         } else {
             (0..n).collect()
+        };
+        if let Self::Streamed { csv, ahead, .. } = self {
+            *ahead = Some(csv.read_ahead(order.clone()));
         }
+        order
+    }
+
+    /// The first part in file order, unshuffled: the sample an iterative fit seeds from.
+    fn sample(&mut self, device: &Device) -> Result<Batch> {
+        Ok(match self {
+            Self::Resident(split) => split.batch.clone(),
+            Self::Streamed { csv, prep, .. } => csv.split(0, prep, device)?.batch,
+        })
     }
 
     /// Part `part` on `device`, and its row order for epoch `epoch` when shuffling.
@@ -143,13 +166,17 @@ impl TrainRows {
                     shuffle.then(|| epoch_order(seed, epoch, n)),
                 )
             }
-            Self::Streamed { csv, prep } => {
+            Self::Streamed { csv, prep, ahead } => {
                 // A file of one chunk trains exactly as when loaded whole.
                 let stream = match csv.chunk_lens().len() {
                     1 => epoch as u64,
                     _ => chunk_stream(epoch, Some(part)),
                 };
-                let batch = csv.split(part, prep, device)?.batch;
+                let table = match ahead {
+                    Some(ahead) => ahead.take(part)?,
+                    None => csv.read(part)?,
+                };
+                let batch = Split::from_table(prep, &table, device)?.batch;
                 let n = batch.len();
                 (batch, shuffle.then(|| shuffled(seed, stream, n)))
             }
@@ -330,7 +357,7 @@ fn streamed_step(
             "only mini-batch k-means fits iteratively from chunks".into(),
         )));
     };
-    let (sample, _) = train.part(0, seed, epoch, false, device)?;
+    let sample = train.sample(device)?;
     let mut pass = kmeans.begin_pass(&sample.x)?;
     for part in train.epoch_parts(seed, epoch, shuffle) {
         let (rows, order) = train.part(part, seed, epoch, shuffle, device)?;
@@ -821,7 +848,7 @@ pub fn evaluate_final(model: &Model, split: &Split) -> Result<Metrics> {
 pub fn evaluate_train(model: &Model, train: &mut TrainRows, device: &Device) -> Result<Metrics> {
     match train {
         TrainRows::Resident(split) => evaluate_final(model, split),
-        TrainRows::Streamed { csv, prep } => evaluate_streamed(model, csv, prep, device),
+        TrainRows::Streamed { csv, prep, .. } => evaluate_streamed(model, csv, prep, device),
     }
 }
 
@@ -841,7 +868,7 @@ const MEAN_METRICS: [&str; 6] = [
 /// once (silhouette, adjusted Rand index) are left out.
 pub fn evaluate_streamed(
     model: &Model,
-    csv: &mut ChunkedCsv,
+    csv: &ChunkedCsv,
     prep: &Preprocessing,
     device: &Device,
 ) -> Result<Metrics> {
@@ -849,8 +876,10 @@ pub fn evaluate_streamed(
     let mut rows = 0usize;
     // The target's mean and sum of squared deviations, merged over chunks (Chan et al.).
     let (mut target_mean, mut target_squares) = (0.0f64, 0.0f64);
-    for chunk in 0..csv.chunk_lens().len() {
-        let split = csv.split(chunk, prep, device)?;
+    let chunks = csv.chunk_lens().len();
+    let mut ahead = csv.read_ahead((0..chunks).collect());
+    for chunk in 0..chunks {
+        let split = Split::from_table(prep, &ahead.take(chunk)?, device)?;
         let n = split.batch.len();
         let prediction = predict_host(model, split.batch.x.clone())?;
         for (name, value) in metrics_of_model(model, &prediction, &split)? {
@@ -1059,6 +1088,7 @@ mod tests {
     use kiln_model_zoo::gmm::GmmConfig;
     use kiln_model_zoo::kernel_svm::KernelSvmConfig;
     use kiln_model_zoo::kmeans::KMeansConfig;
+    use kiln_model_zoo::logistic_regression::{LogisticRegressionConfig, LogisticSolver};
     use kiln_model_zoo::{DataShape, ModelConfig, Task};
 
     /// 300 rows around three centres in 2-D, well mixed.
@@ -1116,7 +1146,7 @@ mod tests {
     }
 
     /// An iterative fit (k-means and a mixture with restarts, a one-vs-rest kernel SVM, a
-    /// Gaussian process's L-BFGS) stopped halfway and resumed from its checkpoint ends with the
+    /// Gaussian process's and a logistic regression's L-BFGS) stopped halfway and resumed from its checkpoint ends with the
     /// parameters, byte for byte, and the history of a fit never stopped.
     #[test]
     fn interrupted_iterative_fits_resume_to_the_same_result() {
@@ -1128,7 +1158,7 @@ mod tests {
             n_features: 1,
             task: Task::Regression,
         };
-        let specs: [(ModelConfig, DataShape, MakeSplit); 4] = [
+        let specs: [(ModelConfig, DataShape, MakeSplit); 5] = [
             (
                 ModelConfig::Kmeans(KMeansConfig {
                     k: 3,
@@ -1159,6 +1189,15 @@ mod tests {
                 regression,
                 sine,
             ),
+            (
+                ModelConfig::LogisticRegression(LogisticRegressionConfig {
+                    solver: LogisticSolver::Lbfgs,
+                    tol: 1e-6,
+                    ..Default::default()
+                }),
+                labelled,
+                blobs,
+            ),
         ];
         for (kind, (spec, shape, data)) in kiln_backends::compiled()
             .into_iter()
@@ -1171,7 +1210,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(crate::checkpoint::FILE);
             let run = |control: FitControl| {
-                let mut rows = TrainRows::Resident(split.clone());
+                let mut rows = TrainRows::Resident(Box::new(split.clone()));
                 fit(&spec, &mut rows, None, &config, 0, &device, control)
             };
 

@@ -1345,7 +1345,7 @@ fn streamed_training_from_chunks() {
     assert!(
         line.contains("model `kmeans` needs all its rows at once")
             && line.contains("lloyd.toml:5")
-            && line.contains("set `[model] batch_size`"),
+            && line.contains("for k-means set `[model] batch_size`"),
         "{line}"
     );
     let line = kiln_error(
