@@ -1,6 +1,6 @@
 //! `kiln train` end to end (CSV → fitted model → run directory) on the backends compiled in:
-//! OLS by closed form and multinomial logistic regression by Adam and by L-BFGS, 80,000 rows ×
-//! 20 features;
+//! OLS by closed form and by Adam, multinomial logistic regression by Adam and by L-BFGS, a
+//! one-vs-rest linear SVM and a Poisson GLM by Adam, 80,000 rows × 20 features;
 //! k-means and a Gaussian mixture on 100,000 × 10 blobs; an RBF kernel SVM on 5,000 × 20; and
 //! the MLP training loop on 50,000 × 784 against PyTorch
 //! (`benches/peers/mlp_torch.py` times the same shapes).
@@ -53,6 +53,32 @@ fn bench_train(c: &mut Criterion) {
         "[data]\ntrain = \"classes.csv\"\ntarget = \"y\"\n[model]\nkind = \"logistic_regression\"\n\
          [train]\nepochs = 5\nbatch_size = 256\noptimizer = { kind = \"adam\", learning_rate = 0.01 }\n",
     );
+    kiln_benches::write_poisson_csv(&dir.path().join("counts.csv"), ROWS, FEATURES, 3).unwrap();
+    let adam_5_epochs = "[train]\nepochs = 5\nbatch_size = 256\noptimizer = { kind = \"adam\", learning_rate = 0.01 }\n";
+    let sgd_regression = write_config(
+        dir.path(),
+        "sgd.toml",
+        &format!(
+            "[data]\ntrain = \"regression.csv\"\ntarget = \"y\"\n[model]\n\
+             kind = \"linear_regression\"\nsolver = \"sgd\"\n{adam_5_epochs}"
+        ),
+    );
+    let linear_svm = write_config(
+        dir.path(),
+        "linear-svm.toml",
+        &format!(
+            "[data]\ntrain = \"classes.csv\"\ntarget = \"y\"\n[model]\nkind = \"linear_svm\"\n\
+             {adam_5_epochs}"
+        ),
+    );
+    let poisson = write_config(
+        dir.path(),
+        "poisson.toml",
+        &format!(
+            "[data]\ntrain = \"counts.csv\"\ntarget = \"y\"\n[model]\nkind = \"glm\"\n\
+             family = \"poisson\"\n{adam_5_epochs}"
+        ),
+    );
     let logistic_lbfgs = write_config(
         dir.path(),
         "logistic-lbfgs.toml",
@@ -75,6 +101,27 @@ fn bench_train(c: &mut Criterion) {
         &mut group,
         "logistic_lbfgs",
         &logistic_lbfgs,
+        dir.path(),
+        |_| {},
+    );
+    bench_runs(
+        &mut group,
+        "linear_regression_sgd_adam_5_epochs",
+        &sgd_regression,
+        dir.path(),
+        |_| {},
+    );
+    bench_runs(
+        &mut group,
+        "linear_svm_ovr_adam_5_epochs",
+        &linear_svm,
+        dir.path(),
+        |_| {},
+    );
+    bench_runs(
+        &mut group,
+        "glm_poisson_adam_5_epochs",
+        &poisson,
         dir.path(),
         |_| {},
     );

@@ -86,3 +86,38 @@ pub fn standardize(train: &mut [f32], test: &mut [f32], features: usize) {
         }
     }
 }
+
+/// Writes `rows × features` standard-normal features and a count target `y` drawn from a
+/// Poisson distribution with mean `exp(0.5 + 0.3·x·w)`, `w` a random unit vector (a log-link
+/// GLM's data; means mostly between 0.7 and 3).
+pub fn write_poisson_csv(
+    path: &std::path::Path,
+    rows: usize,
+    features: usize,
+    seed: u64,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut rng = Rng::new(seed);
+    let w: Vec<f64> = (0..features).map(|_| rng.normal()).collect();
+    let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let header: Vec<String> = (0..features).map(|j| format!("x{j}")).collect();
+    writeln!(out, "{},y", header.join(","))?;
+    for _ in 0..rows {
+        let mut score = 0.0;
+        for wj in &w {
+            let v = rng.normal();
+            score += v * wj / norm;
+            write!(out, "{v:.6},")?;
+        }
+        // Knuth's method: count uniforms until their product drops below e^−λ.
+        let limit = (-(0.5 + 0.3 * score).exp()).exp();
+        let (mut count, mut product) = (0u32, rng.uniform());
+        while product > limit {
+            count += 1;
+            product *= rng.uniform();
+        }
+        writeln!(out, "{count}")?;
+    }
+    out.flush()
+}
