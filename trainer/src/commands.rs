@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
-use crate::data::{Columns, Preprocessing, RawTarget, Table, TargetKind, read_csv, split_indices};
+use crate::data::{
+    Columns, CsvReader, Preprocessing, RawTarget, Table, TargetKind, read_csv, split_indices,
+};
 use crate::error::{Error, Location, Result};
 use crate::plot;
 use crate::progress::Progress;
@@ -555,49 +557,79 @@ pub fn predict(
 ) -> Result<usize> {
     let (saved, device) = load(run, backend)?;
     let prep = &saved.meta.preprocessing;
-    let table = read_csv(
+    let mut reader = CsvReader::open(
         data,
         Columns {
             target: None,
             features: Some(&prep.feature_names),
         },
     )?;
-    let mut x = table.x.clone();
-    prep.transform(&mut x);
-    let x = Tensor::from_data(
-        TensorData::new(x, [table.n_rows(), prep.feature_names.len()]),
-        &device,
-    );
-    let prediction = train::predict_host(&saved.model, x)?;
     let write_error = |e: std::io::Error| Error::Usage {
         message: format!("cannot write the predictions: {e}"),
         fix: "check the output path and the disk".into(),
     };
     let mut csv = csv::Writer::from_writer(out);
+    let mut rows = 0;
+    // A chunk at a time, so a file larger than memory can be predicted.
+    loop {
+        let table = reader.read_rows(PREDICT_CHUNK_ROWS)?;
+        if table.n_rows() == 0 {
+            break;
+        }
+        let mut x = table.x;
+        prep.transform(&mut x);
+        let n = table.lines.len();
+        let x = Tensor::from_data(TensorData::new(x, [n, prep.feature_names.len()]), &device);
+        let prediction = train::predict_host(&saved.model, x)?;
+        write_predictions(&mut csv, &prediction, prep, rows == 0)
+            .map_err(|e| write_error(e.into()))?;
+        rows += n;
+    }
+    if rows == 0 {
+        return Err(Error::Data {
+            message: "the file has a header but no rows".into(),
+            location: Location::line(data, 1),
+            fix: "add data rows below the header".into(),
+        });
+    }
+    csv.flush().map_err(write_error)?;
+    Ok(rows)
+}
+
+/// Rows `kiln predict` reads, predicts and writes at a time.
+const PREDICT_CHUNK_ROWS: usize = 65_536;
+
+/// Writes one chunk's predictions as CSV rows, after the header when `header`.
+fn write_predictions<W: Write>(
+    csv: &mut csv::Writer<W>,
+    prediction: &HostPrediction,
+    prep: &Preprocessing,
+    header: bool,
+) -> csv::Result<()> {
     let names = prep.class_names.clone().unwrap_or_default();
-    match &prediction {
+    match prediction {
         HostPrediction::Values(values) => {
-            csv.write_record(["prediction"])
-                .map_err(|e| write_error(e.into()))?;
+            if header {
+                csv.write_record(["prediction"])?;
+            }
             for v in values {
-                csv.write_record([number(*v)])
-                    .map_err(|e| write_error(e.into()))?;
+                csv.write_record([number(*v)])?;
             }
         }
         HostPrediction::Gaussian { mean, std } => {
-            csv.write_record(["prediction", "std"])
-                .map_err(|e| write_error(e.into()))?;
+            if header {
+                csv.write_record(["prediction", "std"])?;
+            }
             for (m, s) in mean.iter().zip(std) {
-                csv.write_record([number(*m), number(*s)])
-                    .map_err(|e| write_error(e.into()))?;
+                csv.write_record([number(*m), number(*s)])?;
             }
         }
         HostPrediction::Clusters { distances, k } => {
-            csv.write_record(["cluster"])
-                .map_err(|e| write_error(e.into()))?;
+            if header {
+                csv.write_record(["cluster"])?;
+            }
             for cluster in kiln_model_zoo::metrics::argmin_rows(distances, *k) {
-                csv.write_record([cluster.to_string()])
-                    .map_err(|e| write_error(e.into()))?;
+                csv.write_record([cluster.to_string()])?;
             }
         }
         HostPrediction::Memberships { proba, k } => {
@@ -605,8 +637,8 @@ pub fn predict(
             let components: Vec<String> = (0..*k).map(|c| c.to_string()).collect();
             let columns = components.iter().map(|c| format!("proba_{c}")).collect();
             let labels = kiln_model_zoo::metrics::argmax_rows(proba, *k);
-            write_classes(&mut csv, "cluster", &components, columns, proba, *k, labels)
-                .map_err(|e| write_error(e.into()))?;
+            let header = header.then_some(("cluster", columns));
+            write_classes(csv, header, &components, proba, *k, labels)?;
         }
         HostPrediction::Scores { scores, width } => {
             // One `decision` column for a binary SVM, one per class otherwise.
@@ -615,34 +647,17 @@ pub fn predict(
                 _ => names.iter().map(|n| format!("decision_{n}")).collect(),
             };
             let labels = kiln_model_zoo::metrics::classes_from_scores(scores, *width);
-            write_classes(
-                &mut csv,
-                "prediction",
-                &names,
-                columns,
-                scores,
-                *width,
-                labels,
-            )
-            .map_err(|e| write_error(e.into()))?;
+            let header = header.then_some(("prediction", columns));
+            write_classes(csv, header, &names, scores, *width, labels)?;
         }
         HostPrediction::Probabilities { proba, n_classes } => {
             let columns = names.iter().map(|n| format!("proba_{n}")).collect();
             let labels = kiln_model_zoo::metrics::argmax_rows(proba, *n_classes);
-            write_classes(
-                &mut csv,
-                "prediction",
-                &names,
-                columns,
-                proba,
-                *n_classes,
-                labels,
-            )
-            .map_err(|e| write_error(e.into()))?;
+            let header = header.then_some(("prediction", columns));
+            write_classes(csv, header, &names, proba, *n_classes, labels)?;
         }
     }
-    csv.flush().map_err(write_error)?;
-    Ok(table.n_rows())
+    Ok(())
 }
 
 /// `v` as CSV text: shortest round-trip digits, in exponent form when tiny (a probability of
@@ -655,18 +670,19 @@ fn number(v: f32) -> String {
     }
 }
 
-/// A classifier's (or soft clustering's) predictions: a `label_column` with the label, then
-/// `columns`, one per value of each `width`-wide row of `values`.
+/// A classifier's (or soft clustering's) predictions: after the header (a label column, then
+/// one column per value), the label of each row, then its `width` values.
 fn write_classes<W: Write>(
     csv: &mut csv::Writer<W>,
-    label_column: &str,
+    header: Option<(&str, Vec<String>)>,
     names: &[String],
-    columns: Vec<String>,
     values: &[f32],
     width: usize,
     labels: Vec<usize>,
 ) -> csv::Result<()> {
-    csv.write_record(std::iter::once(label_column.to_owned()).chain(columns))?;
+    if let Some((label_column, columns)) = header {
+        csv.write_record(std::iter::once(label_column.to_owned()).chain(columns))?;
+    }
     for (row, label) in values.chunks_exact(width).zip(labels) {
         csv.write_record(
             std::iter::once(names[label].clone()).chain(row.iter().map(|v| number(*v))),

@@ -1174,7 +1174,8 @@ fn summary(run: &Path) -> serde_json::Value {
 /// `[data] chunk_rows`: training from a file read a chunk at a time. Streamed logistic
 /// regression learns as well as from the file loaded whole; a file that fits one chunk trains to
 /// the same bytes as when loaded whole; a run interrupted mid-epoch resumes to the same bytes as
-/// one never stopped; peak memory does not grow with the file; mini-batch k-means streams too;
+/// one never stopped; peak memory does not grow with the file; `kiln predict` streams large
+/// files; mini-batch k-means streams too;
 /// models that need every row at once are refused with the fix.
 #[test]
 fn streamed_training_from_chunks() {
@@ -1296,6 +1297,40 @@ fn streamed_training_from_chunks() {
         "peak RSS {big_rss:.1} MB on 192,000 rows vs {small_rss:.1} MB on 24,000"
     );
     assert_eq!(summary(&big)["n_train"], 192_000);
+    // `kiln predict` goes through a file a chunk of 65,536 rows at a time too: one header,
+    // one line per row, and the rows of a later chunk predicted as a file of their own is.
+    let predictions = |data: &Path, out: &str| {
+        kiln_ok(
+            &[
+                "predict",
+                "--model",
+                big.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+                "--out",
+                path(out).to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        std::fs::read_to_string(path(out)).unwrap()
+    };
+    let all = predictions(&path("big.csv"), "big-predictions.csv");
+    let lines: Vec<&str> = all.lines().collect();
+    assert_eq!(lines.len(), 192_001);
+    assert!(lines[0].starts_with("prediction,proba_"), "{}", lines[0]);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("prediction")).count(),
+        1
+    );
+    let text = std::fs::read_to_string(path("big.csv")).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    std::fs::write(
+        path("tail.csv"),
+        format!("{}\n{}\n", rows[0], rows[150_001..].join("\n")),
+    )
+    .unwrap();
+    let tail = predictions(&path("tail.csv"), "tail-predictions.csv");
+    assert_eq!(tail.lines().skip(1).collect::<Vec<_>>(), lines[150_001..]);
 
     // Mini-batch k-means from chunks of 5,000 rows finds all eight blobs.
     kiln_model_zoo::synthetic::write_blobs_csv(&path("blobs.csv"), 40_000, 10, 8, 1.0, 3).unwrap();
