@@ -122,7 +122,9 @@ pub struct CsvReader {
     header: Vec<String>,
     feature_idx: Vec<usize>,
     target: Option<(usize, TargetKind)>,
-    record: csv::StringRecord,
+    /// Bytes, not a `StringRecord`: only the cells read need UTF-8 checks, and cells are
+    /// trimmed in place rather than copied.
+    record: csv::ByteRecord,
 }
 
 impl std::fmt::Debug for CsvReader {
@@ -140,7 +142,7 @@ impl CsvReader {
         let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
         let reader = csv::ReaderBuilder::new()
             .has_headers(true)
-            .trim(csv::Trim::All)
+            .trim(csv::Trim::Headers)
             .buffer_capacity(1 << 16)
             .from_reader(LineBreaks::new(file));
         let mut this = Self {
@@ -149,7 +151,7 @@ impl CsvReader {
             header: Vec::new(),
             feature_idx: Vec::new(),
             target: None,
-            record: csv::StringRecord::new(),
+            record: csv::ByteRecord::new(),
         };
         let header = match this.reader.headers() {
             Ok(header) => header.iter().map(str::to_owned).collect::<Vec<_>>(),
@@ -239,52 +241,62 @@ impl CsvReader {
 
     /// Reads up to `max_rows` more rows (none at the end of the file).
     pub fn read_rows(&mut self, max_rows: usize) -> Result<Table> {
-        let mut x = Vec::new();
+        let reserve = max_rows.min(1 << 16);
+        let mut x = Vec::with_capacity(reserve * self.feature_idx.len());
         let mut values = Vec::new();
         let mut labels = Vec::new();
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(reserve);
         while lines.len() < max_rows {
-            match self.reader.read_record(&mut self.record) {
+            match self.reader.read_byte_record(&mut self.record) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => return Err(self.csv_error(e)),
             }
             let byte = self.record.position().map_or(0, csv::Position::byte);
             let line = self.reader.get_mut().line_of(byte);
-            if self.record.len() == 1 && self.record[0].is_empty() {
+            if self.record.len() == 1 && self.record[0].trim_ascii().is_empty() {
                 continue; // a blank line
             }
-            let record = &self.record;
-            for &i in &self.feature_idx {
-                x.push(parse_number(&record[i]).ok_or_else(|| {
+            let cell = |i: usize| -> Result<&str> {
+                std::str::from_utf8(self.record[i].trim_ascii()).map_err(|_| {
                     self.data_error(
                         line,
-                        format!("column `{}` holds `{}`, which is not a finite number", self.header[i], &record[i]),
+                        "row is not valid UTF-8".into(),
+                        "save the file as UTF-8",
+                    )
+                })
+            };
+            for &i in &self.feature_idx {
+                let text = cell(i)?;
+                x.push(parse_number(text).ok_or_else(|| {
+                    self.data_error(
+                        line,
+                        format!("column `{}` holds `{text}`, which is not a finite number", self.header[i]),
                         "features must be numbers: encode categories as numbers and fill or drop missing values",
                     )
                 })?);
             }
             if let Some((i, kind)) = self.target {
-                let cell = &record[i];
+                let text = cell(i)?;
                 match kind {
-                    TargetKind::Values => values.push(parse_number(cell).ok_or_else(|| {
+                    TargetKind::Values => values.push(parse_number(text).ok_or_else(|| {
                         self.data_error(
                             line,
                             format!(
-                                "target column `{}` holds `{cell}`, which is not a finite number",
+                                "target column `{}` holds `{text}`, which is not a finite number",
                                 self.header[i]
                             ),
                             "a regression target must be numeric; use a classifier for labels",
                         )
                     })?),
-                    TargetKind::Labels if cell.is_empty() => {
+                    TargetKind::Labels if text.is_empty() => {
                         return Err(self.data_error(
                             line,
                             format!("target column `{}` is empty", self.header[i]),
                             "give every row a label",
                         ));
                     }
-                    TargetKind::Labels => labels.push(cell.to_owned()),
+                    TargetKind::Labels => labels.push(text.to_owned()),
                 }
             }
             lines.push(line);
@@ -547,12 +559,19 @@ impl ColumnSummary {
         if n == 0 {
             return;
         }
+        // Two passes row by row (memory order), each column summed in row order.
         let mut mean = vec![0.0f64; d];
+        for row in table.x.chunks_exact(d) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += *v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
         let mut squares = vec![0.0f64; d];
-        for j in 0..d {
-            let column = table.x.iter().skip(j).step_by(d).map(|v| *v as f64);
-            mean[j] = column.clone().sum::<f64>() / n as f64;
-            squares[j] = column.map(|v| (v - mean[j]).powi(2)).sum::<f64>();
+        for row in table.x.chunks_exact(d) {
+            for ((s, m), v) in squares.iter_mut().zip(&mean).zip(row) {
+                *s += (*v as f64 - m).powi(2);
+            }
         }
         if self.rows == 0 {
             (self.mean, self.squares) = (mean, squares);
