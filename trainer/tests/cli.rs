@@ -1367,6 +1367,30 @@ fn streamed_training_from_chunks() {
     let metrics: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(metrics["adjusted_rand_index"], 1.0, "{metrics}");
 
+    // A GLM's target check runs on every chunk: a negative count in the third chunk is named
+    // by its file line.
+    let mut counts = String::from("x,y\n");
+    for i in 0..3_000 {
+        let y = if i == 2_500 { -1 } else { i % 4 };
+        counts.push_str(&format!("{},{y}\n", i as f32 / 3_000.0));
+    }
+    std::fs::write(path("counts.csv"), counts).unwrap();
+    std::fs::write(
+        path("poisson.toml"),
+        "[data]\ntrain = \"counts.csv\"\ntarget = \"y\"\nchunk_rows = 1000\n\
+         [model]\nkind = \"glm\"\nfamily = \"poisson\"\n[train]\nepochs = 2\n",
+    )
+    .unwrap();
+    let line = kiln_error(
+        &["train", path("poisson.toml").to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(
+        line.contains("target `y` is -1, but this GLM family needs targets >= 0")
+            && line.contains("counts.csv:2502;"),
+        "{line}"
+    );
+
     // What cannot stream says why and what to do.
     let line = kiln_error(
         &[
