@@ -27,7 +27,30 @@ pub enum RawTarget {
     /// No target read (prediction).
     None,
     Values(Vec<f32>),
-    Labels(Vec<String>),
+    /// Class labels: each distinct label once, in order of first appearance, and each row's
+    /// index into them (a small integer per row, not a string).
+    Labels {
+        names: Vec<String>,
+        rows: Vec<u32>,
+    },
+}
+
+impl RawTarget {
+    /// Labels `rows` index into `names`, re-indexed so `names` holds only the labels used, in
+    /// order of first appearance.
+    fn labels(names: &[String], rows: impl Iterator<Item = u32>) -> Self {
+        let mut renumbered: Vec<Option<u32>> = vec![None; names.len()];
+        let mut used = Vec::new();
+        let rows = rows
+            .map(|old| {
+                *renumbered[old as usize].get_or_insert_with(|| {
+                    used.push(names[old as usize].clone());
+                    used.len() as u32 - 1
+                })
+            })
+            .collect();
+        RawTarget::Labels { names: used, rows }
+    }
 }
 
 /// Rows of a CSV file: features row-major, and the target.
@@ -61,8 +84,8 @@ impl Table {
         let target = match &self.target {
             RawTarget::None => RawTarget::None,
             RawTarget::Values(v) => RawTarget::Values(indices.iter().map(|&i| v[i]).collect()),
-            RawTarget::Labels(v) => {
-                RawTarget::Labels(indices.iter().map(|&i| v[i].clone()).collect())
+            RawTarget::Labels { names, rows } => {
+                RawTarget::labels(names, indices.iter().map(|&i| rows[i]))
             }
         };
         Table {
@@ -244,6 +267,8 @@ impl CsvReader {
         let reserve = max_rows.min(1 << 16);
         let mut x = Vec::with_capacity(reserve * self.feature_idx.len());
         let mut values = Vec::new();
+        let mut label_names: Vec<String> = Vec::new();
+        let mut label_index: std::collections::HashMap<String, u32> = Default::default();
         let mut labels = Vec::new();
         let mut lines = Vec::with_capacity(reserve);
         while lines.len() < max_rows {
@@ -296,7 +321,15 @@ impl CsvReader {
                             "give every row a label",
                         ));
                     }
-                    TargetKind::Labels => labels.push(text.to_owned()),
+                    TargetKind::Labels => labels.push(match label_index.get(text) {
+                        Some(&index) => index,
+                        None => {
+                            let index = label_names.len() as u32;
+                            label_names.push(text.to_owned());
+                            label_index.insert(text.to_owned(), index);
+                            index
+                        }
+                    }),
                 }
             }
             lines.push(line);
@@ -304,7 +337,10 @@ impl CsvReader {
         let target = match self.target {
             None => RawTarget::None,
             Some((_, TargetKind::Values)) => RawTarget::Values(values),
-            Some((_, TargetKind::Labels)) => RawTarget::Labels(labels),
+            Some((_, TargetKind::Labels)) => RawTarget::Labels {
+                names: label_names,
+                rows: labels,
+            },
         };
         Ok(Table {
             path: self.path.clone(),
@@ -490,24 +526,27 @@ impl Preprocessing {
 
     /// The class index of every label, or an error naming the row of an unseen label.
     pub fn encode_labels(&self, table: &Table) -> Result<Vec<usize>> {
-        let (Some(names), RawTarget::Labels(labels)) = (&self.class_names, &table.target) else {
+        let (Some(classes), RawTarget::Labels { names, rows }) = (&self.class_names, &table.target)
+        else {
             return Ok(Vec::new());
         };
-        labels
+        // The class of each distinct label, once.
+        let class_of: Vec<Option<usize>> = names
             .iter()
+            .map(|name| classes.iter().position(|c| c == name))
+            .collect();
+        rows.iter()
             .zip(&table.lines)
-            .map(|(label, line)| {
-                names
-                    .iter()
-                    .position(|n| n == label)
-                    .ok_or_else(|| Error::Data {
-                        message: format!(
-                            "label `{label}` was not among the training labels ({})",
-                            names.join(", ")
-                        ),
-                        location: Location::line(&table.path, *line as usize),
-                        fix: "remove the row, or train on data that has this label".into(),
-                    })
+            .map(|(&label, line)| {
+                class_of[label as usize].ok_or_else(|| Error::Data {
+                    message: format!(
+                        "label `{}` was not among the training labels ({})",
+                        names[label as usize],
+                        classes.join(", ")
+                    ),
+                    location: Location::line(&table.path, *line as usize),
+                    fix: "remove the row, or train on data that has this label".into(),
+                })
             })
             .collect()
     }
@@ -523,7 +562,7 @@ impl Preprocessing {
                 TensorData::new(v.clone(), [n, 1]),
                 device,
             )),
-            RawTarget::Labels(_) => {
+            RawTarget::Labels { .. } => {
                 let classes: Vec<i64> = self
                     .encode_labels(table)?
                     .into_iter()
@@ -585,8 +624,8 @@ impl ColumnSummary {
             }
         }
         self.rows += n;
-        if let RawTarget::Labels(labels) = &table.target {
-            for label in labels {
+        if let RawTarget::Labels { names, .. } = &table.target {
+            for label in names {
                 if !self.labels.contains(label) {
                     self.labels.insert(label.clone());
                 }

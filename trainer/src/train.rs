@@ -76,10 +76,12 @@ impl Split {
     pub fn from_table(prep: &Preprocessing, table: &Table, device: &Device) -> Result<Self> {
         let batch = prep.batch(table, device)?;
         let targets = match (&table.target, prep.task()) {
-            (RawTarget::Labels(_), Task::Classification { n_classes }) => HostTargets::Classes {
-                labels: prep.encode_labels(table)?,
-                n_classes,
-            },
+            (RawTarget::Labels { .. }, Task::Classification { n_classes }) => {
+                HostTargets::Classes {
+                    labels: prep.encode_labels(table)?,
+                    n_classes,
+                }
+            }
             (RawTarget::Values(v), _) => HostTargets::Values(v.clone()),
             _ => HostTargets::Values(Vec::new()),
         };

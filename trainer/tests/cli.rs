@@ -1392,34 +1392,23 @@ fn streamed_training_from_chunks() {
     );
 
     // What cannot stream says why and what to do.
-    let line = kiln_error(
-        &[
-            "train",
-            kmeans("lloyd.toml", "kind = \"kmeans\"\nk = 8")
-                .to_str()
-                .unwrap(),
-        ],
-        dir.path(),
-    );
-    assert!(
-        line.contains("model `kmeans` needs all its rows at once")
-            && line.contains("lloyd.toml:5")
-            && line.contains("for k-means set `[model] batch_size`"),
-        "{line}"
-    );
-    let line = kiln_error(
-        &[
-            "train",
-            kmeans("gmm.toml", "kind = \"gmm\"\nk = 8")
-                .to_str()
-                .unwrap(),
-        ],
-        dir.path(),
-    );
-    assert!(
-        line.contains("model `gmm` needs all its rows at once"),
-        "{line}"
-    );
+    for (name, model, said) in [
+        (
+            "lloyd",
+            "kind = \"kmeans\"\nk = 8",
+            "for k-means set `[model] batch_size`",
+        ),
+        ("gmm", "kind = \"gmm\"\nk = 8", "remove `chunk_rows`"),
+    ] {
+        let config = kmeans(&format!("{name}.toml"), model);
+        let line = kiln_error(&["train", config.to_str().unwrap()], dir.path());
+        assert!(
+            line.contains("needs all its rows at once")
+                && line.contains(&format!("{name}.toml:5"))
+                && line.contains(said),
+            "{line}"
+        );
+    }
     let line = kiln_error(
         &[
             "train",
