@@ -328,7 +328,12 @@ fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>,
     let row = |i: usize| x.clone().narrow(0, i, 1);
     let first = (rng.uniform() * n as f64) as usize % n;
     let mut chosen = alloc::vec![row(first)];
-    let mut nearest = squared_distances(x.clone(), row(first)).clamp_min(0.0); // [n, 1]
+    // Every round measures the same rows: their norms once.
+    let norms = crate::linalg::row_norms(x.clone());
+    let distances = |centers: Tensor<2>| {
+        crate::linalg::squared_distances_from(x.clone(), norms.clone(), centers).clamp_min(0.0)
+    };
+    let mut nearest = distances(row(first)); // [n, 1]
     while chosen.len() < k {
         let weights = read_f32(nearest.clone())?;
         let total: f64 = weights.iter().map(|w| *w as f64).sum();
@@ -350,9 +355,8 @@ fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>,
             .collect();
         let rows: Vec<Tensor<2>> = candidates.iter().map(|&i| row(i)).collect();
         // [n, trials]: each row's nearest distance if that candidate were added.
-        let with_candidate = squared_distances(x.clone(), Tensor::cat(rows, 0))
-            .clamp_min(0.0)
-            .min_pair(nearest.clone().expand([n, trials]));
+        let with_candidate =
+            distances(Tensor::cat(rows, 0)).min_pair(nearest.clone().expand([n, trials]));
         let potentials = read_f32(crate::linalg::sum_rows(with_candidate.clone()))?;
         let best = crate::metrics::argmin_rows(&potentials, trials)[0];
         chosen.push(row(candidates[best]));

@@ -51,8 +51,19 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 /// Squared Euclidean distance of every row of `x` to every row of `centers`, `[n, k]`, by
 /// `‖x‖² − 2x·cᵀ + ‖c‖²` (a matmul; may dip slightly below 0 in f32, callers clamp).
 pub fn squared_distances(x: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
-    let x_norms = x.clone().square().sum_dim(1); // [n, 1]
-    let c_norms = centers.clone().square().sum_dim(1).transpose(); // [1, k]
+    let x_norms = row_norms(x.clone());
+    squared_distances_from(x, x_norms, centers)
+}
+
+/// `‖x_i‖²` of every row, `[n, 1]`.
+pub fn row_norms(x: Tensor<2>) -> Tensor<2> {
+    x.square().sum_dim(1)
+}
+
+/// [`squared_distances`] given the [`row_norms`] of `x`, for callers that measure the same
+/// rows against many sets of centres.
+pub fn squared_distances_from(x: Tensor<2>, x_norms: Tensor<2>, centers: Tensor<2>) -> Tensor<2> {
+    let c_norms = row_norms(centers.clone()).transpose(); // [1, k]
     x_norms + c_norms - matmul(x, centers.transpose()).mul_scalar(2.0)
 }
 
