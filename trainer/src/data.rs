@@ -579,35 +579,34 @@ impl Preprocessing {
     }
 }
 
-/// Per-column means and variances (f64) and the distinct labels of a table, or of a file read
-/// in chunks: chunks are merged by Chan et al.'s pairwise update, so one chunk gives exactly
-/// the two-pass statistics.
+/// Per-column means and sums of squared deviations (f64) of row-major values added in
+/// parts: parts are merged by Chan et al.'s pairwise update, so one part gives exactly the
+/// two-pass statistics.
 #[derive(Clone, Debug, Default)]
-pub struct ColumnSummary {
-    rows: usize,
-    mean: Vec<f64>,
+pub struct Moments {
+    pub rows: usize,
+    pub mean: Vec<f64>,
     /// Sums of squared deviations from the mean.
-    squares: Vec<f64>,
-    labels: std::collections::BTreeSet<String>,
+    pub squares: Vec<f64>,
 }
 
-impl ColumnSummary {
-    /// Adds a table's rows.
-    pub fn add(&mut self, table: &Table) {
-        let (n, d) = (table.n_rows(), table.n_features());
+impl Moments {
+    /// Adds the rows of `x`, `width` values each.
+    pub fn add(&mut self, x: &[f32], width: usize) {
+        let n = x.len() / width.max(1);
         if n == 0 {
             return;
         }
         // Two passes row by row (memory order), each column summed in row order.
-        let mut mean = vec![0.0f64; d];
-        for row in table.x.chunks_exact(d) {
+        let mut mean = vec![0.0f64; width];
+        for row in x.chunks_exact(width) {
             for (m, v) in mean.iter_mut().zip(row) {
                 *m += *v as f64;
             }
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
-        let mut squares = vec![0.0f64; d];
-        for row in table.x.chunks_exact(d) {
+        let mut squares = vec![0.0f64; width];
+        for row in x.chunks_exact(width) {
             for ((s, m), v) in squares.iter_mut().zip(&mean).zip(row) {
                 *s += (*v as f64 - m).powi(2);
             }
@@ -617,13 +616,27 @@ impl ColumnSummary {
         } else {
             let (a, b) = (self.rows as f64, n as f64);
             let total = a + b;
-            for j in 0..d {
+            for j in 0..width {
                 let delta = mean[j] - self.mean[j];
                 self.mean[j] += delta * b / total;
                 self.squares[j] += squares[j] + delta * delta * a * b / total;
             }
         }
         self.rows += n;
+    }
+}
+
+/// The feature [`Moments`] and the distinct labels of a table, or of a file read in chunks.
+#[derive(Clone, Debug, Default)]
+pub struct ColumnSummary {
+    features: Moments,
+    labels: std::collections::BTreeSet<String>,
+}
+
+impl ColumnSummary {
+    /// Adds a table's rows.
+    pub fn add(&mut self, table: &Table) {
+        self.features.add(&table.x, table.n_features());
         if let RawTarget::Labels { names, .. } = &table.target {
             for label in names {
                 if !self.labels.contains(label) {
@@ -634,7 +647,7 @@ impl ColumnSummary {
     }
 
     pub fn rows(&self) -> usize {
-        self.rows
+        self.features.rows
     }
 
     /// The scaling (when `standardize`) and class names these rows give.
@@ -646,10 +659,11 @@ impl ColumnSummary {
     ) -> Preprocessing {
         let d = feature_names.len();
         let (mut mean, mut scale) = (vec![0.0f32; d], vec![1.0f32; d]);
-        if standardize && self.rows > 0 {
+        let moments = &self.features;
+        if standardize && moments.rows > 0 {
             for j in 0..d {
-                let m = self.mean[j];
-                let sd = (self.squares[j] / self.rows as f64).sqrt();
+                let m = moments.mean[j];
+                let sd = (moments.squares[j] / moments.rows as f64).sqrt();
                 mean[j] = m as f32;
                 scale[j] = if sd > 1e-12 * m.abs().max(1.0) {
                     sd as f32

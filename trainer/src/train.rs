@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, LoopState, PlateauState};
 use crate::config::{OptimizerConfig, Schedule, TrainConfig};
-use crate::data::{Preprocessing, RawTarget, Table};
+use crate::data::{Moments, Preprocessing, RawTarget, Table};
 use crate::error::{Error, Result};
 use crate::stream::{ChunkedCsv, ReadAhead};
 
@@ -876,8 +876,7 @@ pub fn evaluate_streamed(
 ) -> Result<Metrics> {
     let mut totals = Metrics::new();
     let mut rows = 0usize;
-    // The target's mean and sum of squared deviations, merged over chunks (Chan et al.).
-    let (mut target_mean, mut target_squares) = (0.0f64, 0.0f64);
+    let mut target = Moments::default();
     let chunks = csv.chunk_lens().len();
     let mut ahead = csv.read_ahead((0..chunks).collect());
     for chunk in 0..chunks {
@@ -891,15 +890,8 @@ pub fn evaluate_streamed(
                 *totals.entry(name).or_default() += value * n as f64;
             }
         }
-        if let HostTargets::Values(y) = &split.targets
-            && !y.is_empty()
-        {
-            let mean = y.iter().map(|v| *v as f64).sum::<f64>() / n as f64;
-            let squares: f64 = y.iter().map(|v| (*v as f64 - mean).powi(2)).sum();
-            let (a, b) = (rows as f64, n as f64);
-            let delta = mean - target_mean;
-            target_mean += delta * b / (a + b);
-            target_squares += squares + delta * delta * a * b / (a + b);
+        if let HostTargets::Values(y) = &split.targets {
+            target.add(y, 1);
         }
         rows += n;
     }
@@ -910,6 +902,7 @@ pub fn evaluate_streamed(
     }
     if let Some(mse) = totals.get("mse").copied() {
         // As `metrics::r2`: 1 − squared error / squared deviation from the mean.
+        let target_squares = target.squares.first().copied().unwrap_or(0.0);
         let r2 = if target_squares == 0.0 {
             if mse == 0.0 { 1.0 } else { 0.0 }
         } else {

@@ -1367,6 +1367,41 @@ fn streamed_training_from_chunks() {
     let metrics: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(metrics["adjusted_rand_index"], 1.0, "{metrics}");
 
+    // Metrics over a streamed file, merged chunk by chunk, equal those of the file read whole
+    // (`kiln eval`), r2 included.
+    kiln_model_zoo::synthetic::write_synthetic_csv(&path("values.csv"), 20_000, 8, 0, 4).unwrap();
+    std::fs::write(
+        path("sgd.toml"),
+        "[data]\ntrain = \"values.csv\"\ntarget = \"y\"\nchunk_rows = 3000\n\
+         [model]\nkind = \"linear_regression\"\nsolver = \"sgd\"\n[train]\nepochs = 2\n",
+    )
+    .unwrap();
+    let sgd = train_run(&path("sgd.toml"), "sgd");
+    let eval = kiln_ok(
+        &[
+            "eval",
+            "--model",
+            sgd.to_str().unwrap(),
+            "--data",
+            path("values.csv").to_str().unwrap(),
+            "--json",
+        ],
+        dir.path(),
+    );
+    let whole: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let streamed = &summary(&sgd)["train"];
+    for metric in ["mse", "mae", "r2"] {
+        let (a, b) = (
+            streamed[metric].as_f64().unwrap(),
+            whole[metric].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{metric}: {a} vs {b}"
+        );
+    }
+    assert!(whole["r2"].as_f64().unwrap() > 0.9, "{whole}");
+
     // A GLM's target check runs on every chunk: a negative count in the third chunk is named
     // by its file line.
     let mut counts = String::from("x,y\n");
