@@ -152,6 +152,11 @@ impl ChunkedCsv {
         self.summary.rows()
     }
 
+    /// Chunks in the file.
+    pub fn n_chunks(&self) -> usize {
+        self.chunks.len()
+    }
+
     /// Rows of each chunk, in file order.
     pub fn chunk_lens(&self) -> Vec<usize> {
         self.chunks.iter().map(|c| c.rows).collect()

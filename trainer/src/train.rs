@@ -170,7 +170,7 @@ impl TrainRows {
             }
             Self::Streamed { csv, prep, ahead } => {
                 // A file of one chunk trains exactly as when loaded whole.
-                let stream = match csv.chunk_lens().len() {
+                let stream = match csv.n_chunks() {
                     1 => epoch as u64,
                     _ => chunk_stream(epoch, Some(part)),
                 };
@@ -877,7 +877,7 @@ pub fn evaluate_streamed(
     let mut totals = Metrics::new();
     let mut rows = 0usize;
     let mut target = Moments::default();
-    let chunks = csv.chunk_lens().len();
+    let chunks = csv.n_chunks();
     let mut ahead = csv.read_ahead((0..chunks).collect());
     for chunk in 0..chunks {
         let split = Split::from_table(prep, &ahead.take(chunk)?, device)?;

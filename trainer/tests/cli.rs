@@ -1216,6 +1216,21 @@ fn streamed_training_from_chunks() {
         out
     };
     let accuracy = |run: &Path| summary(run)["valid"]["accuracy"].as_f64().unwrap();
+    // `kiln eval --json` of a run on a file.
+    let eval_json = |run: &Path, data: &Path| -> serde_json::Value {
+        let out = kiln_ok(
+            &[
+                "eval",
+                "--model",
+                run.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+                "--json",
+            ],
+            dir.path(),
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
 
     // Eight chunks of 3,000 rows against the whole file.
     let resident = train_run(
@@ -1353,18 +1368,7 @@ fn streamed_training_from_chunks() {
         "kmeans",
     );
     assert!(summary(&clusters)["train"]["inertia"].as_f64().unwrap() > 0.0);
-    let eval = kiln_ok(
-        &[
-            "eval",
-            "--model",
-            clusters.to_str().unwrap(),
-            "--data",
-            path("blobs.csv").to_str().unwrap(),
-            "--json",
-        ],
-        dir.path(),
-    );
-    let metrics: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let metrics = eval_json(&clusters, &path("blobs.csv"));
     assert_eq!(metrics["adjusted_rand_index"], 1.0, "{metrics}");
 
     // Metrics over a streamed file, merged chunk by chunk, equal those of the file read whole
@@ -1377,18 +1381,7 @@ fn streamed_training_from_chunks() {
     )
     .unwrap();
     let sgd = train_run(&path("sgd.toml"), "sgd");
-    let eval = kiln_ok(
-        &[
-            "eval",
-            "--model",
-            sgd.to_str().unwrap(),
-            "--data",
-            path("values.csv").to_str().unwrap(),
-            "--json",
-        ],
-        dir.path(),
-    );
-    let whole: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let whole = eval_json(&sgd, &path("values.csv"));
     let streamed = &summary(&sgd)["train"];
     for metric in ["mse", "mae", "r2"] {
         let (a, b) = (
