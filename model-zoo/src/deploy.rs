@@ -144,16 +144,17 @@ fn take_block(bytes: &[u8]) -> Result<(&[u8], &[u8]), DeployError> {
 mod tests {
     use super::*;
     use crate::data::Task;
-    use crate::logistic_regression::LogisticRegressionConfig;
     use crate::testing::for_each_device;
 
     #[test]
+    #[cfg(feature = "logistic-regression")]
     fn round_trip_predicts_the_same_and_bad_buffers_are_errors() {
         for_each_device(|device| {
             let shape = DataShape {
                 n_features: 2,
                 task: Task::Classification { n_classes: 3 },
             };
+            use crate::logistic_regression::LogisticRegressionConfig;
             let config = ModelConfig::LogisticRegression(LogisticRegressionConfig::default());
             let mut model = config.check(&shape).unwrap().init(device);
             if let Model::LogisticRegression(m) = &mut model {

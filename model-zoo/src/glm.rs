@@ -6,7 +6,7 @@
 //! unit deviance and `μ = exp(x·w + b)` (identity for Normal).
 
 use burn::module::Module;
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor};
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
@@ -166,10 +166,7 @@ pub struct Glm {
 impl Glm {
     /// A zero-initialised model (the objective is convex): `μ = 1` everywhere at the start.
     pub fn new(params: GlmParams, device: &Device) -> Self {
-        let linear = LinearConfig::new(params.n_features, 1)
-            .with_bias(params.fit_intercept)
-            .with_initializer(Initializer::Zeros)
-            .init(device);
+        let linear = crate::linalg::zero_linear(params.n_features, 1, params.fit_intercept, device);
         Self { linear, params }
     }
 

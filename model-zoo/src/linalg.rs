@@ -7,6 +7,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use burn::module::Param;
 use burn::tensor::Tensor;
 
 use crate::error::FitError;
@@ -281,6 +282,21 @@ pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitErro
         inverse = inverse.slice_assign([start..end, start..end], diagonal);
     }
     Ok(Some(CholeskyInverse { inverse, log_det }))
+}
+
+/// A linear layer with zero weights and bias, the start of every convex linear model. Built
+/// directly: `LinearConfig::init` picks its initializer at run time, which links every
+/// initializer into a firmware (the orthogonal one's QR, the normal sampler: about 20 KB).
+pub fn zero_linear(
+    n_inputs: usize,
+    n_outputs: usize,
+    bias: bool,
+    device: &burn::tensor::Device,
+) -> burn::nn::Linear {
+    burn::nn::Linear {
+        weight: Param::from_tensor(Tensor::zeros([n_inputs, n_outputs], device)),
+        bias: bias.then(|| Param::from_tensor(Tensor::zeros([n_outputs], device))),
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use alloc::vec::Vec;
 
 use burn::module::{Module, Param};
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -88,10 +88,7 @@ pub struct LinearRegression {
 impl LinearRegression {
     /// A zero-initialised model on `device` (deterministic on every backend).
     pub fn new(params: LinearRegressionParams, device: &Device) -> Self {
-        let linear = LinearConfig::new(params.n_features, 1)
-            .with_bias(params.fit_intercept)
-            .with_initializer(Initializer::Zeros)
-            .init(device);
+        let linear = crate::linalg::zero_linear(params.n_features, 1, params.fit_intercept, device);
         Self { linear, params }
     }
 

@@ -6,7 +6,7 @@
 //! the number of training rows: the mean loss plus `‖W‖²/(2·C·n_train)`.
 
 use burn::module::Module;
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -103,10 +103,12 @@ pub struct LinearSvm {
 impl LinearSvm {
     /// A zero-initialised model (the objective is convex).
     pub fn new(params: LinearSvmParams, device: &Device) -> Self {
-        let linear = LinearConfig::new(params.n_features, params.outputs())
-            .with_bias(params.fit_intercept)
-            .with_initializer(Initializer::Zeros)
-            .init(device);
+        let linear = crate::linalg::zero_linear(
+            params.n_features,
+            params.outputs(),
+            params.fit_intercept,
+            device,
+        );
         Self { linear, params }
     }
 

@@ -14,7 +14,7 @@
 use alloc::vec::Vec;
 
 use burn::module::{Module, Param};
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -155,10 +155,8 @@ impl LogisticRegression {
             LogisticMode::Binary => 1,
             LogisticMode::Multinomial | LogisticMode::OneVsRest => params.n_classes,
         };
-        let linear = LinearConfig::new(params.n_features, outputs)
-            .with_bias(params.fit_intercept)
-            .with_initializer(Initializer::Zeros)
-            .init(device);
+        let linear =
+            crate::linalg::zero_linear(params.n_features, outputs, params.fit_intercept, device);
         Self {
             linear,
             params,

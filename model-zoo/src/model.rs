@@ -10,60 +10,96 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Batch, DataShape, read_f32};
 use crate::error::{ConfigError, FitError};
 use crate::fit::{FitMethod, Prediction, StepRecord};
+#[cfg(feature = "gaussian-process")]
 use crate::gaussian_process::{GaussianProcess, GaussianProcessConfig, GaussianProcessParams};
+#[cfg(feature = "glm")]
 use crate::glm::{Glm, GlmConfig, GlmParams};
+#[cfg(feature = "gmm")]
 use crate::gmm::{Gmm, GmmConfig, GmmParams};
+#[cfg(feature = "kernel-svm")]
 use crate::kernel_svm::{KernelSvm, KernelSvmConfig, KernelSvmParams};
+#[cfg(feature = "kmeans")]
 use crate::kmeans::{KMeans, KMeansConfig, KMeansParams};
+#[cfg(feature = "linear-regression")]
 use crate::linear_regression::{
     LinearRegression, LinearRegressionConfig, LinearRegressionParams, LinearSolver,
 };
+#[cfg(feature = "linear-svm")]
 use crate::linear_svm::{LinearSvm, LinearSvmConfig, LinearSvmParams};
+#[cfg(feature = "logistic-regression")]
 use crate::logistic_regression::{
     LogisticRegression, LogisticRegressionConfig, LogisticRegressionParams, LogisticSolver,
 };
+#[cfg(feature = "mlp")]
 use crate::mlp::{Mlp, MlpConfig, MlpParams, MlpTask};
 
 /// The `[model]` table of a config file: `kind` picks the model, the other keys are its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ModelConfig {
+    #[cfg(feature = "linear-regression")]
     LinearRegression(LinearRegressionConfig),
+    #[cfg(feature = "logistic-regression")]
     LogisticRegression(LogisticRegressionConfig),
+    #[cfg(feature = "kmeans")]
     Kmeans(KMeansConfig),
+    #[cfg(feature = "mlp")]
     Mlp(MlpConfig),
+    #[cfg(feature = "linear-svm")]
     LinearSvm(LinearSvmConfig),
+    #[cfg(feature = "glm")]
     Glm(GlmConfig),
+    #[cfg(feature = "gmm")]
     Gmm(GmmConfig),
+    #[cfg(feature = "kernel-svm")]
     KernelSvm(KernelSvmConfig),
+    #[cfg(feature = "gaussian-process")]
     GaussianProcess(GaussianProcessConfig),
 }
 
 impl ModelConfig {
     /// Every `kind` a config may name.
     pub const KINDS: &'static [&'static str] = &[
+        #[cfg(feature = "linear-regression")]
         "linear_regression",
+        #[cfg(feature = "logistic-regression")]
         "logistic_regression",
+        #[cfg(feature = "kmeans")]
         "kmeans",
+        #[cfg(feature = "mlp")]
         "mlp",
+        #[cfg(feature = "linear-svm")]
         "linear_svm",
+        #[cfg(feature = "glm")]
         "glm",
+        #[cfg(feature = "gmm")]
         "gmm",
+        #[cfg(feature = "kernel-svm")]
         "kernel_svm",
+        #[cfg(feature = "gaussian-process")]
         "gaussian_process",
     ];
 
     /// This config's `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(_) => "linear_regression",
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(_) => "logistic_regression",
+            #[cfg(feature = "kmeans")]
             Self::Kmeans(_) => "kmeans",
+            #[cfg(feature = "mlp")]
             Self::Mlp(_) => "mlp",
+            #[cfg(feature = "linear-svm")]
             Self::LinearSvm(_) => "linear_svm",
+            #[cfg(feature = "glm")]
             Self::Glm(_) => "glm",
+            #[cfg(feature = "gmm")]
             Self::Gmm(_) => "gmm",
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(_) => "kernel_svm",
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(_) => "gaussian_process",
         }
     }
@@ -71,13 +107,23 @@ impl ModelConfig {
     /// What the model needs from the `[data] target` column.
     pub fn supervision(&self) -> Supervision {
         match self {
-            Self::LinearRegression(_) | Self::Glm(_) | Self::GaussianProcess(_) => {
-                Supervision::Values
-            }
-            Self::LogisticRegression(_) | Self::LinearSvm(_) | Self::KernelSvm(_) => {
-                Supervision::Labels
-            }
-            Self::Kmeans(_) | Self::Gmm(_) => Supervision::None,
+            #[cfg(feature = "linear-regression")]
+            Self::LinearRegression(_) => Supervision::Values,
+            #[cfg(feature = "glm")]
+            Self::Glm(_) => Supervision::Values,
+            #[cfg(feature = "gaussian-process")]
+            Self::GaussianProcess(_) => Supervision::Values,
+            #[cfg(feature = "logistic-regression")]
+            Self::LogisticRegression(_) => Supervision::Labels,
+            #[cfg(feature = "linear-svm")]
+            Self::LinearSvm(_) => Supervision::Labels,
+            #[cfg(feature = "kernel-svm")]
+            Self::KernelSvm(_) => Supervision::Labels,
+            #[cfg(feature = "kmeans")]
+            Self::Kmeans(_) => Supervision::None,
+            #[cfg(feature = "gmm")]
+            Self::Gmm(_) => Supervision::None,
+            #[cfg(feature = "mlp")]
             Self::Mlp(c) => match c.task {
                 MlpTask::Classification => Supervision::Labels,
                 MlpTask::Regression => Supervision::Values,
@@ -88,14 +134,23 @@ impl ModelConfig {
     /// Validates the config against the data it will be fitted on.
     pub fn check(&self, shape: &DataShape) -> Result<ModelSpec, ConfigError> {
         Ok(match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(c) => ModelSpec::LinearRegression(c.check(shape)?),
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(c) => ModelSpec::LogisticRegression(c.check(shape)?),
+            #[cfg(feature = "kmeans")]
             Self::Kmeans(c) => ModelSpec::KMeans(c.check(shape)?),
+            #[cfg(feature = "mlp")]
             Self::Mlp(c) => ModelSpec::Mlp(c.check(shape)?),
+            #[cfg(feature = "linear-svm")]
             Self::LinearSvm(c) => ModelSpec::LinearSvm(c.check(shape)?),
+            #[cfg(feature = "glm")]
             Self::Glm(c) => ModelSpec::Glm(c.check(shape)?),
+            #[cfg(feature = "gmm")]
             Self::Gmm(c) => ModelSpec::Gmm(c.check(shape)?),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(c) => ModelSpec::KernelSvm(c.check(shape)?),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(c) => ModelSpec::GaussianProcess(c.check(shape)?),
         })
     }
@@ -116,14 +171,23 @@ pub enum Supervision {
 /// A checked model config: everything needed to build the model.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelSpec {
+    #[cfg(feature = "linear-regression")]
     LinearRegression(LinearRegressionParams),
+    #[cfg(feature = "logistic-regression")]
     LogisticRegression(LogisticRegressionParams),
+    #[cfg(feature = "kmeans")]
     KMeans(KMeansParams),
+    #[cfg(feature = "mlp")]
     Mlp(MlpParams),
+    #[cfg(feature = "linear-svm")]
     LinearSvm(LinearSvmParams),
+    #[cfg(feature = "glm")]
     Glm(GlmParams),
+    #[cfg(feature = "gmm")]
     Gmm(GmmParams),
+    #[cfg(feature = "kernel-svm")]
     KernelSvm(KernelSvmParams),
+    #[cfg(feature = "gaussian-process")]
     GaussianProcess(GaussianProcessParams),
 }
 
@@ -132,16 +196,25 @@ impl ModelSpec {
     /// order (see [`NumberParams`]).
     pub fn init(&self, device: &Device) -> Model {
         let model = match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(p) => Model::LinearRegression(LinearRegression::new(*p, device)),
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(p) => {
                 Model::LogisticRegression(LogisticRegression::new(*p, device))
             }
+            #[cfg(feature = "kmeans")]
             Self::KMeans(p) => Model::KMeans(KMeans::new(*p, device)),
+            #[cfg(feature = "mlp")]
             Self::Mlp(p) => Model::Mlp(Mlp::new(p.clone(), device)),
+            #[cfg(feature = "linear-svm")]
             Self::LinearSvm(p) => Model::LinearSvm(LinearSvm::new(*p, device)),
+            #[cfg(feature = "glm")]
             Self::Glm(p) => Model::Glm(Glm::new(*p, device)),
+            #[cfg(feature = "gmm")]
             Self::Gmm(p) => Model::Gmm(Gmm::new(*p, device)),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(p) => Model::KernelSvm(KernelSvm::new(*p, device)),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(p) => {
                 Model::GaussianProcess(GaussianProcess::new(p.clone(), device))
             }
@@ -155,57 +228,74 @@ impl ModelSpec {
     /// since they are only known once fitted.
     pub fn load(&self, weights: &[u8], device: &Device) -> Result<Model, RecordError> {
         let bytes = || Bytes::from_bytes_vec(weights.to_vec());
-        let rows_of = |name: &str| -> Result<usize, RecordError> {
-            let tensors = burn_pack::Reader::from_bytes(bytes())?.into_tensors()?;
-            tensors
-                .iter()
-                .find(|t| t.name.ends_with(name))
-                .map(|t| t.shape.as_slice()[0])
-                .ok_or_else(|| RecordError::Io(alloc::format!("the weights hold no `{name}`")))
-        };
-        let model = match self {
+        let sized = match self {
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(p) => {
-                let n_support = rows_of("support_vectors")?;
+                let n_support = stored_rows(bytes(), "support_vectors")?;
                 Model::KernelSvm(KernelSvm::with_support(*p, n_support, device))
+                    .map(&mut NumberParams(0))
             }
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(p) => {
-                let n_train = rows_of("x_train")?;
+                let n_train = stored_rows(bytes(), "x_train")?;
                 Model::GaussianProcess(GaussianProcess::with_rows(p.clone(), n_train, device))
+                    .map(&mut NumberParams(0))
             }
-            _ => {
-                return self
-                    .init(device)
-                    .try_load_record(ModuleRecord::from_bytes(bytes())?);
-            }
+            _ => self.init(device),
         };
-        model
-            .map(&mut NumberParams(0))
-            .try_load_record(ModuleRecord::from_bytes(bytes())?)
+        sized.try_load_record(ModuleRecord::from_bytes(bytes())?)
     }
 
     /// How the model is fitted.
     pub fn fit_method(&self) -> FitMethod {
         match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(p) => match p.solver {
                 LinearSolver::ClosedForm => FitMethod::Iterative,
                 LinearSolver::Sgd => FitMethod::Gradient,
             },
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(p) => match p.solver {
                 LogisticSolver::Sgd => FitMethod::Gradient,
                 LogisticSolver::Lbfgs => FitMethod::Iterative,
             },
-            Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => FitMethod::Gradient,
-            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) | Self::GaussianProcess(_) => {
-                FitMethod::Iterative
-            }
+            #[cfg(feature = "mlp")]
+            Self::Mlp(_) => FitMethod::Gradient,
+            #[cfg(feature = "linear-svm")]
+            Self::LinearSvm(_) => FitMethod::Gradient,
+            #[cfg(feature = "glm")]
+            Self::Glm(_) => FitMethod::Gradient,
+            #[cfg(feature = "kmeans")]
+            Self::KMeans(_) => FitMethod::Iterative,
+            #[cfg(feature = "gmm")]
+            Self::Gmm(_) => FitMethod::Iterative,
+            #[cfg(feature = "kernel-svm")]
+            Self::KernelSvm(_) => FitMethod::Iterative,
+            #[cfg(feature = "gaussian-process")]
+            Self::GaussianProcess(_) => FitMethod::Iterative,
         }
     }
 
     /// Whether training draws random numbers on the device (dropout), so each step must
     /// reseed it for a run to be reproducible and resumable.
     pub fn is_stochastic(&self) -> bool {
-        matches!(self, Self::Mlp(p) if p.dropout > 0.0)
+        match self {
+            #[cfg(feature = "mlp")]
+            Self::Mlp(p) => p.dropout > 0.0,
+            _ => false,
+        }
     }
+}
+
+/// The number of rows of the stored tensor whose name ends with `name`.
+#[cfg(any(feature = "kernel-svm", feature = "gaussian-process"))]
+fn stored_rows(weights: Bytes, name: &str) -> Result<usize, RecordError> {
+    let tensors = burn_pack::Reader::from_bytes(weights)?.into_tensors()?;
+    tensors
+        .iter()
+        .find(|t| t.name.ends_with(name))
+        .map(|t| t.shape.as_slice()[0])
+        .ok_or_else(|| RecordError::Io(alloc::format!("the weights hold no `{name}`")))
 }
 
 /// Numbers parameters 1, 2, ... in module order. burn draws parameter ids at random and saves
@@ -251,14 +341,23 @@ impl ModuleMapper for NumberParams {
 /// Any model of the zoo.
 #[derive(Module, Debug)]
 pub enum Model {
+    #[cfg(feature = "linear-regression")]
     LinearRegression(LinearRegression),
+    #[cfg(feature = "logistic-regression")]
     LogisticRegression(LogisticRegression),
+    #[cfg(feature = "kmeans")]
     KMeans(KMeans),
+    #[cfg(feature = "mlp")]
     Mlp(Mlp),
+    #[cfg(feature = "linear-svm")]
     LinearSvm(LinearSvm),
+    #[cfg(feature = "glm")]
     Glm(Glm),
+    #[cfg(feature = "gmm")]
     Gmm(Gmm),
+    #[cfg(feature = "kernel-svm")]
     KernelSvm(KernelSvm),
+    #[cfg(feature = "gaussian-process")]
     GaussianProcess(GaussianProcess),
 }
 
@@ -266,14 +365,23 @@ impl Model {
     /// The model's `kind` name.
     pub fn kind(&self) -> &'static str {
         match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(_) => "linear_regression",
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(_) => "logistic_regression",
+            #[cfg(feature = "kmeans")]
             Self::KMeans(_) => "kmeans",
+            #[cfg(feature = "mlp")]
             Self::Mlp(_) => "mlp",
+            #[cfg(feature = "linear-svm")]
             Self::LinearSvm(_) => "linear_svm",
+            #[cfg(feature = "glm")]
             Self::Glm(_) => "glm",
+            #[cfg(feature = "gmm")]
             Self::Gmm(_) => "gmm",
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(_) => "kernel_svm",
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(_) => "gaussian_process",
         }
     }
@@ -281,26 +389,47 @@ impl Model {
     /// How the model is fitted.
     pub fn fit_method(&self) -> FitMethod {
         match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(m) => m.fit_method(),
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(m) => m.fit_method(),
-            Self::Mlp(_) | Self::LinearSvm(_) | Self::Glm(_) => FitMethod::Gradient,
-            Self::KMeans(_) | Self::Gmm(_) | Self::KernelSvm(_) | Self::GaussianProcess(_) => {
-                FitMethod::Iterative
-            }
+            #[cfg(feature = "mlp")]
+            Self::Mlp(_) => FitMethod::Gradient,
+            #[cfg(feature = "linear-svm")]
+            Self::LinearSvm(_) => FitMethod::Gradient,
+            #[cfg(feature = "glm")]
+            Self::Glm(_) => FitMethod::Gradient,
+            #[cfg(feature = "kmeans")]
+            Self::KMeans(_) => FitMethod::Iterative,
+            #[cfg(feature = "gmm")]
+            Self::Gmm(_) => FitMethod::Iterative,
+            #[cfg(feature = "kernel-svm")]
+            Self::KernelSvm(_) => FitMethod::Iterative,
+            #[cfg(feature = "gaussian-process")]
+            Self::GaussianProcess(_) => FitMethod::Iterative,
         }
     }
 
     /// Predictions for the rows of `x` (`[n, n_features]`).
     pub fn predict(&self, x: Tensor<2>) -> Prediction {
         match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(m) => m.predict(x),
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(m) => m.predict(x),
+            #[cfg(feature = "kmeans")]
             Self::KMeans(m) => m.predict(x),
+            #[cfg(feature = "mlp")]
             Self::Mlp(m) => m.predict(x),
+            #[cfg(feature = "linear-svm")]
             Self::LinearSvm(m) => m.predict(x),
+            #[cfg(feature = "glm")]
             Self::Glm(m) => m.predict(x),
+            #[cfg(feature = "gmm")]
             Self::Gmm(m) => m.predict(x),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(m) => m.predict(x),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(m) => m.predict(x),
         }
     }
@@ -309,20 +438,24 @@ impl Model {
     /// the gradient fit minimises, or what a kernel SVM's solver reports (and what on-device
     /// training uses for every gradient-fitted model, whichever way the host fitted it).
     pub fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
-        Ok(match self {
-            Self::LinearRegression(m) => m.loss(batch, n_train),
-            Self::LogisticRegression(m) => m.loss(batch, n_train),
-            Self::Mlp(m) => m.loss(batch),
-            Self::LinearSvm(m) => m.loss(batch, n_train),
-            Self::Glm(m) => m.loss(batch),
-            Self::KernelSvm(m) => m.loss(batch, n_train),
-            Self::KMeans(_) | Self::Gmm(_) | Self::GaussianProcess(_) => {
-                return Err(FitError::WrongMethod {
-                    model: self.kind(),
-                    method: "gradient descent",
-                });
-            }
-        })
+        match self {
+            #[cfg(feature = "linear-regression")]
+            Self::LinearRegression(m) => Ok(m.loss(batch, n_train)),
+            #[cfg(feature = "logistic-regression")]
+            Self::LogisticRegression(m) => Ok(m.loss(batch, n_train)),
+            #[cfg(feature = "mlp")]
+            Self::Mlp(m) => Ok(m.loss(batch)),
+            #[cfg(feature = "linear-svm")]
+            Self::LinearSvm(m) => Ok(m.loss(batch, n_train)),
+            #[cfg(feature = "glm")]
+            Self::Glm(m) => Ok(m.loss(batch)),
+            #[cfg(feature = "kernel-svm")]
+            Self::KernelSvm(m) => Ok(m.loss(batch, n_train)),
+            _ => Err(FitError::WrongMethod {
+                model: self.kind(),
+                method: "gradient descent",
+            }),
+        }
     }
 
     /// The model's objective on `batch`, on the host, as its fit reports it: the training loss
@@ -332,9 +465,13 @@ impl Model {
     /// log predictive density for a Gaussian process.
     pub fn objective(&self, batch: &Batch, n_train: usize) -> Result<f64, FitError> {
         let value = match self {
+            #[cfg(feature = "kmeans")]
             Self::KMeans(m) => return Ok(m.inertia(batch.x.clone())? / batch.len().max(1) as f64),
+            #[cfg(feature = "gmm")]
             Self::Gmm(m) => return Ok(-m.score(batch.x.clone())?),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(m) => return Ok(-m.log_predictive_density(batch)?),
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => m.mse(batch),
             _ => self.loss(batch, n_train)?,
         };
@@ -345,7 +482,9 @@ impl Model {
     /// kernel (in the notation a config takes), a kernel SVM's number of support vectors.
     pub fn describe(&self) -> Result<Option<alloc::string::String>, FitError> {
         Ok(match self {
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(m) => Some(alloc::format!("kernel {}", m.fitted_kernel()?)),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(m) => Some(alloc::format!("{} support vectors", m.n_support())),
             _ => None,
         })
@@ -358,10 +497,15 @@ impl Model {
             Some(state.expect("a fit state serializes to JSON"))
         };
         Ok(match self {
+            #[cfg(feature = "kmeans")]
             Self::KMeans(m) => to_json(serde_json::to_value(m.state()?)),
+            #[cfg(feature = "gmm")]
             Self::Gmm(m) => to_json(serde_json::to_value(m.state()?)),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(m) => to_json(serde_json::to_value(m.state())),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(m) => to_json(serde_json::to_value(m.state())),
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(m) if m.fit_method() == FitMethod::Iterative => {
                 to_json(serde_json::to_value(m.state()))
             }
@@ -375,10 +519,15 @@ impl Model {
             FitError::Device(alloc::format!("the checkpoint's fit state is damaged: {e}"))
         };
         match self {
+            #[cfg(feature = "kmeans")]
             Self::KMeans(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            #[cfg(feature = "gmm")]
             Self::Gmm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(m) => m.restore(serde_json::from_value(state).map_err(damaged)?),
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(m) => {
                 m.restore(serde_json::from_value(state).map_err(damaged)?)
             }
@@ -391,15 +540,21 @@ impl Model {
     pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
         let kind = self.kind();
         match self {
+            #[cfg(feature = "linear-regression")]
             Self::LinearRegression(m) if m.fit_method() == FitMethod::Iterative => {
                 m.fit_closed_form(data)
             }
+            #[cfg(feature = "logistic-regression")]
             Self::LogisticRegression(m) if m.fit_method() == FitMethod::Iterative => {
                 m.fit_step(data)
             }
+            #[cfg(feature = "kmeans")]
             Self::KMeans(m) => m.fit_step(data),
+            #[cfg(feature = "gmm")]
             Self::Gmm(m) => m.fit_step(data),
+            #[cfg(feature = "kernel-svm")]
             Self::KernelSvm(m) => m.fit_step(data),
+            #[cfg(feature = "gaussian-process")]
             Self::GaussianProcess(m) => m.fit_step(data),
             _ => Err(FitError::WrongMethod {
                 model: kind,

@@ -9,7 +9,9 @@ use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 
 use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::FitError;
+#[cfg(feature = "gmm")]
 use crate::gmm::GmmConfig;
+#[cfg(feature = "kmeans")]
 use crate::kmeans::KMeansConfig;
 use crate::model::{Model, ModelConfig};
 
@@ -135,19 +137,24 @@ pub fn train(
     // Iterative fits run their own steps on all rows: k-means online (a batch of one row),
     // a mixture by EM from one k-means start, a kernel SVM by SMO, a Gaussian process by
     // L-BFGS on its hyperparameters.
-    let iterative = match config {
+    let iterative: Option<ModelConfig> = match config {
+        #[cfg(feature = "kmeans")]
         ModelConfig::Kmeans(kmeans) => Some(ModelConfig::Kmeans(KMeansConfig {
             batch_size: Some(1),
             n_init: 1,
             max_iter: EPOCHS,
             ..kmeans.clone()
         })),
+        #[cfg(feature = "gmm")]
         ModelConfig::Gmm(gmm) => Some(ModelConfig::Gmm(GmmConfig {
             n_init: 1,
             max_iter: EPOCHS,
             ..gmm.clone()
         })),
-        ModelConfig::KernelSvm(_) | ModelConfig::GaussianProcess(_) => Some(config.clone()),
+        #[cfg(feature = "kernel-svm")]
+        ModelConfig::KernelSvm(_) => Some(config.clone()),
+        #[cfg(feature = "gaussian-process")]
+        ModelConfig::GaussianProcess(_) => Some(config.clone()),
         _ => None,
     };
     if let Some(config) = iterative {
@@ -204,12 +211,11 @@ pub fn fit_online(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linear_regression::LinearRegressionConfig;
-    use crate::linear_regression::LinearSolver;
     use crate::model::ModelConfig;
     use crate::testing::for_each_device;
 
     #[test]
+    #[cfg(feature = "linear-regression")]
     fn online_sgd_recovers_a_line() {
         // y = 2 x0 − x1 + 1, 16 rows.
         let x: Vec<f32> = (0..32).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
@@ -226,6 +232,7 @@ mod tests {
                 n_features: 2,
                 task: Task::Regression,
             };
+            use crate::linear_regression::{LinearRegressionConfig, LinearSolver};
             let config = ModelConfig::LinearRegression(LinearRegressionConfig {
                 solver: LinearSolver::Sgd,
                 ..Default::default()
