@@ -43,19 +43,8 @@ def data():
     return f(x[:N_TRAIN]), g(y[:N_TRAIN]), f(x[N_TRAIN:]), g(y[N_TRAIN:])
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=5)
-    epochs = ap.parse_args().epochs
-    threads = int(os.environ.get("THREADS", "2"))
-    torch.set_num_threads(threads)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, epochs {epochs}, "
-          f"train {N_TRAIN} x 784, test {N_TEST}, batch {BATCH}")
-
-    t0 = time.perf_counter()
-    xtr, ytr, xte, yte = data()
-    print(f"data generation + scaling: {time.perf_counter() - t0:.2f} s (not timed below)")
-
+def train(xtr, ytr, xte, yte, epochs, log=print):
+    """Trains the network for `epochs` epochs; returns the seconds of each and the test accuracy."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     opt = torch.optim.Adam(model.parameters(), lr=LR)
@@ -78,12 +67,29 @@ def main():
             total += loss.item() * len(idx)
         dt = time.perf_counter() - t
         secs.append(dt)
-        print(f"epoch {epoch}: {dt:.3f} s, {N_TRAIN / dt:,.0f} rows/s, "
-              f"mean train loss {total / N_TRAIN:.4f}")
+        log(f"epoch {epoch}: {dt:.3f} s, {N_TRAIN / dt:,.0f} rows/s, "
+            f"mean train loss {total / N_TRAIN:.4f}")
 
     model.eval()
     with torch.no_grad():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
+    return secs, acc
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=5)
+    epochs = ap.parse_args().epochs
+    threads = int(os.environ.get("THREADS", "2"))
+    torch.set_num_threads(threads)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, epochs {epochs}, "
+          f"train {N_TRAIN} x 784, test {N_TEST}, batch {BATCH}")
+
+    t0 = time.perf_counter()
+    xtr, ytr, xte, yte = data()
+    print(f"data generation + scaling: {time.perf_counter() - t0:.2f} s (not timed below)")
+
+    secs, acc = train(xtr, ytr, xte, yte, epochs)
     best, mean = N_TRAIN / min(secs), N_TRAIN * len(secs) / sum(secs)
     print(f"seconds per epoch: mean {np.mean(secs):.3f}, best {min(secs):.3f}")
     print(f"training rows/s: best epoch {best:,.0f}, mean {mean:,.0f}")
