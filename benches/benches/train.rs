@@ -13,6 +13,10 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use kiln_trainer::commands::{Summary, TrainOptions, train};
 
+/// The allocator of the `kiln` binary, so the benches time what the command does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROWS: usize = 80_000;
 const FEATURES: usize = 20;
 

@@ -8,6 +8,12 @@ use clap::{Parser, Subcommand};
 use kiln_trainer::commands::{self, TrainOptions};
 use kiln_trainer::{Error, Result};
 
+/// burn puts every tensor in its own heap block. glibc's malloc gives large freed blocks back to
+/// the OS and maps them fresh on the next step (a page fault per page); mimalloc keeps them. An
+/// MLP epoch on 2 cores: 0.83 s instead of 1.06 s (median of 20 interleaved epochs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// kiln trains classical and neural models on any burn backend (CPU, GPU, microcontroller),
 /// from a TOML config file.
 #[derive(Debug, Parser)]
