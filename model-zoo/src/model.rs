@@ -386,30 +386,6 @@ impl Model {
         }
     }
 
-    /// How the model is fitted.
-    pub fn fit_method(&self) -> FitMethod {
-        match self {
-            #[cfg(feature = "linear-regression")]
-            Self::LinearRegression(m) => m.fit_method(),
-            #[cfg(feature = "logistic-regression")]
-            Self::LogisticRegression(m) => m.fit_method(),
-            #[cfg(feature = "mlp")]
-            Self::Mlp(_) => FitMethod::Gradient,
-            #[cfg(feature = "linear-svm")]
-            Self::LinearSvm(_) => FitMethod::Gradient,
-            #[cfg(feature = "glm")]
-            Self::Glm(_) => FitMethod::Gradient,
-            #[cfg(feature = "kmeans")]
-            Self::KMeans(_) => FitMethod::Iterative,
-            #[cfg(feature = "gmm")]
-            Self::Gmm(_) => FitMethod::Iterative,
-            #[cfg(feature = "kernel-svm")]
-            Self::KernelSvm(_) => FitMethod::Iterative,
-            #[cfg(feature = "gaussian-process")]
-            Self::GaussianProcess(_) => FitMethod::Iterative,
-        }
-    }
-
     /// Predictions for the rows of `x` (`[n, n_features]`).
     pub fn predict(&self, x: Tensor<2>) -> Prediction {
         match self {
