@@ -49,6 +49,22 @@ fn kiln_ok(args: &[&str], dir: &Path) -> Output {
     out
 }
 
+/// `kiln eval --model RUN --data DATA --json`, parsed.
+fn eval_json(run: &Path, data: &Path, dir: &Path) -> serde_json::Value {
+    let out = kiln_ok(
+        &[
+            "eval",
+            "--model",
+            run.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ],
+        dir,
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Runs `kiln` expecting failure; returns its single stderr line.
 fn kiln_error(args: &[&str], dir: &Path) -> String {
     let out = kiln(args, dir);
@@ -322,18 +338,7 @@ fn train_eval_predict_through_the_binary() {
     }
 
     let iris = repo().join("examples/data/iris.csv");
-    let out = kiln_ok(
-        &[
-            "eval",
-            "--model",
-            run.to_str().unwrap(),
-            "--data",
-            iris.to_str().unwrap(),
-            "--json",
-        ],
-        dir.path(),
-    );
-    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let metrics = eval_json(&run, &iris, dir.path());
     assert!(metrics["accuracy"].as_f64().unwrap() >= 0.93, "{metrics}");
     assert!(metrics["log_loss"].as_f64().unwrap() < 0.5, "{metrics}");
     assert_eq!(metrics["rows"].as_f64().unwrap(), 150.0);
@@ -687,18 +692,7 @@ fn kmeans_eval_and_predict_through_the_binary() {
         dir.path(),
     );
     let iris = repo().join("examples/data/iris.csv");
-    let out = kiln_ok(
-        &[
-            "eval",
-            "--model",
-            run.to_str().unwrap(),
-            "--data",
-            iris.to_str().unwrap(),
-            "--json",
-        ],
-        dir.path(),
-    );
-    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let metrics = eval_json(&run, &iris, dir.path());
     check_iris_kmeans(
         metrics["inertia"].as_f64().unwrap(),
         metrics["adjusted_rand_index"].as_f64().unwrap(),
@@ -1216,21 +1210,6 @@ fn streamed_training_from_chunks() {
         out
     };
     let accuracy = |run: &Path| summary(run)["valid"]["accuracy"].as_f64().unwrap();
-    // `kiln eval --json` of a run on a file.
-    let eval_json = |run: &Path, data: &Path| -> serde_json::Value {
-        let out = kiln_ok(
-            &[
-                "eval",
-                "--model",
-                run.to_str().unwrap(),
-                "--data",
-                data.to_str().unwrap(),
-                "--json",
-            ],
-            dir.path(),
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
 
     // Eight chunks of 3,000 rows against the whole file.
     let resident = train_run(
@@ -1368,7 +1347,7 @@ fn streamed_training_from_chunks() {
         "kmeans",
     );
     assert!(summary(&clusters)["train"]["inertia"].as_f64().unwrap() > 0.0);
-    let metrics = eval_json(&clusters, &path("blobs.csv"));
+    let metrics = eval_json(&clusters, &path("blobs.csv"), dir.path());
     assert_eq!(metrics["adjusted_rand_index"], 1.0, "{metrics}");
 
     // Metrics over a streamed file, merged chunk by chunk, equal those of the file read whole
@@ -1381,7 +1360,7 @@ fn streamed_training_from_chunks() {
     )
     .unwrap();
     let sgd = train_run(&path("sgd.toml"), "sgd");
-    let whole = eval_json(&sgd, &path("values.csv"));
+    let whole = eval_json(&sgd, &path("values.csv"), dir.path());
     let streamed = &summary(&sgd)["train"];
     for metric in ["mse", "mae", "r2"] {
         let (a, b) = (
