@@ -152,6 +152,16 @@ pub fn device(kind: BackendKind) -> Result<Device, BackendError> {
     }
 }
 
+/// Whether `device` (with or without autodiff) computes on the host CPU, in the thread that
+/// calls each op, so that work handed to two threads runs side by side.
+pub fn is_host(device: &Device) -> bool {
+    let plain = device.clone().inner();
+    BackendKind::ALL
+        .into_iter()
+        .filter(|kind| !kind.is_gpu())
+        .any(|kind| self::device(kind).is_ok_and(|host| host == plain))
+}
+
 /// What [`probe`] found out about a working backend.
 #[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,6 +47,28 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Rows `start..start + len`, without copying.
+    pub fn narrow(&self, start: usize, len: usize) -> Batch {
+        Batch {
+            x: self.x.clone().narrow(0, start, len),
+            targets: match &self.targets {
+                Targets::Values(y) => Targets::Values(y.clone().narrow(0, start, len)),
+                Targets::Classes(c) => Targets::Classes(c.clone().narrow(0, start, len)),
+            },
+        }
+    }
+
+    /// The rows at `indices`, in that order.
+    pub fn select(&self, indices: Tensor<1, Int>) -> Batch {
+        Batch {
+            x: self.x.clone().select(0, indices.clone()),
+            targets: match &self.targets {
+                Targets::Values(y) => Targets::Values(y.clone().select(0, indices)),
+                Targets::Classes(c) => Targets::Classes(c.clone().select(0, indices)),
+            },
+        }
+    }
 }
 
 /// Reads a float tensor back to the host as `f32`s, row-major.

@@ -276,6 +276,18 @@ impl ModelSpec {
         }
     }
 
+    /// Whether a gradient step may split its batch into parts and sum their gradients, each
+    /// part's loss weighted by its share of the rows: true where the loss is a mean over rows
+    /// plus a penalty on the weights that costs little next to the rows. A kernel SVM's penalty
+    /// sums its kernel over every pair of stored rows, which each part would compute again.
+    pub fn loss_splits_by_rows(&self) -> bool {
+        match self {
+            #[cfg(feature = "kernel-svm")]
+            Self::KernelSvm(_) => false,
+            _ => true,
+        }
+    }
+
     /// Whether training draws random numbers on the device (dropout), so each step must
     /// reseed it for a run to be reproducible and resumable.
     pub fn is_stochastic(&self) -> bool {

@@ -9,7 +9,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::grad_clipping::GradientClipping;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer, decay::WeightDecayConfig};
+use burn::optim::{
+    GradientsParams, ModuleOptimizer, MultiGradientsParams, decay::WeightDecayConfig,
+};
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
 use kiln_model_zoo::metrics;
@@ -590,6 +592,7 @@ fn fit_gradient(
         .min(part_lens.iter().copied().max().unwrap_or(1));
     let steps_per_epoch: usize = part_lens.iter().map(|l| l.div_ceil(batch_size)).sum();
     let stochastic = spec.is_stochastic();
+    let split_steps = splits_steps(spec, &model, batch_size, device);
     let mut stopped_early = false;
     let on_epoch = control.on_epoch;
 
@@ -609,10 +612,12 @@ fn fit_gradient(
             }
             let (rows, order) = train.part(part, seed, epoch, config.shuffle, device)?;
             let len_of_part = rows.len();
-            let x = rows.x.autodiff();
-            let targets = match rows.targets {
-                Targets::Values(y) => Targets::Values(y.autodiff()),
-                Targets::Classes(c) => Targets::Classes(c.autodiff()),
+            let rows = Batch {
+                x: rows.x.autodiff(),
+                targets: match rows.targets {
+                    Targets::Values(y) => Targets::Values(y.autodiff()),
+                    Targets::Classes(c) => Targets::Classes(c.autodiff()),
+                },
             };
             let order = order.map(|order| {
                 Tensor::<1, Int>::from_data(TensorData::new(order, [len_of_part]), &autodiff)
@@ -620,36 +625,21 @@ fn fit_gradient(
             while state.batch < first_step_of_part + part_steps {
                 let begin = (state.batch - first_step_of_part) * batch_size;
                 let len = batch_size.min(len_of_part - begin);
-                let batch = match &order {
-                    Some(order) => {
-                        let rows = order.clone().narrow(0, begin, len);
-                        Batch {
-                            x: x.clone().select(0, rows.clone()),
-                            targets: match &targets {
-                                Targets::Values(y) => Targets::Values(y.clone().select(0, rows)),
-                                Targets::Classes(c) => Targets::Classes(c.clone().select(0, rows)),
-                            },
-                        }
-                    }
-                    None => Batch {
-                        x: x.clone().narrow(0, begin, len),
-                        targets: match &targets {
-                            Targets::Values(y) => Targets::Values(y.clone().narrow(0, begin, len)),
-                            Targets::Classes(c) => {
-                                Targets::Classes(c.clone().narrow(0, begin, len))
-                            }
-                        },
-                    },
+                // Rows `start..start + count` of this step's batch.
+                let take = |start: usize, count: usize| match &order {
+                    Some(order) => rows.select(order.clone().narrow(0, begin + start, count)),
+                    None => rows.narrow(begin + start, count),
                 };
                 if stochastic {
                     autodiff.seed(step_seed(seed, state.step));
                 }
                 let lr = learning_rate(config, &state.plateau, epoch, state.batch, steps_per_epoch);
-                let loss = model.loss(&batch, n)?;
-                step_losses.push(loss.clone().inner());
-                loss_sum = loss_sum + loss.clone().inner().mul_scalar(len as f64);
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(lr, model, grads);
+                let halves = split_steps && len >= 2;
+                let loss;
+                (model, loss) =
+                    gradient_step(model, &mut optimizer, lr, len, &take, n, halves, device)?;
+                step_losses.push(loss.clone());
+                loss_sum = loss_sum + loss.mul_scalar(len as f64);
                 state.batch += 1;
                 state.step += 1;
                 if control.interrupt.load(Ordering::Relaxed) && state.batch < steps_per_epoch {
@@ -756,6 +746,67 @@ fn fit_gradient(
         stopped_early,
         interrupted: None,
     })
+}
+
+/// Work (batch rows × parameters) from which a gradient step on a CPU backend runs as two
+/// halves on two threads; burn-flex starts splitting a matmul between threads at 192³.
+const SPLIT_STEP_WORK: usize = 192 * 192 * 192;
+
+/// Whether gradient steps of `spec` on `device` run as two halves (see [`gradient_step`]): on a
+/// CPU backend, for a deterministic model whose loss splits by rows, once a step has enough
+/// work to share.
+fn splits_steps(spec: &ModelSpec, model: &Model, batch_size: usize, device: &Device) -> bool {
+    !spec.is_stochastic()
+        && spec.loss_splits_by_rows()
+        && kiln_backends::is_host(device)
+        && batch_size.saturating_mul(model.num_params()) >= SPLIT_STEP_WORK
+}
+
+/// One optimiser step on the `len` rows that `take(start, count)` returns in parts; gives the
+/// updated model and the batch's loss (on `device`, outside the graph).
+///
+/// With `halves`, the two halves of the batch go forward and backward on two threads and their
+/// gradients are summed. A CPU backend runs every elementwise op on the calling thread and
+/// splits only large matmuls, so a single graph leaves the other core idle for much of a
+/// step. Each half's loss is weighted by its share of the rows, which makes the summed
+/// gradients those of the batch's loss (see `ModelSpec::loss_splits_by_rows`). The split is
+/// fixed and two gradients add the same either way round, so a resumed run stays
+/// bit-identical; a stochastic model is never split, as its halves would draw their dropout
+/// masks from one generator in whichever order the threads reach it.
+#[allow(clippy::too_many_arguments)]
+fn gradient_step(
+    model: Model,
+    optimizer: &mut ModuleOptimizer,
+    lr: f64,
+    len: usize,
+    take: &(dyn Fn(usize, usize) -> Batch + Sync),
+    n: usize,
+    halves: bool,
+    device: &Device,
+) -> Result<(Model, Tensor<1>)> {
+    if !halves {
+        let loss = model.loss(&take(0, len), n)?;
+        let value = loss.clone().inner();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        return Ok((optimizer.step(lr, model, grads), value));
+    }
+    let plain = model.valid();
+    let half = |start: usize, count: usize| -> Result<(Tensor<1>, GradientsParams)> {
+        // A graph of its own: fresh autodiff leaves with the model's parameter ids.
+        let copy = plain.clone().train();
+        let loss = copy
+            .loss(&take(start, count), n)?
+            .mul_scalar(count as f64 / len as f64);
+        let value = loss.clone().inner();
+        Ok((value, GradientsParams::from_grads(loss.backward(), &copy)))
+    };
+    let first = len / 2;
+    let (a, b) = rayon::join(|| half(0, first), || half(first, len - first));
+    let ((loss_a, grads_a), (loss_b, grads_b)) = (a?, b?);
+    let grads = MultiGradientsParams {
+        grads: vec![(grads_a, device.clone()), (grads_b, device.clone())],
+    };
+    Ok((optimizer.step_multi(lr, model, grads), loss_a + loss_b))
 }
 
 fn optimizer(config: &OptimizerConfig, clip_norm: Option<f64>) -> ModuleOptimizer {
@@ -1089,7 +1140,10 @@ mod tests {
     use kiln_model_zoo::kernel_svm::KernelSvmConfig;
     use kiln_model_zoo::kmeans::KMeansConfig;
     use kiln_model_zoo::logistic_regression::{LogisticRegressionConfig, LogisticSolver};
+    use kiln_model_zoo::mlp::{Activation, MlpConfig, MlpTask};
     use kiln_model_zoo::{DataShape, ModelConfig, Task};
+
+    use crate::config::SgdConfig;
 
     /// 300 rows around three centres in 2-D, well mixed.
     fn blobs(device: &Device) -> Split {
@@ -1204,64 +1258,189 @@ mod tests {
             .flat_map(|kind| specs.iter().map(move |spec| (kind, spec)))
         {
             let device = kiln_backends::open(kind).unwrap().device;
-            let split = data(&device);
             let spec = spec.check(shape).unwrap();
+            let label = format!("{kind} {spec:?}");
             let config = TrainConfig::default();
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join(crate::checkpoint::FILE);
-            let run = |control: FitControl| {
-                let mut rows = TrainRows::Resident(Box::new(split.clone()));
-                fit(&spec, &mut rows, None, &config, 0, &device, control)
-            };
+            let (epochs, stopped) =
+                assert_resumes_bit_identical(&label, &spec, &data(&device), &config);
+            // One step per epoch: the fit stops right after the epoch that raised the flag.
+            assert_eq!(stopped, Some((epochs / 2, epochs / 2)), "{label}");
+        }
+    }
 
-            let never = AtomicBool::new(false);
-            let whole = run(FitControl {
-                checkpoint: None,
-                resume: None,
-                interrupt: &never,
-                on_epoch: &mut |_, _| Ok(()),
-            })
-            .unwrap();
-            let steps = whole.history.len();
-            assert!(steps >= 3, "{kind} {spec:?}: {steps} steps");
-            let stop_after = steps / 2;
+    /// Fits `spec` three times: through; stopped by the interrupt flag raised at the end of
+    /// the middle epoch, with a checkpoint; resumed from that checkpoint. The resumed fit must
+    /// end with the parameters, byte for byte, and the losses of the fit never stopped.
+    /// Returns the number of epochs and where the stopped fit stopped (epoch, step).
+    fn assert_resumes_bit_identical(
+        label: &str,
+        spec: &ModelSpec,
+        split: &Split,
+        config: &TrainConfig,
+    ) -> (usize, Option<(usize, usize)>) {
+        let device = split.batch.x.device();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::checkpoint::FILE);
+        let run = |control: FitControl| {
+            // As `kiln train` does: the initial weights come from the seeded device.
+            device.seed(0);
+            let mut rows = TrainRows::Resident(Box::new(split.clone()));
+            fit(spec, &mut rows, None, config, 0, &device, control)
+        };
 
-            let stop = AtomicBool::new(false);
-            let stopped = run(FitControl {
-                checkpoint: Some(&path),
-                resume: None,
-                interrupt: &stop,
-                on_epoch: &mut |record, _| {
-                    stop.store(record.epoch == stop_after, Ordering::Relaxed);
-                    Ok(())
+        let never = AtomicBool::new(false);
+        let whole = run(FitControl {
+            checkpoint: None,
+            resume: None,
+            interrupt: &never,
+            on_epoch: &mut |_, _| Ok(()),
+        })
+        .unwrap();
+        let epochs = whole.history.len();
+        assert!(epochs >= 3, "{label}: {epochs} epochs");
+        let stop_after = epochs / 2;
+
+        let stop = AtomicBool::new(false);
+        let stopped = run(FitControl {
+            checkpoint: Some(&path),
+            resume: None,
+            interrupt: &stop,
+            on_epoch: &mut |record, _| {
+                stop.store(record.epoch == stop_after, Ordering::Relaxed);
+                Ok(())
+            },
+        })
+        .unwrap();
+
+        let resumed = run(FitControl {
+            checkpoint: Some(&path),
+            resume: Some(Checkpoint::read(&path).unwrap()),
+            interrupt: &never,
+            on_epoch: &mut |_, _| Ok(()),
+        })
+        .unwrap();
+        assert_eq!(resumed.interrupted, None);
+        assert_eq!(
+            model_bytes(&resumed.model).unwrap(),
+            model_bytes(&whole.model).unwrap(),
+            "{label}: parameters differ"
+        );
+        let losses = |h: &[EpochRecord]| h.iter().map(|r| r.train_loss).collect::<Vec<_>>();
+        assert_eq!(losses(&resumed.history), losses(&whole.history), "{label}");
+        (epochs, stopped.interrupted)
+    }
+
+    /// 1,024 rows of 64 features around four centres: with a 256-unit MLP and batches of 512,
+    /// enough work per step for a CPU backend to split it (512 × 17,668 parameters ≥ 192³).
+    fn wide(device: &Device) -> Split {
+        let mut rng = kiln_model_zoo::rng::Rng::new(7);
+        let (rows, features) = (1024, 64);
+        let labels: Vec<usize> = (0..rows).map(|i| i % 4).collect();
+        let x: Vec<f32> = labels
+            .iter()
+            .flat_map(|&c| (0..features).map(move |j| (c, j)))
+            .map(|(c, j)| ((j % 4 == c) as u8 as f64 + rng.normal()) as f32)
+            .collect();
+        Split {
+            batch: Batch {
+                x: Tensor::from_data(TensorData::new(x, [rows, features]), device),
+                targets: Targets::Classes(Tensor::from_data(
+                    TensorData::new(labels.iter().map(|&c| c as i64).collect(), [rows]),
+                    device,
+                )),
+            },
+            targets: HostTargets::Classes {
+                labels,
+                n_classes: 4,
+            },
+        }
+    }
+
+    /// A gradient step split into halves on two threads moves the weights as the whole batch's
+    /// step does, to float rounding, on every compiled backend; on a CPU backend a fit takes
+    /// split steps, and stopped mid-epoch and resumed it ends byte for byte where a fit never
+    /// stopped does.
+    #[test]
+    fn halved_steps_match_whole_steps_and_resume_bit_identical() {
+        let spec = ModelConfig::Mlp(MlpConfig {
+            task: MlpTask::Classification,
+            hidden: vec![256],
+            activation: Activation::Relu,
+            dropout: 0.0,
+        })
+        .check(&DataShape {
+            n_features: 64,
+            task: Task::Classification { n_classes: 4 },
+        })
+        .unwrap();
+        let config = TrainConfig {
+            epochs: 4,
+            batch_size: 512,
+            optimizer: OptimizerConfig::Sgd(SgdConfig {
+                learning_rate: 0.5,
+                ..Default::default()
+            }),
+            checkpoint_every: 0,
+            ..Default::default()
+        };
+        for kind in kiln_backends::compiled() {
+            let device = kiln_backends::open(kind).unwrap().device;
+            let split = wide(&device);
+            let autodiff = device.clone().autodiff();
+            let model = spec.init(&autodiff);
+            let splits = splits_steps(&spec, &model, config.batch_size, &device);
+            assert_eq!(splits, !kind.is_gpu(), "{kind}");
+
+            let rows = Batch {
+                x: split.batch.x.clone().autodiff(),
+                targets: match &split.batch.targets {
+                    Targets::Classes(c) => Targets::Classes(c.clone().autodiff()),
+                    Targets::Values(_) => unreachable!("classes"),
                 },
-            })
-            .unwrap();
-            assert_eq!(
-                stopped.interrupted,
-                Some((stop_after, stop_after)),
-                "{kind}"
+            };
+            let take = |start: usize, count: usize| rows.narrow(start, count);
+            let step = |halves: bool| {
+                let mut optimizer = optimizer(&config.optimizer, None);
+                let (model, loss) = gradient_step(
+                    model.clone(),
+                    &mut optimizer,
+                    0.5,
+                    512,
+                    &take,
+                    1024,
+                    halves,
+                    &device,
+                )
+                .unwrap();
+                let Prediction::Probabilities(p) = model.valid().predict(split.batch.x.clone())
+                else {
+                    unreachable!("a classifier")
+                };
+                (read_f32(loss).unwrap()[0], read_f32(p).unwrap())
+            };
+            let (whole_loss, whole_p) = step(false);
+            let (halves_loss, halves_p) = step(true);
+            assert!(
+                (whole_loss - halves_loss).abs() < 1e-6,
+                "{kind}: {whole_loss} {halves_loss}"
             );
+            let moved = whole_p.iter().map(|p| (p - 0.25).abs()).fold(0.0, f32::max);
+            assert!(
+                moved > 0.05,
+                "{kind}: the step moved the predictions by {moved}"
+            );
+            let worst = whole_p
+                .iter()
+                .zip(&halves_p)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-5, "{kind}: probabilities differ by {worst}");
 
-            let resumed = run(FitControl {
-                checkpoint: Some(&path),
-                resume: Some(Checkpoint::read(&path).unwrap()),
-                interrupt: &never,
-                on_epoch: &mut |_, _| Ok(()),
-            })
-            .unwrap();
-            assert_eq!(resumed.interrupted, None);
-            assert_eq!(
-                model_bytes(&resumed.model).unwrap(),
-                model_bytes(&whole.model).unwrap(),
-                "{kind} {spec:?}: parameters differ"
-            );
-            let losses = |h: &[EpochRecord]| h.iter().map(|r| r.train_loss).collect::<Vec<_>>();
-            assert_eq!(
-                losses(&resumed.history),
-                losses(&whole.history),
-                "{kind} {spec:?}"
-            );
+            let (epochs, stopped) =
+                assert_resumes_bit_identical(&format!("{kind} mlp"), &spec, &split, &config);
+            assert_eq!(epochs, 4);
+            // Two steps per epoch: the flag raised after epoch 2 stops the fit after step 5.
+            assert_eq!(stopped, Some((3, 5)), "{kind}");
         }
     }
 }
