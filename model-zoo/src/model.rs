@@ -551,3 +551,95 @@ impl Model {
         }
     }
 }
+
+#[cfg(all(test, feature = "all-models"))]
+mod tests {
+    use super::*;
+    use crate::Task;
+    use crate::glm::Family;
+    use crate::linear_regression::LinearSolver;
+    use crate::testing::{classification_batch, for_each_device, minimize, regression_batch};
+
+    /// What [`ModelSpec::loss_splits_by_rows`] promises the trainer's split steps: for every
+    /// gradient model it marks, a batch's loss is its two parts' losses weighted by their
+    /// shares of the rows, penalty included. A few Adam steps first move the weights off their
+    /// zero start, so that the penalty counts.
+    #[test]
+    fn split_losses_add_up_to_the_batch_loss() {
+        let (n, d, first) = (30, 3, 13);
+        let x: Vec<f32> = (0..n * d)
+            .map(|i| (i * 37 % 23) as f32 / 7.0 - 1.5)
+            .collect();
+        let classes: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let counts: Vec<f32> = (0..n).map(|i| (i % 5) as f32).collect();
+        let labelled = Task::Classification { n_classes: 3 };
+        let mlp = |task| {
+            ModelConfig::Mlp(MlpConfig {
+                task,
+                hidden: vec![8],
+                ..Default::default()
+            })
+        };
+        let configs = [
+            (
+                ModelConfig::LinearRegression(LinearRegressionConfig {
+                    solver: LinearSolver::Sgd,
+                    l2: 0.5,
+                    fit_intercept: true,
+                }),
+                Task::Regression,
+            ),
+            (
+                ModelConfig::LogisticRegression(LogisticRegressionConfig::default()),
+                labelled,
+            ),
+            (ModelConfig::LinearSvm(LinearSvmConfig::default()), labelled),
+            (ModelConfig::Glm(GlmConfig::default()), Task::Regression),
+            (
+                ModelConfig::Glm(GlmConfig {
+                    family: Family::Tweedie,
+                    ..Default::default()
+                }),
+                Task::Regression,
+            ),
+            (mlp(MlpTask::Classification), labelled),
+            (mlp(MlpTask::Regression), Task::Regression),
+        ];
+        for_each_device(|device| {
+            let autodiff = device.clone().autodiff();
+            for (config, task) in &configs {
+                let spec = config
+                    .check(&DataShape {
+                        n_features: d,
+                        task: *task,
+                    })
+                    .unwrap();
+                assert!(spec.loss_splits_by_rows(), "{spec:?}");
+                let batch = match task {
+                    Task::Regression => regression_batch(&x, &counts, d, &autodiff),
+                    Task::Classification { .. } => classification_batch(&x, &classes, d, &autodiff),
+                };
+                let model = minimize(spec.init(&autodiff), 5, 0.1, |m| {
+                    m.loss(&batch, 4 * n).unwrap()
+                });
+                let loss = |rows: &Batch| {
+                    let share = rows.len() as f64 / n as f64;
+                    read_f32(model.loss(rows, 4 * n).unwrap()).unwrap()[0] as f64 * share
+                };
+                let whole = loss(&batch);
+                let parts = loss(&batch.narrow(0, first)) + loss(&batch.narrow(first, n - first));
+                assert!(
+                    (whole - parts).abs() <= 1e-5 * whole.abs(),
+                    "{device:?} {spec:?}: {whole} != {parts}"
+                );
+            }
+        });
+        let kernel_svm = ModelConfig::KernelSvm(KernelSvmConfig::default())
+            .check(&DataShape {
+                n_features: d,
+                task: labelled,
+            })
+            .unwrap();
+        assert!(!kernel_svm.loss_splits_by_rows());
+    }
+}
