@@ -7,6 +7,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use kiln_model_zoo::{Batch, Targets, Task};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::suggestion;
@@ -145,10 +146,15 @@ pub struct CsvReader {
     header: Vec<String>,
     feature_idx: Vec<usize>,
     target: Option<(usize, TargetKind)>,
-    /// Bytes, not a `StringRecord`: only the cells read need UTF-8 checks, and cells are
-    /// trimmed in place rather than copied.
-    record: csv::ByteRecord,
+    /// Records read and not parsed yet, kept between calls. Bytes, not `StringRecord`s: only
+    /// the cells read need UTF-8 checks, and cells are trimmed in place rather than copied.
+    block: Vec<csv::ByteRecord>,
+    /// Whether feature cells are parsed on every core.
+    parallel: bool,
 }
+
+/// Rows read before their feature cells are parsed together.
+const PARSE_BLOCK_ROWS: usize = 1024;
 
 impl std::fmt::Debug for CsvReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,7 +180,8 @@ impl CsvReader {
             header: Vec::new(),
             feature_idx: Vec::new(),
             target: None,
-            record: csv::ByteRecord::new(),
+            block: Vec::new(),
+            parallel: true,
         };
         let header = match this.reader.headers() {
             Ok(header) => header.iter().map(str::to_owned).collect::<Vec<_>>(),
@@ -271,51 +278,53 @@ impl CsvReader {
         let mut label_index: std::collections::HashMap<String, u32> = Default::default();
         let mut labels = Vec::new();
         let mut lines = Vec::with_capacity(reserve);
-        while lines.len() < max_rows {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(self.csv_error(e)),
+        // Rows read whose features are not parsed yet: `block[..filled]`, the last `filled`
+        // of `lines`. Records are reused from call to call.
+        let mut block = std::mem::take(&mut self.block);
+        let mut filled = 0;
+        let outcome = loop {
+            if lines.len() >= max_rows {
+                break Ok(());
             }
-            let byte = self.record.position().map_or(0, csv::Position::byte);
+            if filled == block.len() {
+                block.push(csv::ByteRecord::new());
+            }
+            match self.reader.read_byte_record(&mut block[filled]) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(self.csv_error(e)),
+            }
+            let record = &block[filled];
+            let byte = record.position().map_or(0, csv::Position::byte);
             let line = self.reader.get_mut().line_of(byte);
-            if self.record.len() == 1 && self.record[0].trim_ascii().is_empty() {
+            if record.len() == 1 && record[0].trim_ascii().is_empty() {
                 continue; // a blank line
             }
-            let cell = |i: usize| -> Result<&str> {
-                std::str::from_utf8(self.record[i].trim_ascii()).map_err(|_| {
-                    self.data_error(
-                        line,
-                        "row is not valid UTF-8".into(),
-                        "save the file as UTF-8",
-                    )
-                })
-            };
-            for &i in &self.feature_idx {
-                let text = cell(i)?;
-                x.push(parse_number(text).ok_or_else(|| {
-                    self.data_error(
-                        line,
-                        format!("column `{}` holds `{text}`, which is not a finite number", self.header[i]),
-                        "features must be numbers: encode categories as numbers and fill or drop missing values",
-                    )
-                })?);
-            }
+            // The row's features are parsed with its block, before any error of its target is
+            // reported: a bad cell earlier in the file comes first.
+            lines.push(line);
+            filled += 1;
             if let Some((i, kind)) = self.target {
-                let text = cell(i)?;
+                let text = match self.cell(record, i, line) {
+                    Ok(text) => text,
+                    Err(e) => break Err(e),
+                };
                 match kind {
-                    TargetKind::Values => values.push(parse_number(text).ok_or_else(|| {
-                        self.data_error(
-                            line,
-                            format!(
-                                "target column `{}` holds `{text}`, which is not a finite number",
-                                self.header[i]
-                            ),
-                            "a regression target must be numeric; use a classifier for labels",
-                        )
-                    })?),
+                    TargetKind::Values => match parse_number(text) {
+                        Some(value) => values.push(value),
+                        None => {
+                            break Err(self.data_error(
+                                line,
+                                format!(
+                                    "target column `{}` holds `{text}`, which is not a finite number",
+                                    self.header[i]
+                                ),
+                                "a regression target must be numeric; use a classifier for labels",
+                            ));
+                        }
+                    },
                     TargetKind::Labels if text.is_empty() => {
-                        return Err(self.data_error(
+                        break Err(self.data_error(
                             line,
                             format!("target column `{}` is empty", self.header[i]),
                             "give every row a label",
@@ -332,8 +341,14 @@ impl CsvReader {
                     }),
                 }
             }
-            lines.push(line);
-        }
+            if filled == PARSE_BLOCK_ROWS {
+                self.parse_features(&block[..filled], &lines[lines.len() - filled..], &mut x)?;
+                filled = 0;
+            }
+        };
+        self.parse_features(&block[..filled], &lines[lines.len() - filled..], &mut x)?;
+        outcome?;
+        self.block = block;
         let target = match self.target {
             None => RawTarget::None,
             Some((_, TargetKind::Values)) => RawTarget::Values(values),
@@ -349,6 +364,68 @@ impl CsvReader {
             target,
             lines,
         })
+    }
+
+    /// Parses the feature cells of `records` (read from `lines`) onto the end of `x`, on every
+    /// core unless [`CsvReader::single_threaded`]. An error names the first bad cell in file
+    /// order, wherever the threads found one.
+    fn parse_features(
+        &self,
+        records: &[csv::ByteRecord],
+        lines: &[u64],
+        x: &mut Vec<f32>,
+    ) -> Result<()> {
+        let width = self.feature_idx.len();
+        let start = x.len();
+        x.resize(start + records.len() * width, 0.0);
+        let parse = |(row, record): (&mut [f32], &csv::ByteRecord)| {
+            row.iter_mut().zip(&self.feature_idx).all(|(value, &i)| {
+                let parsed = std::str::from_utf8(record[i].trim_ascii())
+                    .ok()
+                    .and_then(parse_number);
+                parsed.map(|v| *value = v).is_some()
+            })
+        };
+        let parsed = if self.parallel {
+            x[start..].par_chunks_mut(width).zip(records).all(parse)
+        } else {
+            x[start..].chunks_mut(width).zip(records).all(parse)
+        };
+        if parsed {
+            return Ok(());
+        }
+        x.truncate(start);
+        for (record, &line) in records.iter().zip(lines) {
+            for &i in &self.feature_idx {
+                let text = self.cell(record, i, line)?;
+                if parse_number(text).is_none() {
+                    return Err(self.data_error(
+                        line,
+                        format!("column `{}` holds `{text}`, which is not a finite number", self.header[i]),
+                        "features must be numbers: encode categories as numbers and fill or drop missing values",
+                    ));
+                }
+            }
+        }
+        unreachable!("a cell that failed to parse parses")
+    }
+
+    /// Cell `i` of `record` (on `line`), trimmed.
+    fn cell<'r>(&self, record: &'r csv::ByteRecord, i: usize, line: u64) -> Result<&'r str> {
+        std::str::from_utf8(record[i].trim_ascii()).map_err(|_| {
+            self.data_error(
+                line,
+                "row is not valid UTF-8".into(),
+                "save the file as UTF-8",
+            )
+        })
+    }
+
+    /// Parses on the calling thread only: for a reader working beside training, whose
+    /// threads it would otherwise hold up.
+    pub fn single_threaded(mut self) -> Self {
+        self.parallel = false;
+        self
     }
 
     fn data_error(&self, line: u64, message: String, fix: &str) -> Error {
@@ -443,11 +520,9 @@ impl<R> LineBreaks<R> {
 impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, b) in buf[..n].iter().enumerate() {
-            if matches!(b, b'\n' | b'\r') {
-                self.pending
-                    .push_back((self.offset + i as u64, *b == b'\n'));
-            }
+        for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            self.pending
+                .push_back((self.offset + i as u64, buf[i] == b'\n'));
         }
         self.offset += n as u64;
         Ok(n)
@@ -858,6 +933,78 @@ mod tests {
         assert!(msg.contains("empty or has no header"), "{msg}");
         let msg = err("a,b,label\n", labels("label"));
         assert!(msg.contains("has a header but no rows"), "{msg}");
+    }
+
+    /// Feature cells are parsed a block of rows at a time, on every core; errors still name
+    /// the first bad row of the file, whether a feature or the target is bad and whichever
+    /// block or thread meets it.
+    #[test]
+    fn the_first_bad_row_is_reported_across_parse_blocks() {
+        let rows = 3 * PARSE_BLOCK_ROWS;
+        let file = |bad: &[(usize, &str)]| {
+            let mut text = String::from("a,b,label\n");
+            for row in 0..rows {
+                // Line `row + 2` of the file.
+                let line = bad
+                    .iter()
+                    .find(|(at, _)| *at == row + 2)
+                    .map_or_else(|| format!("{row},0.5,x"), |(_, line)| line.to_string());
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        };
+        let late = 2 * PARSE_BLOCK_ROWS + 100;
+        let cases = [
+            // A bad feature before a bad target and another bad feature, in later blocks.
+            (
+                vec![
+                    (late, "1,abc,x"),
+                    (late + 50, "1,2,"),
+                    (late + 90, "zz,2,x"),
+                ],
+                late,
+                "column `b` holds `abc`",
+            ),
+            // A bad target before a bad feature in the same block: the target's line.
+            (
+                vec![(late, "1,2,"), (late + 1, "1,abc,x")],
+                late,
+                "target column `label` is empty",
+            ),
+            // A row's bad feature comes before its own bad target.
+            (vec![(late, "1,abc,")], late, "column `b` holds `abc`"),
+            // The last row of a block, then a bad row of the next block.
+            (
+                vec![
+                    (PARSE_BLOCK_ROWS + 1, "1,zz,x"),
+                    (PARSE_BLOCK_ROWS + 2, "1,2"),
+                ],
+                PARSE_BLOCK_ROWS + 1,
+                "column `b` holds `zz`",
+            ),
+            // A malformed row after a bad feature in the block being read.
+            (
+                vec![(late, "1,abc,x"), (late + 1, "1,2")],
+                late,
+                "column `b` holds `abc`",
+            ),
+        ];
+        for (bad, line, message) in cases {
+            let msg = err(&file(&bad), labels("label"));
+            assert!(
+                msg.contains(message) && msg.contains(&format!("d.csv:{line};")),
+                "{bad:?}: {msg}"
+            );
+        }
+        let (_dir, path) = write(&file(&[]));
+        let table = read_csv(&path, labels("label")).unwrap();
+        assert_eq!(table.n_rows(), rows);
+        let first_column: Vec<f32> = table.x.chunks(2).map(|row| row[0]).collect();
+        assert_eq!(
+            first_column,
+            (0..rows).map(|r| r as f32).collect::<Vec<_>>()
+        );
     }
 
     #[test]

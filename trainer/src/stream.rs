@@ -175,7 +175,7 @@ impl ChunkedCsv {
         let (source, chunks, check) =
             (self.source.clone(), self.chunks.clone(), self.check.clone());
         std::thread::spawn(move || {
-            let mut reader = match source.open() {
+            let mut reader = match source.open().map(CsvReader::single_threaded) {
                 Ok(reader) => reader,
                 Err(e) => {
                     let _ = sender.send((None, Err(e)));
