@@ -48,6 +48,17 @@ impl Batch {
         self.len() == 0
     }
 
+    /// The same rows on the autodiff device (a graph can then start from them).
+    pub fn autodiff(self) -> Batch {
+        Batch {
+            x: self.x.autodiff(),
+            targets: match self.targets {
+                Targets::Values(y) => Targets::Values(y.autodiff()),
+                Targets::Classes(c) => Targets::Classes(c.autodiff()),
+            },
+        }
+    }
+
     /// Rows `start..start + len`, without copying.
     pub fn narrow(&self, start: usize, len: usize) -> Batch {
         Batch {

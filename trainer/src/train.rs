@@ -15,7 +15,7 @@ use burn::optim::{
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
 use kiln_model_zoo::metrics;
-use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, StepRecord, Targets, Task};
+use kiln_model_zoo::{Batch, FitMethod, Model, ModelSpec, Prediction, StepRecord, Task};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -612,13 +612,7 @@ fn fit_gradient(
             }
             let (rows, order) = train.part(part, seed, epoch, config.shuffle, device)?;
             let len_of_part = rows.len();
-            let rows = Batch {
-                x: rows.x.autodiff(),
-                targets: match rows.targets {
-                    Targets::Values(y) => Targets::Values(y.autodiff()),
-                    Targets::Classes(c) => Targets::Classes(c.autodiff()),
-                },
-            };
+            let rows = rows.autodiff();
             let order = order.map(|order| {
                 Tensor::<1, Int>::from_data(TensorData::new(order, [len_of_part]), &autodiff)
             });
@@ -1141,7 +1135,7 @@ mod tests {
     use kiln_model_zoo::kmeans::KMeansConfig;
     use kiln_model_zoo::logistic_regression::{LogisticRegressionConfig, LogisticSolver};
     use kiln_model_zoo::mlp::{Activation, MlpConfig, MlpTask};
-    use kiln_model_zoo::{DataShape, ModelConfig, Task};
+    use kiln_model_zoo::{DataShape, ModelConfig, Targets, Task};
 
     use crate::config::SgdConfig;
 
@@ -1391,13 +1385,7 @@ mod tests {
             let splits = splits_steps(&spec, &model, config.batch_size, &device);
             assert_eq!(splits, !kind.is_gpu(), "{kind}");
 
-            let rows = Batch {
-                x: split.batch.x.clone().autodiff(),
-                targets: match &split.batch.targets {
-                    Targets::Classes(c) => Targets::Classes(c.clone().autodiff()),
-                    Targets::Values(_) => unreachable!("classes"),
-                },
-            };
+            let rows = split.batch.clone().autodiff();
             let take = |start: usize, count: usize| rows.narrow(start, count);
             let step = |halves: bool| {
                 let mut optimizer = optimizer(&config.optimizer, None);
