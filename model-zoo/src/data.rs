@@ -9,7 +9,10 @@ pub enum Task {
     /// A numeric target.
     Regression,
     /// Class labels `0..n_classes`.
-    Classification { n_classes: usize },
+    Classification {
+        /// Number of classes (at least 2 for a classifier).
+        n_classes: usize,
+    },
 }
 
 /// The shape of a data set, enough to build a model for it.
@@ -33,7 +36,9 @@ pub enum Targets {
 /// Features `x` (`[n, n_features]`) and their targets.
 #[derive(Clone, Debug)]
 pub struct Batch {
+    /// Features, shape `[n, n_features]`.
     pub x: Tensor<2>,
+    /// Targets of the same `n` rows.
     pub targets: Targets,
 }
 

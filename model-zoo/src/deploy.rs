@@ -3,59 +3,75 @@
 //!
 //! Layout (little-endian):
 //! ```text
-//! b"KILNDEP1"        magic and format version
-//! u32 header_len     then header_len bytes of JSON: model config, data shape, scaling, labels
+//! b"KILNDEP2"        magic and format version
+//! u32 header_len     then header_len bytes of JSON: model config, data shape, preprocessing
 //! u32 weights_len    then weights_len bytes of burnpack (the model's parameters)
 //! ```
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataShape, read_f32};
+use crate::estimator::Estimator;
 use crate::fit::Prediction;
-use crate::model::{Model, ModelConfig};
+use crate::model::ModelConfig;
+use crate::preprocess::Preprocessing;
 
-const MAGIC: &[u8; 8] = b"KILNDEP1";
+const MAGIC: &[u8; 8] = b"KILNDEP2";
 
-/// What a device needs besides the weights to turn a raw input row into a prediction.
+/// What a device needs besides the weights to turn a raw input row into a prediction: the
+/// model's config (`C`: the zoo's [`ModelConfig`], or a user model's own config type), the
+/// data's shape, and the preprocessing fitted with the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Deployment {
-    pub model: ModelConfig,
+pub struct Deployment<C = ModelConfig> {
+    /// The model's config.
+    pub model: C,
+    /// The shape of the data it was fitted on.
     pub shape: DataShape,
-    /// Per-feature mean subtracted from a raw row.
-    pub mean: Vec<f32>,
-    /// Per-feature scale the centred row is divided by.
-    pub scale: Vec<f32>,
-    /// Class names in output order (classifiers).
-    pub class_names: Option<Vec<String>>,
+    /// The feature scaling and class names fitted with the model.
+    pub preprocessing: Preprocessing,
 }
 
 /// Why a deployment buffer cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DeployError {
-    #[error("not a kiln deployment file (bad magic); export one with `kiln export`")]
+    /// The buffer does not start with a deployment file's magic bytes.
+    #[error(
+        "not a kiln deployment file of this version (bad magic); export it again with `kiln export`"
+    )]
     BadMagic,
+    /// The buffer ends before its blocks do.
     #[error("the deployment file is truncated")]
     Truncated,
+    /// The JSON header does not parse.
     #[error("the deployment header is not valid: {0}")]
     Header(String),
+    /// The model's config does not fit the data shape.
     #[error("the deployment's model is not valid: {0}")]
     Model(String),
+    /// The weights do not load into the model.
     #[error("the deployment's weights do not load: {0}")]
     Weights(String),
+    /// An input row has the wrong number of values.
     #[error("an input row has {got} values, the model takes {want}")]
-    RowLength { got: usize, want: usize },
+    RowLength {
+        /// Values in the row.
+        got: usize,
+        /// Values the model takes.
+        want: usize,
+    },
+    /// Reading a prediction back failed.
     #[error("{0}")]
     Fit(#[from] crate::FitError),
 }
 
-impl Deployment {
+impl<C: Serialize + DeserializeOwned> Deployment<C> {
     /// The deployment file for `model`.
-    pub fn encode(&self, model: &Model) -> Result<Vec<u8>, DeployError> {
+    pub fn encode<M: Estimator<Config = C>>(&self, model: &M) -> Result<Vec<u8>, DeployError> {
         let weights = model
             .clone()
             .into_record()
@@ -77,7 +93,10 @@ impl Deployment {
     }
 
     /// Decodes a deployment file and loads its model onto `device`.
-    pub fn decode(bytes: &[u8], device: &Device) -> Result<(Self, Model), DeployError> {
+    pub fn decode<M: Estimator<Config = C>>(
+        bytes: &[u8],
+        device: &Device,
+    ) -> Result<(Self, M), DeployError> {
         let rest = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or(DeployError::BadMagic)?;
@@ -85,21 +104,18 @@ impl Deployment {
         let (weights, _) = take_block(rest)?;
         let deployment: Self =
             serde_json::from_slice(header).map_err(|e| DeployError::Header(e.to_string()))?;
-        let spec = deployment
-            .model
-            .check(&deployment.shape)
+        let params = M::check(&deployment.model, &deployment.shape)
             .map_err(|e| DeployError::Model(e.to_string()))?;
-        let model = spec
-            .load(weights, device)
+        let model = M::load_weights(&params, weights, device)
             .map_err(|e| DeployError::Weights(alloc::format!("{e:?}")))?;
         Ok((deployment, model))
     }
 
     /// Predicts one raw (unscaled) input row. One row at a time keeps every matmul a
     /// matrix-vector product, which on a microcontroller allocates no large scratch buffer.
-    pub fn predict_row(
+    pub fn predict_row<M: Estimator>(
         &self,
-        model: &Model,
+        model: &M,
         row: &[f32],
         device: &Device,
     ) -> Result<Vec<f32>, DeployError> {
@@ -110,12 +126,8 @@ impl Deployment {
                 want,
             });
         }
-        let scaled: Vec<f32> = row
-            .iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .map(|((v, m), s)| (v - m) / s)
-            .collect();
+        let mut scaled = row.to_vec();
+        self.preprocessing.transform(&mut scaled);
         let x = Tensor::<2>::from_data(TensorData::new(scaled, [1, want]), device);
         Ok(match model.predict(x) {
             Prediction::Values(v)
@@ -144,6 +156,8 @@ fn take_block(bytes: &[u8]) -> Result<(&[u8], &[u8]), DeployError> {
 mod tests {
     use super::*;
     use crate::data::Task;
+    use crate::estimator::fresh;
+    use crate::model::{Model, ModelSpec};
     use crate::testing::for_each_device;
 
     #[test]
@@ -154,24 +168,31 @@ mod tests {
                 n_features: 2,
                 task: Task::Classification { n_classes: 3 },
             };
-            use crate::logistic_regression::LogisticRegressionConfig;
-            let config = ModelConfig::LogisticRegression(LogisticRegressionConfig::default());
-            let mut model = config.check(&shape).unwrap().init(device);
-            if let Model::LogisticRegression(m) = &mut model {
-                m.linear.weight = burn::module::Param::from_tensor(Tensor::from_data(
-                    TensorData::new(alloc::vec![0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75], [2, 3]),
-                    device,
-                ));
-            }
+            let config =
+                Model::read_config(serde_json::json!({"kind": "logistic_regression"})).unwrap();
+            let params = Model::check(&config, &shape).unwrap();
+            let ModelSpec::LogisticRegression(inner) = &params else {
+                unreachable!("a logistic regression")
+            };
+            let mut model: crate::logistic_regression::LogisticRegression = fresh(inner, device);
+            model.linear.weight = burn::module::Param::from_tensor(Tensor::from_data(
+                TensorData::new(alloc::vec![0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75], [2, 3]),
+                device,
+            ));
+            let model = Model::from(model);
             let deployment = Deployment {
                 model: config,
                 shape,
-                mean: alloc::vec![1.0, 2.0],
-                scale: alloc::vec![2.0, 0.5],
-                class_names: Some(["a", "b", "c"].iter().map(|s| s.to_string()).collect()),
+                preprocessing: Preprocessing {
+                    feature_names: alloc::vec!["u".into(), "v".into()],
+                    target: Some("class".into()),
+                    class_names: Some(["a", "b", "c"].iter().map(|s| s.to_string()).collect()),
+                    mean: alloc::vec![1.0, 2.0],
+                    scale: alloc::vec![2.0, 0.5],
+                },
             };
             let bytes = deployment.encode(&model).unwrap();
-            let (decoded, loaded) = Deployment::decode(&bytes, device).unwrap();
+            let (decoded, loaded) = Deployment::decode::<Model>(&bytes, device).unwrap();
             assert_eq!(decoded, deployment);
             let row = [3.0, 1.0];
             let want = deployment.predict_row(&model, &row, device).unwrap();
@@ -179,11 +200,11 @@ mod tests {
             assert!((want.iter().sum::<f32>() - 1.0).abs() < 1e-6);
 
             assert_eq!(
-                Deployment::decode(b"nope", device).unwrap_err(),
+                Deployment::decode::<Model>(b"nope", device).unwrap_err(),
                 DeployError::BadMagic
             );
             assert_eq!(
-                Deployment::decode(&bytes[..bytes.len() - 1], device).unwrap_err(),
+                Deployment::decode::<Model>(&bytes[..bytes.len() - 1], device).unwrap_err(),
                 DeployError::Truncated
             );
             assert_eq!(

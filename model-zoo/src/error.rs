@@ -8,27 +8,53 @@ use alloc::string::String;
 pub enum ConfigError {
     /// A penalty or rate that must be zero or positive is negative.
     #[error("`{key}` must be >= 0, got {value}")]
-    Negative { key: &'static str, value: f64 },
+    Negative {
+        /// The `[model]` key at fault.
+        key: &'static str,
+        /// The value given.
+        value: f64,
+    },
     /// A number that must be finite is NaN or infinite.
     #[error("`{key}` must be a finite number, got {value}")]
-    NotFinite { key: &'static str, value: f64 },
+    NotFinite {
+        /// The `[model]` key at fault.
+        key: &'static str,
+        /// The value given.
+        value: f64,
+    },
     /// The model predicts a number but the target column holds class labels.
     #[error(
         "model `{model}` needs a numeric target, but the target column holds class labels; \
          pick a numeric column as `[data] target` or a classifier such as `logistic_regression`"
     )]
-    NeedsNumericTarget { model: &'static str },
+    NeedsNumericTarget {
+        /// The model's kind, as named in `[model] kind`.
+        model: &'static str,
+    },
     /// The model predicts classes but the target column is numeric (or absent).
     #[error(
         "model `{model}` needs a class-label target; set `[data] target` to a column of labels"
     )]
-    NeedsClassTarget { model: &'static str },
+    NeedsClassTarget {
+        /// The model's kind, as named in `[model] kind`.
+        model: &'static str,
+    },
     /// A classifier was given fewer than two classes.
     #[error("model `{model}` needs at least 2 classes in the target column, found {found}")]
-    TooFewClasses { model: &'static str, found: usize },
+    TooFewClasses {
+        /// The model's kind, as named in `[model] kind`.
+        model: &'static str,
+        /// The number of classes in the target column.
+        found: usize,
+    },
     /// An option that does not fit the data.
     #[error("{message}")]
-    Invalid { key: &'static str, message: String },
+    Invalid {
+        /// The `[model]` key at fault.
+        key: &'static str,
+        /// What is wrong, shown to the user as is.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -93,31 +119,59 @@ pub enum FitError {
         "the normal equations are singular even with jitter {jitter:e} on the diagonal \
          (constant or duplicated feature columns?); drop those columns or set `l2` > 0"
     )]
-    Singular { jitter: f64 },
+    Singular {
+        /// The largest jitter added to the diagonal.
+        jitter: f64,
+    },
     /// A model was asked for the other kind of fit than the one it has.
     #[error("model `{model}` is not fitted by {method}")]
     WrongMethod {
+        /// The model's kind.
         model: &'static str,
+        /// The fit asked for, e.g. `"gradient descent"`.
         method: &'static str,
     },
     /// Fewer rows than the model needs (e.g. fewer rows than clusters).
     #[error(
         "the training data has {rows} rows, fewer than the {needed} the model needs (e.g. `k`)"
     )]
-    TooFewRows { rows: usize, needed: usize },
+    TooFewRows {
+        /// Rows in the training data.
+        rows: usize,
+        /// Rows the model needs at least.
+        needed: usize,
+    },
     /// More rows than the model can hold (its matrices grow with the square of the rows).
     #[error(
         "model `{model}` holds n × n matrices and takes at most {max} training rows, the data \
          has {rows}; train on a sample of the rows"
     )]
     TooManyRows {
+        /// The model's kind.
         model: &'static str,
+        /// Rows in the training data.
         rows: usize,
+        /// The most rows the model takes.
         max: usize,
     },
     /// The data has no rows.
     #[error("the training data has no rows")]
     Empty,
+    /// A model that needs every row at once was given rows read in parts.
+    #[error(
+        "this model needs all its training rows at once, and they are read a chunk at a time; \
+         load the file whole (no `chunk_rows`)"
+    )]
+    NeedsAllRows,
+    /// A batch's targets are not the kind the model takes (class labels for a regression,
+    /// numbers for a classifier).
+    #[error("model `{model}` needs {needs}, but the batch has the other kind of target")]
+    WrongTargets {
+        /// The model's kind.
+        model: &'static str,
+        /// What it needs, e.g. `"numeric targets"`.
+        needs: &'static str,
+    },
     /// The model's config does not fit the data it is trained on.
     #[error("{0}")]
     Config(#[from] ConfigError),
@@ -127,7 +181,10 @@ pub enum FitError {
         "the covariance of mixture component {component} is not positive definite (it has \
          collapsed onto too few or duplicate rows); raise `reg_covar` or lower `k`"
     )]
-    IllDefinedCovariance { component: usize },
+    IllDefinedCovariance {
+        /// Index of the component, `0..k`.
+        component: usize,
+    },
     /// A Gaussian process's kernel matrix is not positive definite, even with the largest
     /// jitter tried on its diagonal.
     #[error(

@@ -33,9 +33,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::fit::{Prediction, StepRecord};
+use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::gp_kernel::{BOUNDS, Kernel};
 use crate::lbfgs::{Lbfgs, Stopping};
+use crate::metrics::Metrics;
 
 const NAME: &str = "gaussian_process";
 
@@ -89,11 +91,18 @@ impl Default for GaussianProcessConfig {
 /// Checked parameters of a Gaussian process.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GaussianProcessParams {
+    /// The parsed kernel, its hyperparameters the starting values (the fitted ones are in
+    /// [`GaussianProcess::theta`]).
     pub kernel: Kernel,
+    /// Added to the kernel matrix's diagonal (scikit-learn's `alpha`).
     pub alpha: f64,
+    /// Whether the target is standardised before fitting.
     pub normalize_y: bool,
+    /// Whether the hyperparameters are fitted.
     pub optimize: bool,
+    /// When L-BFGS stops.
     pub stopping: Stopping,
+    /// Number of feature columns.
     pub n_features: usize,
 }
 
@@ -164,6 +173,7 @@ pub struct GaussianProcess {
     pub theta: Param<Tensor<1>>,
     /// The target's mean and std, `[2]` (0 and 1 unless `normalize_y`).
     pub target_scale: Param<Tensor<1>>,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: GaussianProcessParams,
     #[module(skip)]
@@ -261,11 +271,6 @@ impl GaussianProcess {
         (Tensor::cat(means, 0), Tensor::cat(stds, 0))
     }
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        let (mean, std) = self.predict_distribution(x);
-        Prediction::Gaussian(Tensor::cat(alloc::vec![mean, std], 1))
-    }
-
     /// The mean log predictive density of `batch`'s targets, `mean log N(y | μ(x), σ²(x))`.
     pub fn log_predictive_density(&self, batch: &Batch) -> Result<f64, FitError> {
         let Targets::Values(y) = &batch.targets else {
@@ -315,7 +320,7 @@ impl GaussianProcess {
 
     /// One step: the first evaluates the starting hyperparameters, each later one is an
     /// L-BFGS iteration.
-    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+    pub fn optimize_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
         let n = data.len();
         if n == 0 {
             return Err(FitError::Empty);
@@ -487,6 +492,89 @@ fn factorise(kernel: Tensor<2>) -> Result<Option<(crate::linalg::CholeskyInverse
     Ok(None)
 }
 
+impl Estimator for GaussianProcess {
+    type Config = GaussianProcessConfig;
+    type Params = GaussianProcessParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(_: &GaussianProcessConfig) -> Supervision {
+        Supervision::Values
+    }
+
+    fn check(
+        config: &GaussianProcessConfig,
+        shape: &DataShape,
+    ) -> Result<GaussianProcessParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn fit_method(_: &GaussianProcessParams) -> FitMethod {
+        FitMethod::Iterative
+    }
+
+    fn output(_: &GaussianProcessParams) -> Output {
+        Output::Gaussian
+    }
+
+    fn init(params: &GaussianProcessParams, device: &Device) -> Self {
+        Self::new(params.clone(), device)
+    }
+
+    /// A process with room for the training rows the weights hold.
+    fn shaped_for(
+        params: &GaussianProcessParams,
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<Self, burn::store::RecordError> {
+        let n_train = crate::estimator::stored_rows(weights, "x_train")?;
+        Ok(Self::with_rows(params.clone(), n_train, device))
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        let (mean, std) = self.predict_distribution(x);
+        Prediction::Gaussian(Tensor::cat(alloc::vec![mean, std], 1))
+    }
+
+    /// The kernel matrix takes every row at once.
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        let data = rows.all()?;
+        self.optimize_step(&data)
+    }
+
+    /// The negative mean log predictive density.
+    fn objective(&self, batch: &Batch, _n_train: usize) -> Result<f64, FitError> {
+        Ok(-self.log_predictive_density(batch)?)
+    }
+
+    /// The log marginal likelihood of the rows under the fitted hyperparameters.
+    fn add_final_metrics(&self, batch: &Batch, metrics: &mut Metrics) -> Result<(), FitError> {
+        metrics.insert(
+            "log_marginal_likelihood".into(),
+            self.log_marginal_likelihood(batch)?,
+        );
+        Ok(())
+    }
+
+    /// The fitted kernel, in the notation a config takes.
+    fn describe(&self) -> Result<Option<String>, FitError> {
+        Ok(Some(alloc::format!("kernel {}", self.fitted_kernel()?)))
+    }
+
+    fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        state_to_json(&self.state())
+    }
+
+    fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        self.restore(state_from_json(state)?);
+        Ok(())
+    }
+
+    /// L-BFGS on the hyperparameters to convergence.
+    fn on_device(config: &GaussianProcessConfig) -> OnDevice<GaussianProcessConfig> {
+        OnDevice::Steps(config.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,7 +607,7 @@ mod tests {
         let batch = regression_batch(&x, &y, d, device);
         let mut model = GaussianProcess::new(config.check(&shape).unwrap(), device);
         for _ in 0..1000 {
-            if model.fit_step(&batch).unwrap().converged {
+            if model.optimize_step(&batch).unwrap().converged {
                 return (model, batch);
             }
         }
@@ -652,7 +740,7 @@ mod tests {
             };
             let mut model = GaussianProcess::new(config.check(&shape).unwrap(), device);
             let batch = regression_batch(&x, &y, 1, device);
-            let record = model.fit_step(&batch).unwrap();
+            let record = model.optimize_step(&batch).unwrap();
             assert!(
                 record.converged && record.jitter > 0.0,
                 "{device:?}: {record:?}"

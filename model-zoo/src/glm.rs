@@ -12,8 +12,10 @@ use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task};
-use crate::error::{ConfigError, check_non_negative};
+use crate::error::{ConfigError, FitError, check_non_negative};
+use crate::estimator::{BadTarget, Estimator, Output, Supervision};
 use crate::fit::Prediction;
+use crate::metrics::{HostPrediction, HostTargets, Metrics};
 
 const NAME: &str = "glm";
 
@@ -64,8 +66,11 @@ impl Default for GlmConfig {
 pub struct GlmParams {
     /// The Tweedie power of the family: 0 Normal, 1 Poisson, 2 Gamma, otherwise Tweedie.
     pub power: f64,
+    /// L2 penalty on the coefficients (scikit-learn's `alpha`).
     pub alpha: f64,
+    /// Whether the model has an intercept.
     pub fit_intercept: bool,
+    /// Number of feature columns.
     pub n_features: usize,
 }
 
@@ -158,13 +163,16 @@ fn unit_deviance(p: f64, y: f64, mu: f64) -> f64 {
 /// A linear predictor `η = x·w + b` and the mean `μ = exp(η)` (or `η` for Normal).
 #[derive(Module, Debug)]
 pub struct Glm {
+    /// Coefficients `w`, `[n_features, 1]`, and intercept `b` (none without `fit_intercept`).
     pub linear: Linear,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: GlmParams,
 }
 
 impl Glm {
-    /// A zero-initialised model (the objective is convex): `μ = 1` everywhere at the start.
+    /// A zero-initialised model (the objective is convex): `μ = 1` everywhere at the start
+    /// (`μ = 0` for Normal).
     pub fn new(params: GlmParams, device: &Device) -> Self {
         let linear = crate::linalg::zero_linear(params.n_features, 1, params.fit_intercept, device);
         Self { linear, params }
@@ -185,18 +193,17 @@ impl Glm {
         }
     }
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        Prediction::Values(self.predict_mean(x))
-    }
-
     /// Half the mean unit deviance of the batch plus `alpha/2·‖w‖²`.
     ///
     /// Written in `η` rather than `μ` (e.g. Poisson `μ − y·η` instead of `μ − y·log μ`) so that
     /// no log of a tiny `μ` is taken in f32; the terms in `y` alone are kept so the value is
     /// the deviance itself, not a shifted one.
-    pub fn loss(&self, batch: &Batch) -> Tensor<1> {
+    pub fn deviance_loss(&self, batch: &Batch) -> Result<Tensor<1>, FitError> {
         let Targets::Values(y) = &batch.targets else {
-            unreachable!("checked at config time: a GLM has a numeric target")
+            return Err(FitError::WrongTargets {
+                model: NAME,
+                needs: "numeric targets",
+            });
         };
         let y = y.clone();
         let eta = self.linear_predictor(batch.x.clone());
@@ -223,12 +230,76 @@ impl Glm {
             (y_term - cross + mean).mul_scalar(2.0)
         };
         let data_loss = crate::linalg::mean_all(deviance).mul_scalar(0.5);
-        if self.params.alpha > 0.0 {
+        Ok(if self.params.alpha > 0.0 {
             let penalty = self.linear.weight.val().square().sum();
             data_loss + penalty.mul_scalar(self.params.alpha / 2.0)
         } else {
             data_loss
+        })
+    }
+}
+
+impl Estimator for Glm {
+    type Config = GlmConfig;
+    type Params = GlmParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(_: &GlmConfig) -> Supervision {
+        Supervision::Values
+    }
+
+    fn check(config: &GlmConfig, shape: &DataShape) -> Result<GlmParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn output(_: &GlmParams) -> Output {
+        Output::Values
+    }
+
+    fn extra_metric_names(_: &GlmParams) -> &'static [&'static str] {
+        &["deviance"]
+    }
+
+    /// The family's range: counts `>= 0`, amounts `> 0`.
+    fn check_targets(params: &GlmParams, y: &[f32]) -> Result<(), BadTarget> {
+        params.check_targets(y).map_err(|(row, needs)| BadTarget {
+            row,
+            rule: match needs {
+                "targets > 0" => "this GLM family needs targets > 0",
+                _ => "this GLM family needs targets >= 0",
+            },
+            fix: "fix the row, or pick a family that fits the target (`normal` takes any sign)",
+        })
+    }
+
+    fn loss_splits_by_rows(_: &GlmParams) -> bool {
+        true
+    }
+
+    fn init(params: &GlmParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Values(self.predict_mean(x))
+    }
+
+    fn loss(&self, batch: &Batch, _n_train: usize) -> Result<Tensor<1>, FitError> {
+        self.deviance_loss(batch)
+    }
+
+    /// The mean unit `deviance` of the predicted means.
+    fn add_metrics(
+        &self,
+        _x: &Tensor<2>,
+        prediction: &HostPrediction,
+        targets: &HostTargets,
+        metrics: &mut Metrics,
+    ) -> Result<(), FitError> {
+        if let (HostPrediction::Values(mu), HostTargets::Values(y)) = (prediction, targets) {
+            metrics.insert("deviance".into(), self.params.mean_deviance(mu, y));
         }
+        Ok(())
     }
 }
 
@@ -278,8 +349,8 @@ mod tests {
         .unwrap();
         let ad = device.clone().autodiff();
         let batch = regression_batch(&x, &y, d, &ad);
-        let model = minimize_lbfgs(Glm::new(params, &ad), |m| m.loss(&batch));
-        let objective = read_f32(model.loss(&batch)).unwrap()[0];
+        let model = minimize_lbfgs(Glm::new(params, &ad), |m| m.deviance_loss(&batch).unwrap());
+        let objective = read_f32(model.deviance_loss(&batch).unwrap()).unwrap()[0];
         (model.valid(), objective)
     }
 

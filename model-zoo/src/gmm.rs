@@ -17,8 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, read_f32};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::fit::{Prediction, StepRecord};
+use crate::estimator::{
+    Estimator, ON_DEVICE_EPOCHS, OnDevice, Output, Supervision, state_from_json, state_to_json,
+};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::kmeans::{KMeans, KMeansParams};
+use crate::metrics::{HostPrediction, HostTargets, Metrics};
 use crate::rng::Rng;
 
 /// The shape of each component's covariance.
@@ -68,13 +72,21 @@ impl Default for GmmConfig {
 /// Checked parameters of a Gaussian mixture.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GmmParams {
+    /// Number of mixture components.
     pub k: usize,
+    /// The shape of each component's covariance.
     pub covariance_type: CovarianceType,
+    /// Added to the covariances' diagonals.
     pub reg_covar: f64,
+    /// EM iterations per restart at most.
     pub max_iter: usize,
+    /// Convergence threshold on the change of the mean log-likelihood.
     pub tol: f64,
+    /// Number of restarts.
     pub n_init: usize,
+    /// Seed of the k-means initialisations.
     pub seed: u64,
+    /// Number of feature columns, `d`.
     pub n_features: usize,
 }
 
@@ -166,9 +178,14 @@ struct BestRestart {
 /// (diag), so that `‖(x − μ)·P‖²` is the squared Mahalanobis distance.
 #[derive(Module, Debug)]
 pub struct Gmm {
+    /// Mixing weights of the components, summing to 1, `[1, k]`.
     pub weights: Param<Tensor<2>>,
+    /// Component means, `[k, d]`.
     pub means: Param<Tensor<2>>,
+    /// Upper-triangular Cholesky factors of the precisions, `[k, d, d]` (full) or their
+    /// diagonals, `[k, 1, d]` (diag); scikit-learn's `precisions_cholesky_`.
     pub precision_cholesky: Param<Tensor<3>>,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: GmmParams,
     #[module(skip)]
@@ -246,10 +263,6 @@ impl Gmm {
     /// Posterior probability of each component for each row, `[n, k]`.
     pub fn predict_proba(&self, x: Tensor<2>) -> Tensor<2> {
         self.e_step(x).1.exp()
-    }
-
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        Prediction::Memberships(self.predict_proba(x))
     }
 
     /// Log-likelihood of each row, `[n, 1]`.
@@ -336,8 +349,9 @@ impl Gmm {
         )
     }
 
-    /// One EM iteration (initialising from k-means first when a restart begins).
-    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+    /// One EM iteration on every row (initialising from k-means first when a restart
+    /// begins).
+    pub fn em_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
         let x = &data.x;
         let n = x.dims()[0];
         if n < self.params.k {
@@ -399,7 +413,8 @@ impl Gmm {
             n_features: self.params.n_features,
         };
         let mut kmeans = KMeans::new(params, &data.x.device());
-        while !kmeans.fit_step(data)?.converged {}
+        let mut rows = data.clone();
+        while !kmeans.step(&mut rows)?.converged {}
         Ok(kmeans
             .distances(data.x.clone())
             .argmin(1)
@@ -483,6 +498,86 @@ impl Gmm {
     }
 }
 
+impl Estimator for Gmm {
+    type Config = GmmConfig;
+    type Params = GmmParams;
+    const KINDS: &'static [&'static str] = &["gmm"];
+
+    /// Unsupervised: a label column, if given, only feeds the adjusted Rand index.
+    fn supervision(_: &GmmConfig) -> Supervision {
+        Supervision::None
+    }
+
+    fn check(config: &GmmConfig, shape: &DataShape) -> Result<GmmParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn fit_method(_: &GmmParams) -> FitMethod {
+        FitMethod::Iterative
+    }
+
+    fn output(_: &GmmParams) -> Output {
+        Output::Memberships
+    }
+
+    fn extra_metric_names(_: &GmmParams) -> &'static [&'static str] {
+        &["log_likelihood", "bic", "aic"]
+    }
+
+    fn init(params: &GmmParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Memberships(self.predict_proba(x))
+    }
+
+    /// An EM iteration takes every row at once.
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        let data = rows.all()?;
+        self.em_step(&data)
+    }
+
+    /// The negative mean log-likelihood.
+    fn objective(&self, batch: &Batch, _n_train: usize) -> Result<f64, FitError> {
+        Ok(-self.score(batch.x.clone())?)
+    }
+
+    /// The mean `log_likelihood` of the rows, and scikit-learn's `bic` and `aic` from it.
+    fn add_metrics(
+        &self,
+        x: &Tensor<2>,
+        _prediction: &HostPrediction,
+        _targets: &HostTargets,
+        metrics: &mut Metrics,
+    ) -> Result<(), FitError> {
+        let log_likelihood = self.score(x.clone())?;
+        let n = x.dims()[0];
+        metrics.insert("log_likelihood".into(), log_likelihood);
+        metrics.insert("bic".into(), self.params.bic(log_likelihood, n));
+        metrics.insert("aic".into(), self.params.aic(log_likelihood, n));
+        Ok(())
+    }
+
+    fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        state_to_json(&self.state()?)
+    }
+
+    fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        self.restore(state_from_json(state)?);
+        Ok(())
+    }
+
+    /// EM from one k-means start, at most [`ON_DEVICE_EPOCHS`] iterations.
+    fn on_device(config: &GmmConfig) -> OnDevice<GmmConfig> {
+        OnDevice::Steps(GmmConfig {
+            n_init: 1,
+            max_iter: ON_DEVICE_EPOCHS,
+            ..config.clone()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,7 +596,7 @@ mod tests {
             targets: Targets::Values(Tensor::zeros([n, 1], device)),
         };
         for _ in 0..10_000 {
-            if model.fit_step(&batch).unwrap().converged {
+            if model.em_step(&batch).unwrap().converged {
                 return model;
             }
         }

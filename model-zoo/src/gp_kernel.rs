@@ -52,7 +52,9 @@ pub enum Kernel {
     DotProduct(f64),
     /// `WhiteKernel(σ²)`: `σ²` on the diagonal of a training matrix, 0 between distinct sets.
     White(f64),
+    /// `a + b`: the sum of two kernels.
     Sum(Box<Kernel>, Box<Kernel>),
+    /// `a * b`: the elementwise product of two kernels.
     Product(Box<Kernel>, Box<Kernel>),
 }
 

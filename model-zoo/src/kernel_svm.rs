@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
-use crate::fit::{Prediction, StepRecord};
+use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 
 const NAME: &str = "kernel_svm";
 
@@ -44,7 +45,9 @@ pub enum Kernel {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Gamma {
+    /// A rule computed from the training data, `"scale"` or `"auto"`.
     Named(GammaRule),
+    /// A fixed value, > 0.
     Value(f64),
 }
 
@@ -101,16 +104,26 @@ impl Default for KernelSvmConfig {
 /// Checked parameters of a kernel SVM for a given data shape.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KernelSvmParams {
+    /// The kernel `k(a, b)`.
     pub kernel: Kernel,
+    /// Inverse regularisation strength, > 0.
     pub c: f64,
+    /// `gamma` as configured; the value used is resolved at fit time into
+    /// [`KernelSvm::gamma`].
     pub gamma: Gamma,
+    /// Degree of the `poly` kernel, at least 1.
     pub degree: u32,
+    /// Constant term of the `poly` kernel.
     pub coef0: f64,
+    /// Stopping tolerance on the maximal KKT violation, > 0.
     pub tol: f64,
+    /// SMO iterations per binary problem at most (`usize::MAX`: no limit).
     pub max_iter: usize,
     /// `cache_size` in bytes.
     pub cache_bytes: usize,
+    /// Number of feature columns, `d`.
     pub n_features: usize,
+    /// Number of classes, at least 2.
     pub n_classes: usize,
 }
 
@@ -195,10 +208,15 @@ const PREDICT_BLOCK_VALUES: usize = 1 << 24;
 /// ([`crate::model::load_model`]).
 #[derive(Module, Debug)]
 pub struct KernelSvm {
+    /// The support vectors, `[m, d]` (scikit-learn's `support_vectors_`).
     pub support_vectors: Param<Tensor<2>>,
+    /// `α·y` of each support vector per decision function, `[m, outputs]`.
     pub dual_coef: Param<Tensor<2>>,
+    /// The intercept of each decision function, `[1, outputs]`.
     pub intercept: Param<Tensor<2>>,
+    /// The resolved kernel coefficient `γ`, `[1]`.
     pub gamma: Param<Tensor<1>>,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: KernelSvmParams,
     #[module(skip)]
@@ -864,17 +882,11 @@ impl KernelSvm {
         )
     }
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        Prediction::Scores(self.decision_function(x))
-    }
-
     /// The training objective on `batch`, as the fit reports it: per decision function, the
     /// mean hinge loss plus `‖w‖²/(2·C·n_train)` (`‖w‖² = βᵀK_SV β` for the coefficients β),
     /// averaged over the decision functions.
-    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
-        let Targets::Classes(classes) = &batch.targets else {
-            unreachable!("checked at config time: a kernel SVM has class labels")
-        };
+    pub fn primal_loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
+        let classes = classes(batch)?;
         let outputs = self.params.outputs();
         // ±1 per row and decision function: class 1 (binary) or the function's own class.
         let signs = if outputs == 1 {
@@ -890,9 +902,9 @@ impl KernelSvm {
         let support = self.support_vectors.val();
         let norms = (self.weighted_kernel_sums(support, PREDICT_BLOCK_VALUES) * coef).sum();
         let rows = batch.len().max(1) as f64;
-        (hinge.sum().div_scalar(rows)
+        Ok((hinge.sum().div_scalar(rows)
             + norms.div_scalar(2.0 * self.params.c * n_train.max(1) as f64))
-        .div_scalar(outputs as f64)
+        .div_scalar(outputs as f64))
     }
 
     /// Number of support vectors kept.
@@ -988,9 +1000,7 @@ impl KernelSvm {
     /// Sets up what the solver needs and is not yet there: `gamma` and the kernel rows (at the
     /// first step and after a resume), the problems (at the first step).
     fn prepare(&mut self, data: &Batch) -> Result<(), FitError> {
-        let Targets::Classes(classes) = &data.targets else {
-            unreachable!("checked at config time: a kernel SVM has class labels")
-        };
+        let classes = classes(data)?;
         if self.progress.kernel.is_none() {
             let gamma = self.resolve_gamma(&data.x)?;
             let device = data.x.device();
@@ -1020,7 +1030,7 @@ impl KernelSvm {
     }
 
     /// `n` SMO iterations (at least 1,000) on the first unsolved problem.
-    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+    pub fn smo_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
         self.prepare(data)?;
         let n = data.len();
         let Progress { kernel, problems } = &mut *self.progress;
@@ -1106,6 +1116,88 @@ fn read_labels(classes: Tensor<1, burn::tensor::Int>) -> Result<Vec<usize>, FitE
         .collect())
 }
 
+/// The class labels of a batch.
+fn classes(batch: &Batch) -> Result<&Tensor<1, burn::tensor::Int>, FitError> {
+    match &batch.targets {
+        Targets::Classes(classes) => Ok(classes),
+        Targets::Values(_) => Err(FitError::WrongTargets {
+            model: NAME,
+            needs: "class labels",
+        }),
+    }
+}
+
+impl Estimator for KernelSvm {
+    type Config = KernelSvmConfig;
+    type Params = KernelSvmParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(_: &KernelSvmConfig) -> Supervision {
+        Supervision::Labels
+    }
+
+    fn check(config: &KernelSvmConfig, shape: &DataShape) -> Result<KernelSvmParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn fit_method(_: &KernelSvmParams) -> FitMethod {
+        FitMethod::Iterative
+    }
+
+    fn output(_: &KernelSvmParams) -> Output {
+        Output::Scores
+    }
+
+    fn init(params: &KernelSvmParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    /// A model with room for the support vectors the weights hold.
+    fn shaped_for(
+        params: &KernelSvmParams,
+        weights: &[u8],
+        device: &Device,
+    ) -> Result<Self, burn::store::RecordError> {
+        let n_support = crate::estimator::stored_rows(weights, "support_vectors")?;
+        Ok(Self::with_support(*params, n_support, device))
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Scores(self.decision_function(x))
+    }
+
+    /// The primal objective divided by `C·n` (see [`KernelSvm::primal_loss`]): what the solver
+    /// reports and what on-device training checks.
+    fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
+        self.primal_loss(batch, n_train)
+    }
+
+    /// SMO takes every row at once.
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        let data = rows.all()?;
+        self.smo_step(&data)
+    }
+
+    /// The number of support vectors.
+    fn describe(&self) -> Result<Option<alloc::string::String>, FitError> {
+        Ok(Some(alloc::format!("{} support vectors", self.n_support())))
+    }
+
+    fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        state_to_json(&self.state())
+    }
+
+    fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        self.restore(state_from_json(state)?);
+        Ok(())
+    }
+
+    /// SMO to convergence.
+    fn on_device(config: &KernelSvmConfig) -> OnDevice<KernelSvmConfig> {
+        OnDevice::Steps(config.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1122,7 +1214,7 @@ mod tests {
     fn fit(config: KernelSvmConfig, batch: &Batch, n_classes: usize, device: &Device) -> KernelSvm {
         let mut model = KernelSvm::new(config.check(&shape(n_classes)).unwrap(), device);
         for _ in 0..1000 {
-            if model.fit_step(batch).unwrap().converged {
+            if model.smo_step(batch).unwrap().converged {
                 return model;
             }
         }

@@ -10,12 +10,15 @@
 use alloc::vec::Vec;
 
 use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, read_f32};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::fit::{Prediction, StepRecord};
+use crate::estimator::{
+    Estimator, ON_DEVICE_EPOCHS, OnDevice, Output, Supervision, state_from_json, state_to_json,
+};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
 use crate::linalg::squared_distances;
 use crate::rng::Rng;
 
@@ -56,12 +59,19 @@ impl Default for KMeansConfig {
 /// Checked parameters of a k-means model.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KMeansParams {
+    /// Number of clusters.
     pub k: usize,
+    /// Number of restarts.
     pub n_init: usize,
+    /// Lloyd iterations per restart at most.
     pub max_iter: usize,
+    /// Convergence threshold, relative to the mean feature variance.
     pub tol: f64,
+    /// Seed of the k-means++ initialisation.
     pub seed: u64,
+    /// Rows per centre update for mini-batch k-means; `None` for full-batch Lloyd.
     pub batch_size: Option<usize>,
+    /// Number of feature columns.
     pub n_features: usize,
 }
 
@@ -108,9 +118,9 @@ pub struct KMeansState {
     counts: Option<alloc::vec::Vec<f32>>,
 }
 
-/// One step's pass over the rows, under way: see [`KMeans::begin_pass`].
+/// One step's pass over the rows, under way.
 #[derive(Debug)]
-pub struct KMeansPass {
+struct KMeansPass {
     /// The centres when the pass began.
     start: Tensor<2>,
     centers: Tensor<2>,
@@ -122,7 +132,9 @@ pub struct KMeansPass {
 /// Cluster centres, `[k, n_features]`.
 #[derive(Module, Debug)]
 pub struct KMeans {
+    /// The cluster centres, `[k, n_features]` (scikit-learn's `cluster_centers_`).
     pub centers: Param<Tensor<2>>,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: KMeansParams,
     /// Boxed: fit-time state only, and large next to the centres.
@@ -193,22 +205,29 @@ impl KMeans {
         squared_distances(x, self.centers.val())
     }
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        Prediction::Clusters(self.distances(x))
+    /// One step: a Lloyd iteration (or a mini-batch pass), seeding the centres first when a
+    /// restart begins.
+    ///
+    /// A Lloyd iteration is statistics over the rows (each cluster's sum of rows and count,
+    /// and the inertia), then an update of the centres from them, so the rows may come in
+    /// parts. A mini-batch pass moves the centres batch by batch as it goes over the rows.
+    /// The k-means++ seeds and the convergence scale come from [`Rows::sample`].
+    pub fn step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        let sample = rows.sample()?;
+        let mut pass = self.begin_pass(&sample.x)?;
+        match self.params.batch_size {
+            None => self.lloyd_update(&mut pass, rows)?,
+            Some(_) => rows.pass(&mut |part| {
+                self.pass_rows(&mut pass, part.x);
+                Ok(())
+            })?,
+        }
+        self.end_pass(pass, rows)
     }
 
-    /// One Lloyd iteration (seeding the centres first when a restart begins).
-    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
-        let mut pass = self.begin_pass(&data.x)?;
-        self.pass_rows(&mut pass, data.x.clone());
-        self.end_pass(pass, &data.x)
-    }
-
-    /// Starts one step as a pass over rows given in parts (a file read a chunk at a time):
-    /// [`KMeans::pass_rows`] for each part, then [`KMeans::end_pass`]. `sample` seeds the
-    /// centres (k-means++), scales `tol` by its variance and compares restarts by its
-    /// inertia; [`KMeans::fit_step`] uses every row for it.
-    pub fn begin_pass(&mut self, sample: &Tensor<2>) -> Result<KMeansPass, FitError> {
+    /// Starts one step's pass: seeds the centres (k-means++ on `sample`) when a restart
+    /// begins, and scales `tol` by the sample's variance once.
+    fn begin_pass(&mut self, sample: &Tensor<2>) -> Result<KMeansPass, FitError> {
         let [n, _] = sample.dims();
         if n < self.params.k {
             return Err(FitError::TooFewRows {
@@ -241,12 +260,46 @@ impl KMeans {
         })
     }
 
-    /// Moves the centres of a pass over `x`, in batches (Lloyd: a single batch of all rows).
-    /// Each cluster's running count grows by its batch count and its centre moves by
-    /// (batch sum − batch count·centre) / running count: with counts reset every step and one
-    /// batch this is exactly Lloyd's mean; accumulated over a restart it is mini-batch
-    /// k-means. An empty cluster keeps its centre.
-    pub fn pass_rows(&self, pass: &mut KMeansPass, x: Tensor<2>) {
+    /// Lloyd's update: every row's nearest centre, summed per cluster over all the rows, then
+    /// each centre moved to its rows' mean (an empty cluster keeps its centre).
+    fn lloyd_update(&self, pass: &mut KMeansPass, rows: &mut dyn Rows) -> Result<(), FitError> {
+        let (k, d) = (self.params.k, self.params.n_features);
+        let sums = rows.sum(&mut |part| {
+            let (nearest, assignment) =
+                squared_distances(part.x.clone(), pass.start.clone()).min_dim_with_indices(1);
+            let one_hot = assignment.squeeze_dim::<1>(1).one_hot::<2>(k).float(); // [n, k]
+            let counts = crate::linalg::sum_rows(one_hot.clone()); // [1, k]
+            let cluster_sums = crate::linalg::matmul(one_hot.transpose(), part.x.clone()); // [k, d]
+            statistics(Tensor::cat(
+                alloc::vec![
+                    cluster_sums.reshape([k * d]),
+                    counts.reshape([k]),
+                    nearest.clamp_min(0.0).sum(),
+                ],
+                0,
+            ))
+        })?;
+        let device = pass.start.device();
+        let upload = |values: &[f64], shape: [usize; 2]| {
+            let values: Vec<f32> = values.iter().map(|v| *v as f32).collect();
+            Tensor::<2>::from_data(TensorData::new(values, shape), &device)
+        };
+        let cluster_sums = upload(&sums[..k * d], [k, d]);
+        let counts = upload(&sums[k * d..k * d + k], [k, 1]);
+        pass.inertia = upload(&sums[k * d + k..], [1, 1]).reshape([1]);
+        // The running-count form of [`KMeans::pass_rows`] with a single batch: the mean.
+        pass.centers = pass.start.clone()
+            + (cluster_sums - pass.start.clone() * counts.clone()) / counts.clone().clamp_min(1.0);
+        pass.counts = counts;
+        pass.rows = rows.n_rows();
+        Ok(())
+    }
+
+    /// Moves the centres of a pass over `x` batch by batch (mini-batch k-means). Each
+    /// cluster's running count grows by its batch count and its centre moves by
+    /// (batch sum − batch count·centre) / running count, so the counts accumulate over a
+    /// restart. An empty cluster keeps its centre.
+    fn pass_rows(&self, pass: &mut KMeansPass, x: Tensor<2>) {
         let [n, _] = x.dims();
         let batch = self.params.batch_size.unwrap_or(n).min(n).max(1);
         for begin in (0..n).step_by(batch) {
@@ -270,12 +323,9 @@ impl KMeans {
     }
 
     /// Ends a pass: keeps the new centres, ends the restart when they moved less than `tol`
-    /// (or after `max_iter` passes), and the fit after the last restart.
-    pub fn end_pass(
-        &mut self,
-        pass: KMeansPass,
-        sample: &Tensor<2>,
-    ) -> Result<StepRecord, FitError> {
+    /// (or after `max_iter` passes), keeping the restart with the lowest inertia over all the
+    /// rows, and ends the fit after the last restart.
+    fn end_pass(&mut self, pass: KMeansPass, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
         let tol_scaled = self.progress.tol_scaled.unwrap_or(0.0);
         if self.params.batch_size.is_some() {
             self.progress.counts = Some(pass.counts);
@@ -286,7 +336,14 @@ impl KMeans {
 
         let restart_done = shift <= tol_scaled || self.progress.iteration >= self.params.max_iter;
         if restart_done {
-            let final_inertia = self.inertia(sample.clone())?;
+            let final_inertia = rows.sum(&mut |part| {
+                statistics(
+                    self.distances(part.x.clone())
+                        .min_dim(1)
+                        .clamp_min(0.0)
+                        .sum(),
+                )
+            })?[0];
             let better = self
                 .progress
                 .best
@@ -313,6 +370,72 @@ impl KMeans {
     /// Sum of squared distances of the rows to their nearest centre.
     pub fn inertia(&self, x: Tensor<2>) -> Result<f64, FitError> {
         Ok(read_f32(self.distances(x).min_dim(1).clamp_min(0.0).sum())?[0] as f64)
+    }
+}
+
+impl Estimator for KMeans {
+    type Config = KMeansConfig;
+    type Params = KMeansParams;
+    const KINDS: &'static [&'static str] = &["kmeans"];
+
+    /// Unsupervised: a label column, if given, only feeds the adjusted Rand index.
+    fn supervision(_: &KMeansConfig) -> Supervision {
+        Supervision::None
+    }
+
+    fn check(config: &KMeansConfig, shape: &DataShape) -> Result<KMeansParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn fit_method(_: &KMeansParams) -> FitMethod {
+        FitMethod::Iterative
+    }
+
+    /// Lloyd's steps are sums over the rows and mini-batch steps a pass over them, so both
+    /// stream.
+    fn streams(_: &KMeansParams) -> bool {
+        true
+    }
+
+    fn output(_: &KMeansParams) -> Output {
+        Output::Clusters
+    }
+
+    fn init(params: &KMeansParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Clusters(self.distances(x))
+    }
+
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        self.step(rows)
+    }
+
+    /// The mean squared distance to the nearest centre.
+    fn objective(&self, batch: &Batch, _n_train: usize) -> Result<f64, FitError> {
+        Ok(self.inertia(batch.x.clone())? / batch.len().max(1) as f64)
+    }
+
+    fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        state_to_json(&self.state()?)
+    }
+
+    fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        self.restore(state_from_json(state)?);
+        Ok(())
+    }
+
+    /// Online k-means (batches of one row) from one k-means++ start, at most
+    /// [`ON_DEVICE_EPOCHS`] passes.
+    fn on_device(config: &KMeansConfig) -> OnDevice<KMeansConfig> {
+        OnDevice::Steps(KMeansConfig {
+            batch_size: Some(1),
+            n_init: 1,
+            max_iter: ON_DEVICE_EPOCHS,
+            ..config.clone()
+        })
     }
 }
 
@@ -365,38 +488,11 @@ fn kmeans_plus_plus(x: &Tensor<2>, k: usize, rng: &mut Rng) -> Result<Tensor<2>,
     Ok(Tensor::cat(chosen, 0))
 }
 
-/// Adjusted Rand index of two labelings (1 for identical partitions up to renaming, about 0 for
-/// independent ones), as scikit-learn's `adjusted_rand_score`.
-pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
-    let (ka, kb) = (
-        a.iter().max().map_or(0, |m| m + 1),
-        b.iter().max().map_or(0, |m| m + 1),
-    );
-    let mut table = alloc::vec![0u64; ka * kb];
-    for (x, y) in a.iter().zip(b) {
-        table[x * kb + y] += 1;
-    }
-    let pairs = |c: u64| (c * c.saturating_sub(1)) as f64 / 2.0;
-    let sum_cells: f64 = table.iter().map(|c| pairs(*c)).sum();
-    let rows: f64 = (0..ka)
-        .map(|i| pairs(table[i * kb..(i + 1) * kb].iter().sum()))
-        .sum();
-    let cols: f64 = (0..kb)
-        .map(|j| pairs((0..ka).map(|i| table[i * kb + j]).sum()))
-        .sum();
-    let expected = rows * cols / pairs(a.len() as u64).max(1.0);
-    let max = (rows + cols) / 2.0;
-    if max == expected {
-        1.0
-    } else {
-        (sum_cells - expected) / (max - expected)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::{Targets, Task};
+    use crate::metrics::adjusted_rand_index;
     use crate::testing::{features, for_each_device};
 
     fn fit(x: &[f32], d: usize, config: KMeansConfig, device: &Device) -> (KMeans, usize) {
@@ -406,12 +502,12 @@ mod tests {
         };
         let mut model = KMeans::new(config.check(&shape).unwrap(), device);
         let n = x.len() / d;
-        let batch = Batch {
+        let mut batch = Batch {
             x: features(x, d, device),
             targets: Targets::Values(Tensor::zeros([n, 1], device)),
         };
         for step in 1..=10_000 {
-            if model.fit_step(&batch).unwrap().converged {
+            if model.fit_step(&mut batch).unwrap().converged {
                 return (model, step);
             }
         }
@@ -536,14 +632,6 @@ mod tests {
                 "{device:?}: {inertia}"
             );
         });
-    }
-
-    #[test]
-    fn adjusted_rand_index_matches_scikit_learn() {
-        // adjusted_rand_score([0, 0, 1, 1, 2, 2], [0, 0, 1, 2, 2, 2]) = 0.4444444444444444
-        let ari = adjusted_rand_index(&[0, 0, 1, 1, 2, 2], &[0, 0, 1, 2, 2, 2]);
-        assert!((ari - 0.444_444_444_444_444_4).abs() < 1e-12, "{ari}");
-        assert_eq!(adjusted_rand_index(&[0, 0, 1, 1], &[1, 1, 0, 0]), 1.0);
     }
 
     #[test]

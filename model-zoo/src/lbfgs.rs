@@ -34,14 +34,20 @@ pub struct Stopping {
 /// iteration count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Lbfgs {
+    /// The current point, within the bounds.
     pub x: Vec<f64>,
+    /// The objective at `x`.
     pub value: f64,
+    /// The objective's gradient at `x`.
     pub gradient: Vec<f64>,
     lower: Vec<f64>,
     upper: Vec<f64>,
     /// Pairs `(s, y)`: steps and gradient changes, oldest first.
     history: Vec<(Vec<f64>, Vec<f64>)>,
+    /// Iterations accepted so far.
     pub iteration: usize,
+    /// Whether the optimiser has stopped: a [`Stopping`] rule is met, or no step could lower
+    /// the objective.
     pub converged: bool,
 }
 

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
-use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::estimator::{Estimator, Output, Supervision};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
 use crate::linalg::solve_spd;
 
 const NAME: &str = "linear_regression";
@@ -56,9 +57,13 @@ impl Default for LinearRegressionConfig {
 /// Checked parameters of a linear regression for a given data shape.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinearRegressionParams {
+    /// How the weights are found.
     pub solver: LinearSolver,
+    /// Ridge penalty on the weights (scikit-learn's `alpha`); 0 is ordinary least squares.
     pub l2: f64,
+    /// Whether the model has an intercept.
     pub fit_intercept: bool,
+    /// Number of feature columns.
     pub n_features: usize,
 }
 
@@ -80,7 +85,9 @@ impl LinearRegressionConfig {
 /// `ŷ = x·w + b`, with `w` stored as a `[n_features, 1]` [`Linear`] weight.
 #[derive(Module, Debug)]
 pub struct LinearRegression {
+    /// Weights `w`, `[n_features, 1]`, and intercept `b` (none without `fit_intercept`).
     pub linear: Linear,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: LinearRegressionParams,
 }
@@ -92,78 +99,72 @@ impl LinearRegression {
         Self { linear, params }
     }
 
-    /// How this model is fitted, as its solver says.
-    pub fn fit_method(&self) -> FitMethod {
-        match self.params.solver {
-            LinearSolver::ClosedForm => FitMethod::Iterative,
-            LinearSolver::Sgd => FitMethod::Gradient,
-        }
-    }
-
     /// Predicted values, `[n, 1]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.linear.forward(x)
     }
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        Prediction::Values(self.forward(x))
-    }
-
     /// Mean squared error of the batch, `[1]`.
-    pub fn mse(&self, batch: &Batch) -> Tensor<1> {
-        let Targets::Values(y) = &batch.targets else {
-            unreachable!("checked at config time: linear regression has a numeric target")
-        };
-        crate::linalg::mean_all((self.forward(batch.x.clone()) - y.clone()).square())
+    pub fn mse(&self, batch: &Batch) -> Result<Tensor<1>, FitError> {
+        let y = values(batch)?;
+        Ok(crate::linalg::mean_all(
+            (self.forward(batch.x.clone()) - y.clone()).square(),
+        ))
     }
 
-    /// Mean squared error of the batch plus `l2/n_train·‖w‖²`: the closed-form objective divided
-    /// by the number of training rows, so SGD converges to the same weights.
-    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
-        let mse = self.mse(batch);
-        if self.params.l2 > 0.0 {
-            let penalty = self.linear.weight.val().square().sum();
-            mse + penalty.mul_scalar(self.params.l2 / n_train.max(1) as f64)
-        } else {
-            mse
-        }
-    }
-
-    /// Solves the normal equations in one step.
-    pub fn fit_closed_form(&mut self, batch: &Batch) -> Result<StepRecord, FitError> {
-        let Targets::Values(y) = &batch.targets else {
-            unreachable!("checked at config time: linear regression has a numeric target")
-        };
-        let [n, d] = batch.x.dims();
+    /// Solves the normal equations in one step, from statistics over the rows: their means,
+    /// then the centred Gram matrix `XcᵀXc` and `Xcᵀyc` (sums over rows, so the rows may come
+    /// in parts), solved on the host.
+    pub fn fit_closed_form(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        let n = rows.n_rows();
         if n == 0 {
             return Err(FitError::Empty);
         }
-        let device = batch.x.device();
+        let d = self.params.n_features;
         // Centring keeps the f32 Gram matrix well conditioned and leaves the intercept out of
-        // the penalised system.
-        let (xc, yc, x_mean, y_mean) = if self.params.fit_intercept {
-            let x_mean = crate::linalg::mean_rows(batch.x.clone());
-            let y_mean = crate::linalg::mean_rows(y.clone());
-            (
-                batch.x.clone() - x_mean.clone(),
-                y.clone() - y_mean.clone(),
-                read_f32(x_mean)?,
-                read_f32(y_mean)?[0],
-            )
+        // the penalised system. Each part's sums are divided by every row's count, so one part
+        // gives exactly the means of its rows.
+        let (x_mean, y_mean) = if self.params.fit_intercept {
+            let means = rows.sum(&mut |part| {
+                let y = values(part)?;
+                statistics(Tensor::cat(
+                    alloc::vec![
+                        crate::linalg::sum_rows(part.x.clone()).div_scalar(n as f64),
+                        crate::linalg::sum_rows(y.clone()).div_scalar(n as f64),
+                    ],
+                    1,
+                ))
+            })?;
+            let means: Vec<f32> = means.iter().map(|v| *v as f32).collect();
+            (means[..d].to_vec(), means[d])
         } else {
-            (batch.x.clone(), y.clone(), Vec::new(), 0.0)
+            (alloc::vec![0.0; d], 0.0)
         };
-        let xt = xc.clone().transpose();
-        let gram = read_f32(xt.clone().matmul(xc))?;
-        let xty = read_f32(xt.matmul(yc))?;
+        let centre = |part: &Batch| -> Result<(Tensor<2>, Tensor<2>), FitError> {
+            let y = values(part)?;
+            if !self.params.fit_intercept {
+                return Ok((part.x.clone(), y.clone()));
+            }
+            let device = part.x.device();
+            let x_mean = Tensor::<2>::from_data(TensorData::new(x_mean.clone(), [1, d]), &device);
+            Ok((part.x.clone() - x_mean, y.clone().sub_scalar(y_mean as f64)))
+        };
+        let sums = rows.sum(&mut |part| {
+            let (xc, yc) = centre(part)?;
+            let xt = xc.clone().transpose();
+            let gram = xt.clone().matmul(xc).reshape([d * d]);
+            let xty = xt.matmul(yc).reshape([d]);
+            statistics(Tensor::cat(alloc::vec![gram, xty], 0))
+        })?;
+        let (gram, xty) = sums.split_at(d * d);
 
-        let mut a: Vec<f64> = gram.iter().map(|v| *v as f64).collect();
+        let mut a = gram.to_vec();
         for i in 0..d {
             a[i * d + i] += self.params.l2;
         }
-        let b: Vec<f64> = xty.iter().map(|v| *v as f64).collect();
-        let (w, jitter) = solve_spd(&a, d, &b)?;
+        let (w, jitter) = solve_spd(&a, d, xty)?;
 
+        let device = self.linear.weight.device();
         let weight: Vec<f32> = w.iter().map(|v| *v as f32).collect();
         // The parameters keep their ids: they are saved with the weights, and fixed ids make
         // the same fit write the same bytes.
@@ -182,7 +183,11 @@ impl LinearRegression {
                 Tensor::from_data(TensorData::new(alloc::vec![intercept as f32], [1]), &device),
             ));
         }
-        let loss = read_f32(self.mse(batch))?[0] as f64;
+        let loss = rows.sum(&mut |part| {
+            let y = values(part)?;
+            let squares = (self.forward(part.x.clone()) - y.clone()).square();
+            statistics(squares.sum().div_scalar(n as f64))
+        })?[0];
         Ok(StepRecord {
             loss,
             converged: true,
@@ -198,6 +203,93 @@ impl LinearRegression {
             None => 0.0,
         };
         Ok((weights, intercept))
+    }
+}
+
+/// The numeric targets of a batch.
+fn values(batch: &Batch) -> Result<&Tensor<2>, FitError> {
+    match &batch.targets {
+        Targets::Values(y) => Ok(y),
+        Targets::Classes(_) => Err(FitError::WrongTargets {
+            model: NAME,
+            needs: "numeric targets",
+        }),
+    }
+}
+
+impl Estimator for LinearRegression {
+    type Config = LinearRegressionConfig;
+    type Params = LinearRegressionParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(_: &LinearRegressionConfig) -> Supervision {
+        Supervision::Values
+    }
+
+    fn check(
+        config: &LinearRegressionConfig,
+        shape: &DataShape,
+    ) -> Result<LinearRegressionParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn fit_method(params: &LinearRegressionParams) -> FitMethod {
+        match params.solver {
+            LinearSolver::ClosedForm => FitMethod::Iterative,
+            LinearSolver::Sgd => FitMethod::Gradient,
+        }
+    }
+
+    /// Both solvers read the rows only through sums, so both stream.
+    fn streams(_: &LinearRegressionParams) -> bool {
+        true
+    }
+
+    fn output(_: &LinearRegressionParams) -> Output {
+        Output::Values
+    }
+
+    fn loss_splits_by_rows(_: &LinearRegressionParams) -> bool {
+        true
+    }
+
+    fn init(params: &LinearRegressionParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Values(self.forward(x))
+    }
+
+    /// Mean squared error of the batch plus `l2/n_train·‖w‖²`: the closed-form objective
+    /// divided by the number of training rows, so SGD converges to the same weights.
+    fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
+        let mse = self.mse(batch)?;
+        Ok(if self.params.l2 > 0.0 {
+            let penalty = self.linear.weight.val().square().sum();
+            mse + penalty.mul_scalar(self.params.l2 / n_train.max(1) as f64)
+        } else {
+            mse
+        })
+    }
+
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        match self.params.solver {
+            LinearSolver::ClosedForm => self.fit_closed_form(rows),
+            LinearSolver::Sgd => Err(FitError::WrongMethod {
+                model: NAME,
+                method: "iterative steps",
+            }),
+        }
+    }
+
+    /// The closed-form fit reports the mean squared error; the SGD fit its loss.
+    fn objective(&self, batch: &Batch, n_train: usize) -> Result<f64, FitError> {
+        let value = match self.params.solver {
+            LinearSolver::ClosedForm => self.mse(batch)?,
+            LinearSolver::Sgd => self.loss(batch, n_train)?,
+        };
+        Ok(read_f32(value)?[0] as f64)
     }
 }
 
@@ -237,7 +329,7 @@ mod tests {
         for_each_device(|device| {
             let batch = regression_batch(&x, &y, 3, device);
             let mut model = LinearRegression::new(params(LinearSolver::ClosedForm, 0.0, 3), device);
-            let record = model.fit_closed_form(&batch).unwrap();
+            let record = model.fit_closed_form(&mut batch.clone()).unwrap();
             assert!(record.converged && record.jitter == 0.0);
             let (w, b) = model.coefficients().unwrap();
             for (got, want) in w.iter().zip([2.0, -3.0, 0.5]) {
@@ -269,7 +361,7 @@ mod tests {
         for_each_device(|device| {
             let batch = regression_batch(&RIDGE_X, &RIDGE_Y, 2, device);
             let mut model = LinearRegression::new(params(LinearSolver::ClosedForm, 2.5, 2), device);
-            model.fit_closed_form(&batch).unwrap();
+            model.fit_closed_form(&mut batch.clone()).unwrap();
             let (w, b) = model.coefficients().unwrap();
             for (got, want) in w.iter().zip(RIDGE_COEF) {
                 assert!((*got as f64 - want).abs() < 1e-4, "{device:?}: w = {w:?}");
@@ -286,12 +378,15 @@ mod tests {
         for_each_device(|device| {
             let batch = regression_batch(&RIDGE_X, &RIDGE_Y, 2, device);
             let mut model = LinearRegression::new(params(LinearSolver::Sgd, 2.5, 2), device);
-            assert_eq!(model.fit_method(), FitMethod::Gradient);
+            assert_eq!(
+                LinearRegression::fit_method(&model.params),
+                FitMethod::Gradient
+            );
             model.linear.weight = Param::from_tensor(Tensor::from_data(
                 TensorData::new(alloc::vec![1.0f32, 1.0], [2, 1]),
                 device,
             ));
-            let loss: f32 = model.loss(&batch, 8).into_scalar();
+            let loss: f32 = model.loss(&batch, 8).unwrap().into_scalar();
             let mse = crate::metrics::mse(
                 &RIDGE_X.chunks(2).map(|r| r[0] + r[1]).collect::<Vec<_>>(),
                 &RIDGE_Y,

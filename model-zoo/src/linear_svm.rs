@@ -12,7 +12,8 @@ use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets};
-use crate::error::{ConfigError, check_non_negative};
+use crate::error::{ConfigError, FitError, check_non_negative};
+use crate::estimator::{Estimator, Output, Supervision};
 use crate::fit::Prediction;
 
 const NAME: &str = "linear_svm";
@@ -53,10 +54,15 @@ impl Default for LinearSvmConfig {
 /// Checked parameters of a linear SVM for a given data shape.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinearSvmParams {
+    /// The margin loss.
     pub loss: SvmLoss,
+    /// Inverse regularisation strength, > 0.
     pub c: f64,
+    /// Whether each decision function has an intercept.
     pub fit_intercept: bool,
+    /// Number of feature columns.
     pub n_features: usize,
+    /// Number of classes, at least 2.
     pub n_classes: usize,
 }
 
@@ -95,7 +101,10 @@ impl LinearSvmConfig {
 /// Linear decision functions `x·W + b`.
 #[derive(Module, Debug)]
 pub struct LinearSvm {
+    /// Weights `W`, `[n_features, outputs]`, and intercepts `b` (none without
+    /// `fit_intercept`).
     pub linear: Linear,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: LinearSvmParams,
 }
@@ -117,14 +126,13 @@ impl LinearSvm {
         self.linear.forward(x)
     }
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
-        Prediction::Scores(self.decision_function(x))
-    }
-
     /// Mean margin loss of the batch plus `‖W‖²/(2·C·n_train)`.
-    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
+    pub fn margin_loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
         let Targets::Classes(classes) = &batch.targets else {
-            unreachable!("checked at config time: an SVM has class labels")
+            return Err(FitError::WrongTargets {
+                model: NAME,
+                needs: "class labels",
+            });
         };
         let signs = plus_minus_one(classes.clone(), self.params.n_classes);
         let slack = relu(
@@ -138,7 +146,41 @@ impl LinearSvm {
         };
         let data_loss = per_row.sum().div_scalar(batch.len().max(1) as f64);
         let penalty = self.linear.weight.val().square().sum();
-        data_loss + penalty.mul_scalar(1.0 / (2.0 * self.params.c * n_train.max(1) as f64))
+        Ok(data_loss + penalty.mul_scalar(1.0 / (2.0 * self.params.c * n_train.max(1) as f64)))
+    }
+}
+
+impl Estimator for LinearSvm {
+    type Config = LinearSvmConfig;
+    type Params = LinearSvmParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(_: &LinearSvmConfig) -> Supervision {
+        Supervision::Labels
+    }
+
+    fn check(config: &LinearSvmConfig, shape: &DataShape) -> Result<LinearSvmParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn output(_: &LinearSvmParams) -> Output {
+        Output::Scores
+    }
+
+    fn loss_splits_by_rows(_: &LinearSvmParams) -> bool {
+        true
+    }
+
+    fn init(params: &LinearSvmParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
+        Prediction::Scores(self.decision_function(x))
+    }
+
+    fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
+        self.margin_loss(batch, n_train)
     }
 }
 
@@ -186,7 +228,7 @@ mod tests {
             let ad = device.clone().autodiff();
             let batch = classification_batch(&LINE_X, &LINE_Y, 2, &ad);
             let model = LinearSvm::new(params(SvmLoss::SquaredHinge, 10.0, 2), &ad);
-            let model = minimize_lbfgs(model, |m| m.loss(&batch, 4));
+            let model = minimize_lbfgs(model, |m| m.loss(&batch, 4).unwrap());
             let w = read_f32(model.linear.weight.val()).unwrap();
             let b = read_f32(model.linear.bias.as_ref().unwrap().val()).unwrap();
             assert!((w[0] - 40.0 / 41.0).abs() < 1e-3, "{device:?}: w = {w:?}");
@@ -215,7 +257,7 @@ mod tests {
             let ad = device.clone().autodiff();
             let batch = classification_batch(&x, &y, 2, &ad);
             let model = LinearSvm::new(params(SvmLoss::Hinge, 1.0, 3), &ad);
-            let model = minimize(model, 200, 0.1, |m| m.loss(&batch, 9));
+            let model = minimize(model, 200, 0.1, |m| m.loss(&batch, 9).unwrap());
             let Prediction::Scores(f) = model.valid().predict(features(&x, 2, device)) else {
                 panic!("an SVM predicts decision scores")
             };

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::fit::{FitMethod, Prediction, StepRecord};
+use crate::estimator::{Estimator, Output, Supervision, state_from_json, state_to_json};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
 use crate::lbfgs::{Lbfgs, Stopping};
 use crate::linalg;
 
@@ -98,13 +99,19 @@ pub enum LogisticMode {
 /// Checked parameters of a logistic regression for a given data shape.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LogisticRegressionParams {
+    /// L2 penalty on the weights, `1/C`.
     pub l2: f64,
+    /// The link, resolved from `multi_class` and the number of classes.
     pub mode: LogisticMode,
+    /// Whether each score has an intercept.
     pub fit_intercept: bool,
+    /// How the weights are fitted.
     pub solver: LogisticSolver,
     /// L-BFGS's stopping rules.
     pub stopping: Stopping,
+    /// Number of feature columns.
     pub n_features: usize,
+    /// Number of classes, at least 2.
     pub n_classes: usize,
 }
 
@@ -139,7 +146,10 @@ impl LogisticRegressionConfig {
 /// Linear scores `x·W + b` turned into class probabilities by a sigmoid or softmax.
 #[derive(Module, Debug)]
 pub struct LogisticRegression {
+    /// Weights `W`, `[n_features, 1]` (binary) or `[n_features, n_classes]`, and intercepts
+    /// `b` (none without `fit_intercept`).
     pub linear: Linear,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: LogisticRegressionParams,
     /// L-BFGS's state between steps (none before the first, and for `sgd`).
@@ -164,24 +174,6 @@ impl LogisticRegression {
         }
     }
 
-    /// How the model is fitted: by the trainer's gradient loop, or by its own L-BFGS steps.
-    pub fn fit_method(&self) -> FitMethod {
-        match self.params.solver {
-            LogisticSolver::Sgd => FitMethod::Gradient,
-            LogisticSolver::Lbfgs => FitMethod::Iterative,
-        }
-    }
-
-    /// The L-BFGS state, for a checkpoint.
-    pub fn state(&self) -> Option<Lbfgs> {
-        self.optimizer.clone()
-    }
-
-    /// Puts back a [`LogisticRegression::state`].
-    pub fn restore(&mut self, state: Option<Lbfgs>) {
-        self.optimizer = state;
-    }
-
     /// Outputs of the linear layer: 1 (binary) or one per class.
     fn outputs(&self) -> usize {
         match self.params.mode {
@@ -190,9 +182,9 @@ impl LogisticRegression {
         }
     }
 
-    /// One L-BFGS iteration on the whole training set `data` (the first step starts from the
-    /// current, zero, weights).
-    pub fn fit_step(&mut self, data: &Batch) -> Result<StepRecord, FitError> {
+    /// One L-BFGS iteration over the training rows (the first step starts from the current,
+    /// zero, weights). Each evaluation of the objective is one sum over the rows.
+    pub fn lbfgs_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
         let mut optimizer = match self.optimizer.take() {
             Some(optimizer) => optimizer,
             None => {
@@ -201,7 +193,7 @@ impl LogisticRegression {
                     start.extend(read_f32(bias.val())?);
                 }
                 let start: Vec<f64> = start.into_iter().map(f64::from).collect();
-                let (value, gradient) = self.objective_and_gradient(&start, data)?;
+                let (value, gradient) = self.objective_and_gradient(&start, rows)?;
                 let p = start.len();
                 // Unbounded; the largest finite bounds, since a checkpoint's JSON has no ∞.
                 let (lower, upper) = (alloc::vec![f64::MIN; p], alloc::vec![f64::MAX; p]);
@@ -209,10 +201,10 @@ impl LogisticRegression {
             }
         };
         optimizer.step(self.params.stopping, |theta| {
-            self.objective_and_gradient(theta, data)
+            self.objective_and_gradient(theta, rows)
                 .map(|(value, gradient)| Some((value, gradient, ())))
         })?;
-        self.set_weights(&optimizer.x, &data.x.device());
+        self.set_weights(&optimizer.x, &self.linear.weight.device());
         let record = StepRecord {
             loss: optimizer.value,
             converged: optimizer.converged,
@@ -239,61 +231,65 @@ impl LogisticRegression {
     }
 
     /// The mean objective at `theta` (laid out as [`LogisticRegression::set_weights`] takes it)
-    /// and its gradient, in f64. The data term and its gradient `Xᵀ(P − Y)/n` come from the
-    /// device in one read; the penalty is added on the host.
+    /// and its gradient, in f64. The data term and its gradient `Xᵀ(P − Y)/n` are statistics
+    /// over the rows, each part's read from the device in one vector; the penalty is added on
+    /// the host.
     fn objective_and_gradient(
         &self,
         theta: &[f64],
-        data: &Batch,
+        rows: &mut dyn Rows,
     ) -> Result<(f64, Vec<f64>), FitError> {
-        let Targets::Classes(classes) = &data.targets else {
-            unreachable!("checked at config time: logistic regression has class labels")
-        };
-        let device = data.x.device();
-        let [n, d] = data.x.dims();
+        let n = rows.n_rows();
+        let d = self.params.n_features;
         let k = self.outputs();
-        let weights: Vec<f32> = theta[..d * k].iter().map(|v| *v as f32).collect();
-        let w = Tensor::<2>::from_data(TensorData::new(weights, [d, k]), &device);
-        let mut z = linalg::matmul(data.x.clone(), w);
-        if self.params.fit_intercept {
-            let b: Vec<f32> = theta[d * k..].iter().map(|v| *v as f32).collect();
-            z = z + Tensor::<1>::from_data(TensorData::new(b, [k]), &device).unsqueeze::<2>();
-        }
-        let (row_loss, residual) = match self.params.mode {
-            LogisticMode::Binary => {
-                let y = classes.clone().float().unsqueeze_dim::<2>(1);
-                (
-                    binary_cross_entropy_with_logits(z.clone(), y.clone()),
-                    sigmoid(z) - y,
-                )
-            }
-            LogisticMode::OneVsRest => {
-                let y = one_hot(classes.clone(), k);
-                (
-                    binary_cross_entropy_with_logits(z.clone(), y.clone()).sum_dim(1),
-                    sigmoid(z) - y,
-                )
-            }
-            LogisticMode::Multinomial => {
-                let y = one_hot(classes.clone(), k);
-                let log_p = log_softmax(z, 1);
-                (
-                    (log_p.clone() * y.clone()).sum_dim(1).neg(),
-                    log_p.exp() - y,
-                )
-            }
-        };
         let scale = 1.0 / n.max(1) as f64;
-        let grad_w = linalg::matmul(data.x.clone().transpose(), residual.clone()).mul_scalar(scale);
-        let mut parts = alloc::vec![grad_w.reshape([d * k])];
-        if self.params.fit_intercept {
-            parts.push(linalg::sum_rows(residual).mul_scalar(scale).reshape([k]));
-        }
-        parts.push(linalg::mean_all(row_loss));
-        let read = read_f32(Tensor::cat(parts, 0))?;
+        let read = rows.sum(&mut |part| {
+            let classes = classes(part)?;
+            let device = part.x.device();
+            let weights: Vec<f32> = theta[..d * k].iter().map(|v| *v as f32).collect();
+            let w = Tensor::<2>::from_data(TensorData::new(weights, [d, k]), &device);
+            let mut z = linalg::matmul(part.x.clone(), w);
+            if self.params.fit_intercept {
+                let b: Vec<f32> = theta[d * k..].iter().map(|v| *v as f32).collect();
+                z = z + Tensor::<1>::from_data(TensorData::new(b, [k]), &device).unsqueeze::<2>();
+            }
+            let (row_loss, residual) = match self.params.mode {
+                LogisticMode::Binary => {
+                    let y = classes.clone().float().unsqueeze_dim::<2>(1);
+                    (
+                        binary_cross_entropy_with_logits(z.clone(), y.clone()),
+                        sigmoid(z) - y,
+                    )
+                }
+                LogisticMode::OneVsRest => {
+                    let y = one_hot(classes.clone(), k);
+                    (
+                        binary_cross_entropy_with_logits(z.clone(), y.clone()).sum_dim(1),
+                        sigmoid(z) - y,
+                    )
+                }
+                LogisticMode::Multinomial => {
+                    let y = one_hot(classes.clone(), k);
+                    let log_p = log_softmax(z, 1);
+                    (
+                        (log_p.clone() * y.clone()).sum_dim(1).neg(),
+                        log_p.exp() - y,
+                    )
+                }
+            };
+            // Sums over the part's rows divided by every row's count: one part gives the mean.
+            let grad_w =
+                linalg::matmul(part.x.clone().transpose(), residual.clone()).mul_scalar(scale);
+            let mut parts = alloc::vec![grad_w.reshape([d * k])];
+            if self.params.fit_intercept {
+                parts.push(linalg::sum_rows(residual).mul_scalar(scale).reshape([k]));
+            }
+            parts.push(row_loss.sum().div_scalar(n.max(1) as f64));
+            statistics(Tensor::cat(parts, 0))
+        })?;
         let (gradient, loss) = read.split_at(read.len() - 1);
-        let mut gradient: Vec<f64> = gradient.iter().map(|g| f64::from(*g)).collect();
-        let mut value = f64::from(loss[0]);
+        let mut gradient = gradient.to_vec();
+        let mut value = loss[0];
         // The penalty `l2/(2n)·‖W‖²` and its gradient, on the host in f64.
         let l2 = self.params.l2 * scale;
         for (g, w) in gradient.iter_mut().zip(&theta[..d * k]) {
@@ -323,16 +319,67 @@ impl LogisticRegression {
             }
         }
     }
+}
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
+/// The class labels of a batch.
+fn classes(batch: &Batch) -> Result<&Tensor<1, Int>, FitError> {
+    match &batch.targets {
+        Targets::Classes(classes) => Ok(classes),
+        Targets::Values(_) => Err(FitError::WrongTargets {
+            model: NAME,
+            needs: "class labels",
+        }),
+    }
+}
+
+impl Estimator for LogisticRegression {
+    type Config = LogisticRegressionConfig;
+    type Params = LogisticRegressionParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(_: &LogisticRegressionConfig) -> Supervision {
+        Supervision::Labels
+    }
+
+    fn check(
+        config: &LogisticRegressionConfig,
+        shape: &DataShape,
+    ) -> Result<LogisticRegressionParams, ConfigError> {
+        config.check(shape)
+    }
+
+    /// By the trainer's gradient loop, or by its own L-BFGS steps.
+    fn fit_method(params: &LogisticRegressionParams) -> FitMethod {
+        match params.solver {
+            LogisticSolver::Sgd => FitMethod::Gradient,
+            LogisticSolver::Lbfgs => FitMethod::Iterative,
+        }
+    }
+
+    /// Both solvers read the rows only through sums, so both stream.
+    fn streams(_: &LogisticRegressionParams) -> bool {
+        true
+    }
+
+    fn output(_: &LogisticRegressionParams) -> Output {
+        Output::Probabilities
+    }
+
+    fn loss_splits_by_rows(_: &LogisticRegressionParams) -> bool {
+        true
+    }
+
+    fn init(params: &LogisticRegressionParams, device: &Device) -> Self {
+        Self::new(*params, device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
         Prediction::Probabilities(self.predict_proba(x))
     }
 
     /// Mean log-loss of the batch plus `l2/(2·n_train)·‖W‖²`.
-    pub fn loss(&self, batch: &Batch, n_train: usize) -> Tensor<1> {
-        let Targets::Classes(classes) = &batch.targets else {
-            unreachable!("checked at config time: logistic regression has class labels")
-        };
+    fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
+        let classes = classes(batch)?;
         let z = self.logits(batch.x.clone());
         let rows = batch.len().max(1) as f64;
         let data_loss = match self.params.mode {
@@ -353,12 +400,35 @@ impl LogisticRegression {
                 (log_softmax(z, 1) * y).sum().neg().div_scalar(rows)
             }
         };
-        if self.params.l2 > 0.0 {
+        Ok(if self.params.l2 > 0.0 {
             let penalty = self.linear.weight.val().square().sum();
             data_loss + penalty.mul_scalar(self.params.l2 / (2.0 * n_train.max(1) as f64))
         } else {
             data_loss
+        })
+    }
+
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        match self.params.solver {
+            LogisticSolver::Lbfgs => self.lbfgs_step(rows),
+            LogisticSolver::Sgd => Err(FitError::WrongMethod {
+                model: NAME,
+                method: "iterative steps",
+            }),
         }
+    }
+
+    /// The L-BFGS state (none before the first step, and for `sgd`).
+    fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        match self.params.solver {
+            LogisticSolver::Lbfgs => state_to_json(&self.optimizer),
+            LogisticSolver::Sgd => Ok(None),
+        }
+    }
+
+    fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        self.optimizer = state_from_json(state)?;
+        Ok(())
     }
 }
 
@@ -431,7 +501,7 @@ mod tests {
         let ad = device.clone().autodiff();
         let batch = classification_batch(&LOGIT_X, labels, 2, &ad);
         let model = LogisticRegression::new(params(mode, 2.0, 2, n_classes), &ad);
-        minimize(model, 1000, 0.1, |m| m.loss(&batch, labels.len()))
+        minimize(model, 1000, 0.1, |m| m.loss(&batch, labels.len()).unwrap())
     }
 
     fn assert_multinomial_matches(model: &LogisticRegression, device: &Device) {
@@ -509,18 +579,24 @@ mod tests {
                 let mut params = params(MultiClass::Auto, 2.0, 2, n_classes);
                 params.solver = LogisticSolver::Lbfgs;
                 params.stopping.gtol = 1e-6;
-                let batch = classification_batch(&LOGIT_X, &labels, 2, device);
+                let mut batch = classification_batch(&LOGIT_X, &labels, 2, device);
                 let mut model = LogisticRegression::new(params, device);
-                assert_eq!(model.fit_method(), FitMethod::Iterative);
+                assert_eq!(
+                    LogisticRegression::fit_method(&params),
+                    FitMethod::Iterative
+                );
                 let mut steps = 0;
                 let mut resumed = None;
-                while !model.fit_step(&batch).unwrap().converged {
+                while !model.fit_step(&mut batch).unwrap().converged {
                     steps += 1;
                     assert!(steps < 100, "{device:?}: no convergence in 100 iterations");
                     if steps == 3 {
                         let mut copy = LogisticRegression::new(params, device);
-                        copy.set_weights(&model.state().unwrap().x, device);
-                        copy.restore(model.state());
+                        let state = model.fit_state().unwrap().unwrap();
+                        let x: alloc::vec::Vec<f64> =
+                            serde_json::from_value(state["x"].clone()).unwrap();
+                        copy.set_weights(&x, device);
+                        copy.restore_fit_state(state).unwrap();
                         resumed = Some(copy);
                     }
                 }
@@ -529,7 +605,7 @@ mod tests {
                     _ => assert_binary_matches(&model, device),
                 }
                 let mut copy = resumed.expect("more than 3 iterations");
-                while !copy.fit_step(&batch).unwrap().converged {}
+                while !copy.fit_step(&mut batch).unwrap().converged {}
                 assert_eq!(
                     read_f32(copy.linear.weight.val()).unwrap(),
                     read_f32(model.linear.weight.val()).unwrap()

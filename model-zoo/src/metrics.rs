@@ -1,7 +1,13 @@
 //! Metrics on host slices, accumulated in f64.
 
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+
+use crate::data::read_f32;
+use crate::error::FitError;
+use crate::fit::Prediction;
 
 /// Mean squared error.
 pub fn mse(pred: &[f32], target: &[f32]) -> f64 {
@@ -166,6 +172,225 @@ fn libm_ln(x: f64) -> f64 {
     num_traits::Float::ln(x)
 }
 
+/// Adjusted Rand index of two labelings (1 for identical partitions up to renaming, about 0 for
+/// independent ones), as scikit-learn's `adjusted_rand_score`.
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
+    let (ka, kb) = (
+        a.iter().max().map_or(0, |m| m + 1),
+        b.iter().max().map_or(0, |m| m + 1),
+    );
+    let mut table = alloc::vec![0u64; ka * kb];
+    for (x, y) in a.iter().zip(b) {
+        table[x * kb + y] += 1;
+    }
+    let pairs = |c: u64| (c * c.saturating_sub(1)) as f64 / 2.0;
+    let sum_cells: f64 = table.iter().map(|c| pairs(*c)).sum();
+    let rows: f64 = (0..ka)
+        .map(|i| pairs(table[i * kb..(i + 1) * kb].iter().sum()))
+        .sum();
+    let cols: f64 = (0..kb)
+        .map(|j| pairs((0..ka).map(|i| table[i * kb + j]).sum()))
+        .sum();
+    let expected = rows * cols / pairs(a.len() as u64).max(1.0);
+    let max = (rows + cols) / 2.0;
+    if max == expected {
+        1.0
+    } else {
+        (sum_cells - expected) / (max - expected)
+    }
+}
+
+/// Metric name → value.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// Labels or values of a set of rows, on the host, for metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostTargets {
+    /// Regression targets.
+    Values(Vec<f32>),
+    /// Class indices.
+    Classes {
+        /// The class of each row.
+        labels: Vec<usize>,
+        /// The number of classes.
+        n_classes: usize,
+    },
+}
+
+/// A [`Prediction`] read back to the host.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostPrediction {
+    /// Predicted values.
+    Values(Vec<f32>),
+    /// Class probabilities, row-major.
+    Probabilities {
+        /// `n × n_classes` probabilities.
+        proba: Vec<f32>,
+        /// Columns per row.
+        n_classes: usize,
+    },
+    /// Decision scores, row-major: one column (binary) or one per class.
+    Scores {
+        /// `n × width` scores.
+        scores: Vec<f32>,
+        /// Columns per row.
+        width: usize,
+    },
+    /// Squared distances to the `k` cluster centres, row-major.
+    Clusters {
+        /// `n × k` squared distances.
+        distances: Vec<f32>,
+        /// Clusters.
+        k: usize,
+    },
+    /// Probabilities of the `k` mixture components, row-major.
+    Memberships {
+        /// `n × k` probabilities.
+        proba: Vec<f32>,
+        /// Components.
+        k: usize,
+    },
+    /// Predictive means and standard deviations.
+    Gaussian {
+        /// The mean of each row.
+        mean: Vec<f32>,
+        /// The standard deviation of each row.
+        std: Vec<f32>,
+    },
+}
+
+impl HostPrediction {
+    /// `prediction` read back from its device.
+    pub fn read(prediction: Prediction) -> Result<Self, FitError> {
+        Ok(match prediction {
+            Prediction::Values(v) => Self::Values(read_f32(v)?),
+            Prediction::Gaussian(distribution) => {
+                let values = read_f32(distribution)?;
+                Self::Gaussian {
+                    mean: values.iter().step_by(2).copied().collect(),
+                    std: values.iter().skip(1).step_by(2).copied().collect(),
+                }
+            }
+            Prediction::Probabilities(p) => {
+                let n_classes = p.dims()[1];
+                Self::Probabilities {
+                    proba: read_f32(p)?,
+                    n_classes,
+                }
+            }
+            Prediction::Scores(s) => {
+                let width = s.dims()[1];
+                Self::Scores {
+                    scores: read_f32(s)?,
+                    width,
+                }
+            }
+            Prediction::Clusters(d) => {
+                let k = d.dims()[1];
+                Self::Clusters {
+                    distances: read_f32(d)?,
+                    k,
+                }
+            }
+            Prediction::Memberships(p) => {
+                let k = p.dims()[1];
+                Self::Memberships {
+                    proba: read_f32(p)?,
+                    k,
+                }
+            }
+        })
+    }
+
+    /// The number of rows predicted.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Values(v) => v.len(),
+            Self::Gaussian { mean, .. } => mean.len(),
+            Self::Probabilities { proba, n_classes } => proba.len() / (*n_classes).max(1),
+            Self::Scores { scores, width } => scores.len() / (*width).max(1),
+            Self::Clusters { distances, k } => distances.len() / (*k).max(1),
+            Self::Memberships { proba, k } => proba.len() / (*k).max(1),
+        }
+    }
+
+    /// Whether no row was predicted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The class of each row, for a classifier: the most probable class, or the winning score.
+    pub fn classes(&self) -> Option<Vec<usize>> {
+        match self {
+            Self::Probabilities { proba, n_classes } => Some(argmax_rows(proba, *n_classes)),
+            Self::Scores { scores, width } => Some(classes_from_scores(scores, *width)),
+            _ => None,
+        }
+    }
+
+    /// The cluster of each row, for a clustering: the nearest centre or the most probable
+    /// component.
+    pub fn clusters(&self) -> Option<Vec<usize>> {
+        match self {
+            Self::Clusters { distances, k } => Some(argmin_rows(distances, *k)),
+            Self::Memberships { proba, k } => Some(argmax_rows(proba, *k)),
+            _ => None,
+        }
+    }
+}
+
+/// The metrics of a prediction against its targets: `mse`, `mae`, `r2` for values (and
+/// `log_predictive_density` with a standard deviation); `accuracy` and `log_loss` for
+/// probabilities, `accuracy` for scores; `inertia` for cluster distances; and the
+/// `adjusted_rand_index` of a clustering given labels.
+pub fn metrics_of(prediction: &HostPrediction, targets: &HostTargets) -> Metrics {
+    let mut out = Metrics::new();
+    match (prediction, targets) {
+        (HostPrediction::Values(pred), HostTargets::Values(y)) => {
+            out.insert("mse".into(), mse(pred, y));
+            out.insert("mae".into(), mae(pred, y));
+            out.insert("r2".into(), r2(pred, y));
+        }
+        (HostPrediction::Gaussian { mean, std }, HostTargets::Values(y)) => {
+            out.insert("mse".into(), mse(mean, y));
+            out.insert("mae".into(), mae(mean, y));
+            out.insert("r2".into(), r2(mean, y));
+            out.insert(
+                "log_predictive_density".into(),
+                log_predictive_density(mean, std, y),
+            );
+        }
+        (
+            HostPrediction::Probabilities { proba, n_classes },
+            HostTargets::Classes { labels, .. },
+        ) => {
+            let pred = argmax_rows(proba, *n_classes);
+            out.insert("accuracy".into(), accuracy(&pred, labels));
+            out.insert("log_loss".into(), log_loss(proba, labels, *n_classes));
+        }
+        (HostPrediction::Scores { scores, width }, HostTargets::Classes { labels, .. }) => {
+            let pred = classes_from_scores(scores, *width);
+            out.insert("accuracy".into(), accuracy(&pred, labels));
+        }
+        (HostPrediction::Clusters { distances, k }, _) => {
+            let nearest = distances
+                .chunks_exact(*k)
+                .map(|row| row.iter().fold(f32::INFINITY, |m, v| m.min(*v)).max(0.0));
+            out.insert("inertia".into(), nearest.map(f64::from).sum());
+        }
+        _ => {}
+    }
+    // A clustering given a label column: how well the clusters recover the labels.
+    if let (Some(clusters), HostTargets::Classes { labels, .. }) = (prediction.clusters(), targets)
+    {
+        out.insert(
+            "adjusted_rand_index".into(),
+            adjusted_rand_index(&clusters, labels),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +435,13 @@ mod tests {
         assert_eq!(pred, [0, 1, 1]);
         assert_eq!(accuracy(&pred, &[0, 0, 1]), 2.0 / 3.0);
         assert_eq!(confusion_matrix(&pred, &[0, 0, 1], 2), [[1, 1], [0, 1]]);
+    }
+
+    #[test]
+    fn adjusted_rand_index_matches_scikit_learn() {
+        // adjusted_rand_score([0, 0, 1, 1, 2, 2], [0, 0, 1, 2, 2, 2]) = 0.4444444444444444
+        let ari = adjusted_rand_index(&[0, 0, 1, 1, 2, 2], &[0, 0, 1, 2, 2, 2]);
+        assert!((ari - 0.444_444_444_444_444_4).abs() < 1e-12, "{ari}");
+        assert_eq!(adjusted_rand_index(&[0, 0, 1, 1], &[1, 1, 0, 0]), 1.0);
     }
 }

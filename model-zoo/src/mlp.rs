@@ -13,7 +13,8 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task};
-use crate::error::{ConfigError, check_non_negative};
+use crate::error::{ConfigError, FitError, check_non_negative};
+use crate::estimator::{Estimator, Output, Supervision};
 use crate::fit::Prediction;
 
 const NAME: &str = "mlp";
@@ -22,10 +23,14 @@ const NAME: &str = "mlp";
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// `max(0, x)` (default).
     #[default]
     Relu,
+    /// The Gaussian error linear unit, `x·Φ(x)`.
     Gelu,
+    /// The hyperbolic tangent.
     Tanh,
+    /// The logistic sigmoid, `1 / (1 + e⁻ˣ)`.
     Sigmoid,
 }
 
@@ -81,7 +86,9 @@ impl Default for MlpConfig {
 pub struct MlpParams {
     /// Layer widths from the input to the output: `[n_features, hidden..., outputs]`.
     pub widths: Vec<usize>,
+    /// The non-linearity between hidden layers.
     pub activation: Activation,
+    /// Probability of zeroing a hidden unit during training, in `[0, 1)`.
     pub dropout: f64,
     /// `Some(n_classes)` for a classifier, `None` for a regressor.
     pub n_classes: Option<usize>,
@@ -131,8 +138,11 @@ impl MlpConfig {
 /// Dense layers with a non-linearity (and dropout) between them.
 #[derive(Module, Debug)]
 pub struct Mlp {
+    /// The dense layers, input side first: layer `i` maps `widths[i]` to `widths[i + 1]`.
     pub layers: Vec<Linear>,
+    /// Dropout applied to the hidden activations during training.
     pub dropout: Dropout,
+    /// The checked parameters it was built with.
     #[module(skip)]
     pub params: MlpParams,
 }
@@ -165,8 +175,45 @@ impl Mlp {
             }
         })
     }
+}
 
-    pub fn predict(&self, x: Tensor<2>) -> Prediction {
+impl Estimator for Mlp {
+    type Config = MlpConfig;
+    type Params = MlpParams;
+    const KINDS: &'static [&'static str] = &[NAME];
+
+    fn supervision(config: &MlpConfig) -> Supervision {
+        match config.task {
+            MlpTask::Classification => Supervision::Labels,
+            MlpTask::Regression => Supervision::Values,
+        }
+    }
+
+    fn check(config: &MlpConfig, shape: &DataShape) -> Result<MlpParams, ConfigError> {
+        config.check(shape)
+    }
+
+    fn output(params: &MlpParams) -> Output {
+        match params.n_classes {
+            Some(_) => Output::Probabilities,
+            None => Output::Values,
+        }
+    }
+
+    fn loss_splits_by_rows(_: &MlpParams) -> bool {
+        true
+    }
+
+    /// Dropout draws its masks from the device's generator.
+    fn is_stochastic(params: &MlpParams) -> bool {
+        params.dropout > 0.0
+    }
+
+    fn init(params: &MlpParams, device: &Device) -> Self {
+        Self::new(params.clone(), device)
+    }
+
+    fn predict(&self, x: Tensor<2>) -> Prediction {
         match self.params.n_classes {
             Some(_) => Prediction::Probabilities(softmax(self.forward(x), 1)),
             None => Prediction::Values(self.forward(x)),
@@ -174,18 +221,25 @@ impl Mlp {
     }
 
     /// Mean cross-entropy (classifier) or mean squared error (regressor) of the batch.
-    pub fn loss(&self, batch: &Batch) -> Tensor<1> {
+    fn loss(&self, batch: &Batch, _n_train: usize) -> Result<Tensor<1>, FitError> {
         let out = self.forward(batch.x.clone());
         match (&batch.targets, self.params.n_classes) {
             (Targets::Classes(classes), Some(n_classes)) => {
                 let y = classes.clone().one_hot::<2>(n_classes).float();
-                (log_softmax(out, 1) * y)
+                Ok((log_softmax(out, 1) * y)
                     .sum()
                     .neg()
-                    .div_scalar(batch.len().max(1) as f64)
+                    .div_scalar(batch.len().max(1) as f64))
             }
-            (Targets::Values(y), None) => crate::linalg::mean_all((out - y.clone()).square()),
-            _ => unreachable!("checked at config time: the head matches the target"),
+            (Targets::Values(y), None) => Ok(crate::linalg::mean_all((out - y.clone()).square())),
+            (_, Some(_)) => Err(FitError::WrongTargets {
+                model: NAME,
+                needs: "class labels",
+            }),
+            (_, None) => Err(FitError::WrongTargets {
+                model: NAME,
+                needs: "numeric targets",
+            }),
         }
     }
 }
@@ -231,7 +285,7 @@ mod tests {
                 let batch = classification_batch(&XOR_X, &XOR_Y, 2, &ad);
                 let task = Task::Classification { n_classes: 2 };
                 let model = Mlp::new(params(&[8], activation, task), &ad);
-                let model = minimize(model, 120, 0.1, |m| m.loss(&batch));
+                let model = minimize(model, 120, 0.1, |m| m.loss(&batch, 0).unwrap());
                 let Prediction::Probabilities(p) = model
                     .valid()
                     .predict(crate::testing::features(&XOR_X, 2, device))
@@ -263,8 +317,8 @@ mod tests {
             let batch = regression_batch(&x, &y, 2, &ad);
             let model = Mlp::new(params(&[32, 16], Activation::Tanh, Task::Regression), &ad);
             assert_eq!(model.layers.len(), 3);
-            let model = minimize(model, 400, 0.03, |m| m.loss(&batch));
-            let mse = read_f32(model.loss(&batch)).unwrap()[0];
+            let model = minimize(model, 400, 0.03, |m| m.loss(&batch, 0).unwrap());
+            let mse = read_f32(model.loss(&batch, 0).unwrap()).unwrap()[0];
             // The variance of y is about 0.2; the best linear fit leaves about 0.09.
             assert!(mse < 1e-2, "{device:?}: mse {mse}");
         });

@@ -4,20 +4,18 @@
 
 use alloc::vec::Vec;
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{ModuleMapper, Param};
 use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 
 use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::FitError;
-#[cfg(feature = "gmm")]
-use crate::gmm::GmmConfig;
-#[cfg(feature = "kmeans")]
-use crate::kmeans::KMeansConfig;
-use crate::model::{Model, ModelConfig};
+use crate::estimator::{Estimator, OnDevice, fresh};
 
 /// `p ← p − lr·∂loss/∂p` for every parameter that has a gradient.
 pub struct SgdStep<'a> {
+    /// The gradients of the step's loss.
     pub grads: &'a Gradients,
+    /// The learning rate.
     pub lr: f64,
 }
 
@@ -46,17 +44,23 @@ impl ModuleMapper for SgdStep<'_> {
 /// class index stored as `f32`).
 #[derive(Clone, Debug)]
 pub struct Rows<'a> {
+    /// `len × n_features` scaled features, row-major.
     pub x: &'a [f32],
+    /// One target per row.
     pub y: &'a [f32],
+    /// Features per row.
     pub n_features: usize,
+    /// Whether `y` holds values or class indices.
     pub task: Task,
 }
 
 impl Rows<'_> {
+    /// The number of rows.
     pub fn len(&self) -> usize {
         self.y.len()
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
@@ -97,7 +101,11 @@ impl Rows<'_> {
 /// microcontroller a batched matmul would allocate a large scratch buffer). Runs on the model's
 /// copy without autodiff: forward passes on an autodiff device that are never backwarded keep
 /// their graph memory.
-pub fn mean_loss(model: &Model, rows: &Rows<'_>, device: &Device) -> Result<f64, FitError> {
+pub fn mean_loss<M: Estimator>(
+    model: &M,
+    rows: &Rows<'_>,
+    device: &Device,
+) -> Result<f64, FitError> {
     let (model, device) = (model.valid(), device.clone().inner());
     let mut total = 0.0;
     for i in 0..rows.len() {
@@ -107,61 +115,39 @@ pub fn mean_loss(model: &Model, rows: &Rows<'_>, device: &Device) -> Result<f64,
 }
 
 /// Passes over the rows when training on the device.
-pub const EPOCHS: usize = 20;
+pub const EPOCHS: usize = crate::estimator::ON_DEVICE_EPOCHS;
 /// Online SGD learning rate when training on the device.
-pub const LEARNING_RATE: f64 = 0.05;
+pub const LEARNING_RATE: f64 = crate::estimator::ON_DEVICE_LEARNING_RATE;
 
 /// A model trained on the device, with its mean loss before and after.
 #[derive(Debug)]
-pub struct Trained {
+pub struct Trained<M> {
     /// The trained model, without autodiff.
-    pub model: Model,
+    pub model: M,
+    /// The objective of the fresh model.
     pub before: f64,
+    /// The objective of the trained model.
     pub after: f64,
 }
 
-/// Trains a fresh model of `config` on `rows` the way a microcontroller does, one row at a time
-/// (no batched matmul, so no large scratch buffer): gradient-fitted models by [`EPOCHS`] of
-/// online SGD at [`LEARNING_RATE`] from zero; k-means by online (batch of one) k-means from
-/// k-means++ seeds, at most [`EPOCHS`] passes; a Gaussian mixture by at most [`EPOCHS`] EM
-/// iterations from one k-means start; a kernel SVM by SMO and a Gaussian process by L-BFGS to
-/// convergence. Iterative fits
-/// report [`Model::objective`] of the fresh and the fitted model. The host runs the same
-/// function to check the device.
-pub fn train(
-    config: &ModelConfig,
+/// Trains a fresh model of `config` on `rows` the way a microcontroller does, as the model's
+/// [`Estimator::on_device`] says: gradient-fitted models by [`EPOCHS`] of online SGD (one row
+/// at a time, so no batched matmul allocates a large scratch buffer) at [`LEARNING_RATE`] from
+/// a start drawn from the device seeded with [`ONLINE_SEED`]; iterative models by their own
+/// steps to convergence on all rows (k-means online, a mixture by EM from one k-means start, a
+/// kernel SVM by SMO, a Gaussian process by L-BFGS), reporting [`Estimator::objective`] of the
+/// fresh and the fitted model. The host runs the same function to check the device.
+pub fn train<M: Estimator>(
+    config: &M::Config,
     shape: &DataShape,
     rows: &Rows<'_>,
     device: &Device,
-) -> Result<Trained, FitError> {
-    // Iterative fits run their own steps on all rows: k-means online (a batch of one row),
-    // a mixture by EM from one k-means start, a kernel SVM by SMO, a Gaussian process by
-    // L-BFGS on its hyperparameters.
-    let iterative: Option<ModelConfig> = match config {
-        #[cfg(feature = "kmeans")]
-        ModelConfig::Kmeans(kmeans) => Some(ModelConfig::Kmeans(KMeansConfig {
-            batch_size: Some(1),
-            n_init: 1,
-            max_iter: EPOCHS,
-            ..kmeans.clone()
-        })),
-        #[cfg(feature = "gmm")]
-        ModelConfig::Gmm(gmm) => Some(ModelConfig::Gmm(GmmConfig {
-            n_init: 1,
-            max_iter: EPOCHS,
-            ..gmm.clone()
-        })),
-        #[cfg(feature = "kernel-svm")]
-        ModelConfig::KernelSvm(_) => Some(config.clone()),
-        #[cfg(feature = "gaussian-process")]
-        ModelConfig::GaussianProcess(_) => Some(config.clone()),
-        _ => None,
-    };
-    if let Some(config) = iterative {
-        let mut model = config.check(shape)?.init(device);
-        let batch = rows.all(device);
+) -> Result<Trained<M>, FitError> {
+    if let OnDevice::Steps(config) = M::on_device(config) {
+        let mut model: M = fresh(&M::check(&config, shape)?, device);
+        let mut batch = rows.all(device);
         let before = model.objective(&batch, rows.len())?;
-        while !model.fit_step(&batch)?.converged {}
+        while !model.fit_step(&mut batch)?.converged {}
         let after = model.objective(&batch, rows.len())?;
         return Ok(Trained {
             before,
@@ -173,7 +159,7 @@ pub fn train(
     // A random start (an MLP's) is drawn from a seeded device RNG, so the host can check the
     // device's training step for step.
     autodiff.seed(ONLINE_SEED);
-    let fresh = config.check(shape)?.init(&autodiff);
+    let fresh: M = fresh(&M::check(config, shape)?, &autodiff);
     let before = mean_loss(&fresh, rows, &autodiff)?;
     let (model, losses) = fit_online(fresh, rows, EPOCHS, LEARNING_RATE, &autodiff)?;
     let after = losses.last().copied().unwrap_or(before);
@@ -189,13 +175,13 @@ pub const ONLINE_SEED: u64 = 0;
 
 /// `epochs` passes of one SGD step per row, in row order. `model` must live on an autodiff
 /// device (`device`). Returns the trained model and the mean loss after each epoch.
-pub fn fit_online(
-    mut model: Model,
+pub fn fit_online<M: Estimator>(
+    mut model: M,
     rows: &Rows<'_>,
     epochs: usize,
     lr: f64,
     device: &Device,
-) -> Result<(Model, Vec<f64>), FitError> {
+) -> Result<(M, Vec<f64>), FitError> {
     let mut losses = Vec::with_capacity(epochs);
     for _ in 0..epochs {
         for i in 0..rows.len() {
@@ -211,12 +197,12 @@ pub fn fit_online(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelConfig;
     use crate::testing::for_each_device;
 
     #[test]
     #[cfg(feature = "linear-regression")]
     fn online_sgd_recovers_a_line() {
+        use crate::linear_regression::{LinearRegression, LinearRegressionConfig, LinearSolver};
         // y = 2 x0 − x1 + 1, 16 rows.
         let x: Vec<f32> = (0..32).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
         let y: Vec<f32> = x.chunks(2).map(|r| 2.0 * r[0] - r[1] + 1.0).collect();
@@ -232,22 +218,18 @@ mod tests {
                 n_features: 2,
                 task: Task::Regression,
             };
-            use crate::linear_regression::{LinearRegressionConfig, LinearSolver};
-            let config = ModelConfig::LinearRegression(LinearRegressionConfig {
+            let config = LinearRegressionConfig {
                 solver: LinearSolver::Sgd,
                 ..Default::default()
-            });
-            let model = config.check(&shape).unwrap().init(&ad);
+            };
+            let model: LinearRegression = fresh(&config.check(&shape).unwrap(), &ad);
             let before = mean_loss(&model, &rows, &ad).unwrap();
             let (model, losses) = fit_online(model, &rows, 30, 0.05, &ad).unwrap();
             assert!(
                 *losses.last().unwrap() < 1e-6 && before > 1.0,
                 "{before} → {losses:?}"
             );
-            let Model::LinearRegression(m) = model else {
-                unreachable!()
-            };
-            let (w, b) = m.coefficients().unwrap();
+            let (w, b) = model.coefficients().unwrap();
             assert!(
                 (w[0] - 2.0).abs() < 1e-3 && (w[1] + 1.0).abs() < 1e-3 && (b - 1.0).abs() < 1e-3,
                 "{w:?} {b}"

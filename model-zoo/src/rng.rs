@@ -7,10 +7,12 @@
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator whose stream is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// Advances the generator and returns its new 64-bit state.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0

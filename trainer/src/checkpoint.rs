@@ -14,8 +14,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::early_stopping::EarlyState;
 use crate::error::{Error, Result};
-use crate::train::EpochRecord;
+use crate::records::EpochRecord;
+use crate::schedule::PlateauState;
 
 /// The checkpoint's file name inside a run directory.
 pub const FILE: &str = "checkpoint.kiln";
@@ -33,12 +35,15 @@ pub struct LoopState {
     /// The epoch under way's sum of batch loss × batch rows, as the device summed it (the
     /// f32 round-trips exactly through JSON).
     pub epoch_loss_sum: f32,
+    /// One record per completed epoch (or step of an iterative fit).
     pub history: Vec<EpochRecord>,
+    /// Reduce-on-plateau's memory.
     pub plateau: PlateauState,
+    /// Early stopping's memory.
     pub early: EarlyState,
     /// Seconds spent fitting before this checkpoint, so elapsed times carry on.
     pub elapsed_seconds: f64,
-    /// An iterative fit's own progress (see `Model::fit_state`).
+    /// An iterative fit's own progress (see `Estimator::fit_state`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit_state: Option<serde_json::Value>,
 }
@@ -59,39 +64,16 @@ impl Default for LoopState {
     }
 }
 
-/// Reduce-on-plateau's memory.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlateauState {
-    /// The factor applied to the learning rate so far.
-    pub scale: f64,
-    pub best: Option<f64>,
-    pub bad_epochs: usize,
-}
-
-impl Default for PlateauState {
-    fn default() -> Self {
-        Self {
-            scale: 1.0,
-            best: None,
-            bad_epochs: 0,
-        }
-    }
-}
-
-/// Early stopping's memory (the best model itself is a blob of the checkpoint).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EarlyState {
-    /// The best value of the watched metric, and its epoch.
-    pub best: Option<(f64, usize)>,
-    pub since_best: usize,
-}
-
 /// A checkpoint as read from disk.
 #[derive(Debug)]
 pub struct Checkpoint {
+    /// Where the training loop is.
     pub state: LoopState,
+    /// The model's weights (burnpack).
     pub model: Vec<u8>,
+    /// The optimizer's state (burnpack; empty for an iterative fit).
     pub optimizer: Vec<u8>,
+    /// The best model so far (burnpack); `None` when early stopping is off.
     pub best: Option<Vec<u8>>,
 }
 

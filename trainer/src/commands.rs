@@ -1,4 +1,6 @@
-//! What each `kiln` command does, as library functions the CLI and the tests call.
+//! What each `kiln` command does, as library functions the CLI and the tests call. Each is
+//! generic over the model type ([`Estimator`]); the CLI picks the type from the config's or
+//! the run's `kind` (see [`crate::cli::Registry`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,27 +9,35 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_backends::BackendKind;
-use kiln_model_zoo::{ModelSpec, Supervision, Task};
+use kiln_model_zoo::deploy::{DeployError, Deployment};
+use kiln_model_zoo::{Estimator, Preprocessing, Supervision, Task};
 use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
-use crate::data::{
-    Columns, CsvReader, Preprocessing, RawTarget, Table, TargetKind, read_csv, split_indices,
-};
+use crate::data::{Columns, CsvReader, Dataset, Target, TargetKind, read_csv, split_indices};
+use crate::early_stopping::watchable_metrics;
 use crate::error::{Error, Location, Result};
+use crate::evaluate::{evaluate_final, evaluate_train, predict_host};
+use crate::fit::{FitOptions, fit, sync};
 use crate::plot;
 use crate::progress::Progress;
-use crate::run::{self, ModelMeta, RunWriter};
+use crate::records::{EpochRecord, Metrics};
+use crate::rows::{Split, TrainRows};
+use crate::run::{self, ModelMeta, Resumable, RunWriter};
 use crate::stream::{ChunkedCsv, RowCheck};
-use crate::train::{self, EpochRecord, FitControl, HostPrediction, Metrics, Split, TrainRows};
+use kiln_model_zoo::HostPrediction;
 
 /// Options of `kiln train`.
 #[derive(Clone, Debug, Default)]
 pub struct TrainOptions {
+    /// The config file.
     pub config: PathBuf,
+    /// The backend to train on, overriding the config's.
     pub backend: Option<String>,
+    /// `KEY=VALUE` overrides of config keys.
     pub set: Vec<String>,
+    /// The run directory to write.
     pub out: Option<PathBuf>,
     /// Continue a stopped run instead of starting one.
     pub resume: Option<Resume>,
@@ -45,17 +55,27 @@ pub enum Resume {
 /// `summary.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// The model's kind.
     pub model: String,
+    /// The backend it trained on.
     pub backend: String,
+    /// The device, in words.
     pub device: String,
+    /// Training rows.
     pub n_train: usize,
+    /// Validation rows.
     pub n_valid: usize,
+    /// Feature columns.
     pub n_features: usize,
     /// Epochs (gradient fit) or steps (iterative fit) run.
     pub epochs: usize,
+    /// Whether early stopping ended the fit.
     pub stopped_early: bool,
+    /// Final metrics on the training rows.
     pub train: Metrics,
+    /// Final metrics on the validation rows.
     pub valid: Metrics,
+    /// The last epoch's training loss.
     pub train_loss: f64,
     /// What the fit found beyond the metrics (a Gaussian process's kernel, a kernel SVM's
     /// support vectors).
@@ -73,13 +93,31 @@ pub struct Summary {
 /// A finished training run.
 #[derive(Debug)]
 pub struct TrainReport {
+    /// Where the run directory is.
     pub run_dir: PathBuf,
+    /// What `summary.json` holds.
     pub summary: Summary,
 }
 
-/// `kiln train`: fits the model a config describes and writes a run directory.
-pub fn train(options: &TrainOptions) -> Result<TrainReport> {
-    let load_start = Instant::now();
+/// A `kiln train` about to run: its config loaded (the stopped run's own config when
+/// resuming), before the model type is known.
+#[derive(Debug)]
+pub struct TrainJob {
+    /// The config, `--set` and `--backend` applied.
+    pub loaded: LoadedConfig,
+    /// The config file's name, which names the run directory.
+    stem: String,
+    /// The stopped run to continue.
+    resumable: Option<Resumable>,
+    /// The run directory asked for.
+    out: Option<PathBuf>,
+    /// When loading started, for `load_seconds`.
+    started: Instant,
+}
+
+/// Loads the config `kiln train` runs (the stopped run's own, plus `--set`, with `--resume`).
+pub fn load_train_job(options: &TrainOptions) -> Result<TrainJob> {
+    let started = Instant::now();
     let mut overrides = options.set.clone();
     if let Some(backend) = &options.backend {
         overrides.push(format!("backend={backend}"));
@@ -103,29 +141,39 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         Some(r) => r.partial.join(run::CONFIG_FILE),
         None => options.config.clone(),
     };
-    let loaded = LoadedConfig::load(&config_path, &overrides)?;
+    Ok(TrainJob {
+        loaded: LoadedConfig::load(&config_path, &overrides)?,
+        stem,
+        resumable,
+        out: options.out.clone(),
+        started,
+    })
+}
+
+/// `kiln train`: fits the model a config describes and writes a run directory.
+pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
+    let loaded = &job.loaded;
     let config = &loaded.config;
+    let model_config = loaded.model_config::<M>()?;
+    let kind = M::kind(&model_config);
     let backend = loaded.backend;
     let opened = kiln_backends::open(backend).map_err(|source| Error::Backend {
         source,
         location: loaded.locate(&["backend"]),
     })?;
     let device = opened.device;
-    device.seed(config.seed);
 
-    let target_kind = match config.model.supervision() {
+    let supervision = M::supervision(&model_config);
+    let target_kind = match supervision {
         Supervision::Values => TargetKind::Values,
         // For clustering a label column only feeds metrics (adjusted Rand index).
         Supervision::Labels | Supervision::None => TargetKind::Labels,
     };
     let target = config.data.target.as_deref();
-    if target.is_none() && config.model.supervision() != Supervision::None {
+    if target.is_none() && supervision != Supervision::None {
         return Err(loaded.error(
             &["data"],
-            format!(
-                "model `{}` needs a target column, and `[data] target` is not set",
-                config.model.kind()
-            ),
+            format!("model `{kind}` needs a target column, and `[data] target` is not set"),
             "add `target = \"COLUMN\"` to `[data]`".into(),
         ));
     }
@@ -134,7 +182,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         target: target.map(|t| (t, target_kind)),
         features: None,
     };
-    let read_valid = |feature_names: &[String]| -> Result<Option<Table>> {
+    let read_valid = |feature_names: &[String]| -> Result<Option<Dataset>> {
         config
             .data
             .valid
@@ -150,7 +198,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             })
             .transpose()
     };
-    let (mut train_data, valid_table) = match config.data.chunk_rows {
+    let (mut train_data, valid_data) = match config.data.chunk_rows {
         Some(chunk_rows) => {
             let csv = ChunkedCsv::scan(&train_path, columns, chunk_rows)?;
             let valid = read_valid(&csv.preprocessing(None, false).feature_names)?;
@@ -184,62 +232,57 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         }
     };
     let prep = match &train_data {
-        TrainData::Resident(table) => Preprocessing::fit(table, target, config.data.standardize),
+        TrainData::Resident(data) => crate::preprocess::fit(data, target, config.data.standardize),
         TrainData::Streamed(csv) => csv.preprocessing(target, config.data.standardize),
     };
     let shape = kiln_model_zoo::DataShape {
-        n_features: prep.feature_names.len(),
+        n_features: prep.n_features(),
         task: prep.task(),
     };
-    let spec = config.model.check(&shape).map_err(|source| {
+    let params = M::check(&model_config, &shape).map_err(|source| {
         let location = match source.key() {
             Some(key) => loaded.locate(&["model", key]),
             None => Location::file(&train_path),
         };
-        Error::Model { source, location }
+        Error::Model {
+            source,
+            location: Some(location),
+        }
     })?;
     if let TrainData::Streamed(csv) = &mut train_data {
-        let streams = match &spec {
-            kiln_model_zoo::ModelSpec::KMeans(kmeans) => kmeans.batch_size.is_some(),
-            spec => spec.fit_method() == kiln_model_zoo::FitMethod::Gradient,
-        };
-        if !streams {
+        if !M::streams(&params) {
             return Err(loaded.error(
                 &["data", "chunk_rows"],
                 format!(
-                    "model `{}` needs all its rows at once, so it cannot train from chunks",
-                    config.model.kind()
+                    "model `{kind}` needs all its rows at once, so it cannot train from chunks"
                 ),
-                "remove `chunk_rows`, or fit on batches: for k-means set `[model] batch_size` \
-                 (mini-batch k-means), for logistic regression `solver = \"sgd\"`"
+                "remove `chunk_rows` to load the file whole, or pick a solver that fits on \
+                 batches or sums (see the model's keys)"
                     .into(),
             ));
         }
-        if let Some(check) = target_check(&spec, target) {
-            csv.set_check(check);
-        }
+        csv.set_check(target_check::<M>(&params, target));
     }
-    if let Some(check) = target_check(&spec, target) {
-        for table in valid_table.iter().chain(match &train_data {
-            TrainData::Resident(table) => Some(table),
-            TrainData::Streamed(_) => None,
-        }) {
-            check(table)?;
-        }
+    let check = target_check::<M>(&params, target);
+    for data in valid_data.iter().chain(match &train_data {
+        TrainData::Resident(data) => Some(data),
+        TrainData::Streamed(_) => None,
+    }) {
+        check(data)?;
     }
     // The host copy of resident rows is dropped once they are on the device.
     let mut train_rows = match train_data {
-        TrainData::Resident(table) => {
-            TrainRows::Resident(Box::new(Split::from_table(&prep, &table, &device)?))
+        TrainData::Resident(data) => {
+            TrainRows::Resident(Box::new(Split::new(&prep, &data, &device)?))
         }
         TrainData::Streamed(csv) => TrainRows::streamed(csv, prep.clone()),
     };
-    let valid_split = valid_table
+    let valid_split = valid_data
         .as_ref()
-        .map(|t| Split::from_table(&prep, t, &device))
+        .map(|t| Split::new(&prep, t, &device))
         .transpose()?;
     if let Some(stop) = &config.train.early_stopping {
-        let known = train::watchable_metrics(&spec, valid_split.is_some());
+        let known = watchable_metrics::<M>(&params, valid_split.is_some());
         if !known.contains(&stop.metric.as_str()) {
             return Err(loaded.error(
                 &["train", "early_stopping"],
@@ -252,21 +295,24 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
             ));
         }
     }
-    train::sync(&device)?;
-    let load_seconds = load_start.elapsed().as_secs_f64();
+    sync(&device)?;
+    let load_seconds = job.started.elapsed().as_secs_f64();
 
-    let (writer, resume) = match &resumable {
+    let (writer, resume) = match &job.resumable {
         Some(stopped) => {
             let checkpoint = Checkpoint::read(&stopped.partial.join(checkpoint::FILE))?;
             (RunWriter::reopen(stopped), Some(checkpoint))
         }
         None => {
-            let target_dir = options
+            let target_dir = job
                 .out
                 .clone()
-                .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &stem));
+                .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &job.stem));
             let writer = RunWriter::create(&target_dir)?;
-            writer.write(run::CONFIG_FILE, resolved_config(&loaded)?)?;
+            writer.write(
+                run::CONFIG_FILE,
+                loaded.resolved(M::write_config(&model_config))?,
+            )?;
             (writer, None)
         }
     };
@@ -284,19 +330,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         let line = serde_json::to_string(record).expect("records serialize to JSON");
         writeln!(metrics_log, "{line}").map_err(|e| Error::io("write", &metrics_path, e))?;
     }
-    let main_metric = match (config.model.supervision(), shape.task) {
-        (Supervision::None, Task::Classification { .. }) => "adjusted_rand_index",
-        (Supervision::None, Task::Regression) => "inertia",
-        (_, Task::Classification { .. }) => "accuracy",
-        (_, Task::Regression) => "r2",
-    };
-    let progress = Progress::new(
-        config.train.epochs,
-        main_metric,
-        &format!("{} on {backend}", config.model.kind()),
-    );
+    let main_metric = main_metric(supervision, shape.task);
+    let title = format!("{kind} on {backend}");
+    let progress = Progress::new(config.train.epochs, main_metric, &title);
     let plot_path = writer.path(run::PLOT_FILE);
-    let plot_title = format!("{} on {backend}", config.model.kind());
     let mut last_plot: Option<Instant> = None;
     let mut on_epoch = |record: &EpochRecord, checkpointed: bool| -> Result<()> {
         progress.epoch(record);
@@ -318,25 +355,24 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
                 .flush()
                 .map_err(|e| Error::io("write", &metrics_path, e))?;
             if last_plot.is_none_or(|t: Instant| t.elapsed().as_secs_f64() > 2.0) {
-                plot::write(&plot_path, &history, main_metric, &plot_title)?;
+                plot::write(&plot_path, &history, main_metric, &title)?;
                 last_plot = Some(Instant::now());
             }
         }
         Ok(())
     };
     let checkpoint_path = writer.path(checkpoint::FILE);
-    let fitted = train::fit(
-        &spec,
+    let fitted = fit::<M>(
+        &params,
         &mut train_rows,
         valid_split.as_ref(),
-        &config.train,
-        config.seed,
         &device,
-        FitControl {
+        FitOptions {
             checkpoint: Some(&checkpoint_path),
             resume,
-            interrupt: interrupt_flag(),
-            on_epoch: &mut on_epoch,
+            interrupt: Some(interrupt_flag()),
+            on_epoch: Some(&mut on_epoch),
+            ..FitOptions::new(&config.train, config.seed)
         },
     );
     progress.finish();
@@ -377,30 +413,24 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
         &writer.path(run::PLOT_FILE),
         &fitted.history,
         main_metric,
-        &plot_title,
+        &title,
     )?;
 
-    let meta = ModelMeta {
-        kiln_version: env!("CARGO_PKG_VERSION").into(),
-        backend: backend.name().into(),
-        model: config.model.clone(),
-        shape,
-        preprocessing: prep,
-    };
+    let meta = ModelMeta::new::<M>(&model_config, backend.name(), shape, prep);
     writer.save_model(&fitted.model, &meta)?;
     let last = fitted.history.last();
     let summary = Summary {
-        model: config.model.kind().into(),
+        model: kind.into(),
         backend: backend.name().into(),
         device: opened.description,
         n_train: train_rows.n_rows(),
-        n_valid: valid_table.as_ref().map_or(0, Table::n_rows),
+        n_valid: valid_data.as_ref().map_or(0, Dataset::n_rows),
         n_features: shape.n_features,
         epochs: fitted.history.len(),
         stopped_early: fitted.stopped_early,
-        train: train::evaluate_train(&fitted.model, &mut train_rows, &device)?,
+        train: evaluate_train(&fitted.model, &mut train_rows, &device)?,
         valid: match &valid_split {
-            Some(v) => train::evaluate_final(&fitted.model, v)?,
+            Some(v) => evaluate_final(&fitted.model, v)?,
             None => Metrics::new(),
         },
         train_loss: last.map_or(f64::NAN, |r| r.train_loss),
@@ -412,6 +442,16 @@ pub fn train(options: &TrainOptions) -> Result<TrainReport> {
     writer.write_json(run::SUMMARY_FILE, &summary)?;
     let run_dir = writer.commit()?;
     Ok(TrainReport { run_dir, summary })
+}
+
+/// The validation metric the progress line and the plot show beside the loss.
+pub fn main_metric(supervision: Supervision, task: Task) -> &'static str {
+    match (supervision, task) {
+        (Supervision::None, Task::Classification { .. }) => "adjusted_rand_index",
+        (Supervision::None, Task::Regression) => "inertia",
+        (_, Task::Classification { .. }) => "accuracy",
+        (_, Task::Regression) => "r2",
+    }
 }
 
 /// Set by Ctrl-C: the fit stops after its current step and writes a checkpoint. A second
@@ -432,7 +472,6 @@ fn interrupt_flag() -> &'static AtomicBool {
     &FLAG
 }
 
-/// A table's rows on the device, and its targets on the host.
 /// The peak resident memory of this process (`VmHWM`), where the OS reports it.
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -441,57 +480,37 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The training rows as loaded: a whole table, or a file to read a chunk at a time.
+/// The training rows as loaded: a whole data set, or a file to read a chunk at a time.
 enum TrainData {
-    Resident(Table),
+    Resident(Dataset),
     Streamed(Box<ChunkedCsv>),
 }
 
 /// The check a model's targets must pass beyond being numbers (a GLM family's range), naming
 /// the row that fails.
-fn target_check(spec: &ModelSpec, target: Option<&str>) -> Option<RowCheck> {
-    let ModelSpec::Glm(glm) = spec else {
-        return None;
-    };
-    let (glm, target) = (*glm, target.unwrap_or_default().to_owned());
-    Some(std::sync::Arc::new(move |table: &Table| {
-        if let RawTarget::Values(y) = &table.target
-            && let Err((row, needs)) = glm.check_targets(y)
+fn target_check<M: Estimator>(params: &M::Params, target: Option<&str>) -> RowCheck {
+    let (params, target) = (params.clone(), target.unwrap_or_default().to_owned());
+    std::sync::Arc::new(move |data: &Dataset| {
+        if let Target::Values(y) = &data.target
+            && let Err(bad) = M::check_targets(&params, y)
         {
             return Err(Error::Data {
-                message: format!(
-                    "target `{target}` is {}, but this GLM family needs {needs}",
-                    y[row],
-                ),
-                location: Location::line(&table.path, table.lines[row] as usize),
-                fix: "fix the row, or pick a family that fits the target (`normal` takes any \
-                      sign)"
-                    .into(),
+                message: format!("target `{target}` is {}, but {}", y[bad.row], bad.rule),
+                location: Location::line(&data.path, data.lines[bad.row] as usize),
+                fix: bad.fix.into(),
             });
         }
         Ok(())
-    }))
-}
-
-/// The config as it was used: defaults filled in, overrides applied, data paths absolute.
-fn resolved_config(loaded: &LoadedConfig) -> Result<String> {
-    let mut config = loaded.config.clone();
-    config.backend = loaded.backend.name().into();
-    config.data.train = loaded.resolve_absolute(&config.data.train);
-    config.data.valid = config
-        .data
-        .valid
-        .as_deref()
-        .map(|p| loaded.resolve_absolute(p));
-    toml::to_string(&config).map_err(|e| Error::Run {
-        message: format!("cannot write the resolved config: {e}"),
-        path: loaded.path.clone(),
-        fix: "report this as a kiln bug".into(),
     })
 }
 
+/// The `kind` of a completed run, from its `model.json`.
+pub fn run_kind(run: &Path) -> Result<String> {
+    Ok(run::read_meta(run)?.kind().to_owned())
+}
+
 /// Loads a run's model onto `--backend`, else onto the backend it was trained on.
-fn load(run: &Path, backend: Option<&str>) -> Result<(run::SavedModel, Device)> {
+fn load<M: Estimator>(run: &Path, backend: Option<&str>) -> Result<(run::SavedModel<M>, Device)> {
     let meta = run::read_meta(run)?;
     let device = device_for(&meta.backend, backend, run)?;
     Ok((run::load_model(run, meta, &device)?, device))
@@ -514,15 +533,15 @@ fn device_for(meta_backend: &str, backend: Option<&str>, run: &Path) -> Result<D
 }
 
 /// `kiln eval`: metrics of a trained model on a labelled CSV.
-pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
-    let (saved, device) = load(run, backend)?;
+pub fn eval<M: Estimator>(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
+    let (saved, device) = load::<M>(run, backend)?;
     let prep = &saved.meta.preprocessing;
     let kind = match prep.task() {
         Task::Classification { .. } => TargetKind::Labels,
         Task::Regression => TargetKind::Values,
     };
     // A clustering model trained without labels is evaluated on its inertia alone.
-    let target = match (prep.target.as_deref(), saved.meta.model.supervision()) {
+    let target = match (prep.target.as_deref(), M::supervision(&saved.config)) {
         (Some(target), _) => Some((target, kind)),
         (None, Supervision::None) => None,
         (None, _) => {
@@ -535,27 +554,27 @@ pub fn eval(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
             });
         }
     };
-    let table = read_csv(
+    let data = read_csv(
         data,
         Columns {
             target,
             features: Some(&prep.feature_names),
         },
     )?;
-    let split = Split::from_table(prep, &table, &device)?;
-    let mut metrics = train::evaluate_final(&saved.model, &split)?;
-    metrics.insert("rows".into(), table.n_rows() as f64);
+    let split = Split::new(prep, &data, &device)?;
+    let mut metrics = evaluate_final(&saved.model, &split)?;
+    metrics.insert("rows".into(), data.n_rows() as f64);
     Ok(metrics)
 }
 
 /// `kiln predict`: one prediction per row of a CSV, written as CSV to `out`.
-pub fn predict(
+pub fn predict<M: Estimator>(
     run: &Path,
     data: &Path,
     backend: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<usize> {
-    let (saved, device) = load(run, backend)?;
+    let (saved, device) = load::<M>(run, backend)?;
     let prep = &saved.meta.preprocessing;
     let mut reader = CsvReader::open(
         data,
@@ -572,15 +591,15 @@ pub fn predict(
     let mut rows = 0;
     // A chunk at a time, so a file larger than memory can be predicted.
     loop {
-        let table = reader.read_rows(PREDICT_CHUNK_ROWS)?;
-        if table.n_rows() == 0 {
+        let chunk = reader.read_rows(PREDICT_CHUNK_ROWS)?;
+        if chunk.n_rows() == 0 {
             break;
         }
-        let mut x = table.x;
+        let mut x = chunk.x;
         prep.transform(&mut x);
-        let n = table.lines.len();
-        let x = Tensor::from_data(TensorData::new(x, [n, prep.feature_names.len()]), &device);
-        let prediction = train::predict_host(&saved.model, x)?;
+        let n = chunk.lines.len();
+        let x = Tensor::from_data(TensorData::new(x, [n, prep.n_features()]), &device);
+        let prediction = predict_host(&saved.model, x)?;
         write_predictions(&mut csv, &prediction, prep, rows == 0)
             .map_err(|e| write_error(e.into()))?;
         rows += n;
@@ -600,7 +619,7 @@ pub fn predict(
 const PREDICT_CHUNK_ROWS: usize = 65_536;
 
 /// Writes one chunk's predictions as CSV rows, after the header when `header`.
-fn write_predictions<W: Write>(
+pub fn write_predictions<W: Write>(
     csv: &mut csv::Writer<W>,
     prediction: &HostPrediction,
     prep: &Preprocessing,
@@ -624,11 +643,11 @@ fn write_predictions<W: Write>(
                 csv.write_record([number(*m), number(*s)])?;
             }
         }
-        HostPrediction::Clusters { distances, k } => {
+        HostPrediction::Clusters { .. } => {
             if header {
                 csv.write_record(["cluster"])?;
             }
-            for cluster in kiln_model_zoo::metrics::argmin_rows(distances, *k) {
+            for cluster in prediction.clusters().unwrap_or_default() {
                 csv.write_record([cluster.to_string()])?;
             }
         }
@@ -636,7 +655,7 @@ fn write_predictions<W: Write>(
             // Components are numbered; one probability column per component.
             let components: Vec<String> = (0..*k).map(|c| c.to_string()).collect();
             let columns = components.iter().map(|c| format!("proba_{c}")).collect();
-            let labels = kiln_model_zoo::metrics::argmax_rows(proba, *k);
+            let labels = prediction.clusters().unwrap_or_default();
             let header = header.then_some(("cluster", columns));
             write_classes(csv, header, &components, proba, *k, labels)?;
         }
@@ -646,13 +665,13 @@ fn write_predictions<W: Write>(
                 1 => vec!["decision".to_owned()],
                 _ => names.iter().map(|n| format!("decision_{n}")).collect(),
             };
-            let labels = kiln_model_zoo::metrics::classes_from_scores(scores, *width);
+            let labels = prediction.classes().unwrap_or_default();
             let header = header.then_some(("prediction", columns));
             write_classes(csv, header, &names, scores, *width, labels)?;
         }
         HostPrediction::Probabilities { proba, n_classes } => {
             let columns = names.iter().map(|n| format!("proba_{n}")).collect();
-            let labels = kiln_model_zoo::metrics::argmax_rows(proba, *n_classes);
+            let labels = prediction.classes().unwrap_or_default();
             let header = header.then_some(("prediction", columns));
             write_classes(csv, header, &names, proba, *n_classes, labels)?;
         }
@@ -684,9 +703,11 @@ fn write_classes<W: Write>(
         csv.write_record(std::iter::once(label_column.to_owned()).chain(columns))?;
     }
     for (row, label) in values.chunks_exact(width).zip(labels) {
-        csv.write_record(
-            std::iter::once(names[label].clone()).chain(row.iter().map(|v| number(*v))),
-        )?;
+        let name = names
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| label.to_string());
+        csv.write_record(std::iter::once(name).chain(row.iter().map(|v| number(*v))))?;
     }
     Ok(())
 }
@@ -694,8 +715,11 @@ fn write_classes<W: Write>(
 /// One line of `kiln backends`.
 #[derive(Clone, Debug, Serialize)]
 pub struct BackendStatus {
+    /// The backend's name.
     pub name: &'static str,
+    /// Whether this build has it.
     pub compiled: bool,
+    /// Whether it runs here.
     pub works: bool,
     /// What it runs on, or why it does not work.
     pub detail: String,
@@ -738,29 +762,29 @@ pub fn backends() -> Vec<BackendStatus> {
 /// `kiln export`: the deployment file firmware loads (weights, scaling, labels); returns its
 /// size in bytes. The file is decoded again before it is written, so a file that would not
 /// load on the device is never written.
-pub fn export(run: &Path, out: &Path) -> Result<usize> {
+pub fn export<M: Estimator>(run: &Path, out: &Path) -> Result<usize> {
     let meta = run::read_meta(run)?;
-    let deployment = kiln_model_zoo::deploy::Deployment {
-        model: meta.model.clone(),
-        shape: meta.shape,
-        mean: meta.preprocessing.mean.clone(),
-        scale: meta.preprocessing.scale.clone(),
-        class_names: meta.preprocessing.class_names.clone(),
-    };
-    let weights_path = run.join(run::MODEL_FILE);
-    let weights = std::fs::read(&weights_path).map_err(|e| Error::io("read", &weights_path, e))?;
-    let invalid = |e: kiln_model_zoo::deploy::DeployError| Error::Run {
+    let invalid = |e: DeployError| Error::Run {
         message: format!("cannot export this model: {e}"),
         path: run.to_owned(),
         fix: "retrain the model with this kiln version".into(),
     };
+    let config = M::read_config(meta.model.clone())
+        .map_err(|e| invalid(DeployError::Model(e.to_string())))?;
+    let deployment = Deployment {
+        model: config,
+        shape: meta.shape,
+        preprocessing: meta.preprocessing.clone(),
+    };
+    let weights_path = run.join(run::MODEL_FILE);
+    let weights = std::fs::read(&weights_path).map_err(|e| Error::io("read", &weights_path, e))?;
     let bytes = deployment.encode_weights(&weights).map_err(invalid)?;
     let check_device =
         kiln_backends::open(kiln_backends::compiled()[0]).map_err(|source| Error::Backend {
             source,
             location: Location::file(run.join(run::META_FILE)),
         })?;
-    kiln_model_zoo::deploy::Deployment::decode(&bytes, &check_device.device).map_err(invalid)?;
+    Deployment::decode::<M>(&bytes, &check_device.device).map_err(invalid)?;
     std::fs::write(out, &bytes).map_err(|e| Error::io("write", out, e))?;
     Ok(bytes.len())
 }

@@ -3,10 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use kiln_backends::BackendKind;
-use kiln_model_zoo::ModelConfig;
+use kiln_model_zoo::{ConfigReadError, Estimator};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
+pub use crate::options::{
+    AdamConfig, EarlyStopping, OptimizerConfig, RmsPropConfig, Schedule, SgdConfig, TrainConfig,
+};
 
 /// A whole config file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,8 +21,12 @@ pub struct Config {
     /// Seeds the train/valid split, the batch order and the device's RNG.
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// `[data]`.
     pub data: DataConfig,
-    pub model: ModelConfig,
+    /// `[model]`: `kind` and the model's own keys, read by the model the kind names (see
+    /// [`LoadedConfig::model_config`]).
+    pub model: toml::Table,
+    /// `[train]`.
     #[serde(default)]
     pub train: TrainConfig,
 }
@@ -62,220 +69,10 @@ fn yes() -> bool {
     true
 }
 
-/// `[train]`: the training schedule of gradient-fitted models (iterative models use `epochs`
-/// as their maximum number of steps).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainConfig {
-    /// Passes over the training data (default 100).
-    pub epochs: usize,
-    /// Rows per gradient step (default 64).
-    pub batch_size: usize,
-    /// Shuffle the rows every epoch (default true).
-    pub shuffle: bool,
-    pub optimizer: OptimizerConfig,
-    /// The learning rate over the epochs (default constant).
-    pub schedule: Schedule,
-    /// Epochs over which the learning rate ramps linearly up from near 0 (default 0).
-    pub warmup_epochs: usize,
-    /// Scale each parameter's gradient down to at most this L2 norm (burn's per-parameter
-    /// clipping; default none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grad_clip_norm: Option<f64>,
-    /// Stop when a watched metric has not improved for `patience` epochs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub early_stopping: Option<EarlyStopping>,
-    /// Write a checkpoint every this many epochs, or steps of an iterative fit (always also at
-    /// the end; 0: only at the end).
-    pub checkpoint_every: usize,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            epochs: 100,
-            batch_size: 64,
-            shuffle: true,
-            optimizer: OptimizerConfig::default(),
-            schedule: Schedule::Constant,
-            warmup_epochs: 0,
-            grad_clip_norm: None,
-            early_stopping: None,
-            checkpoint_every: 1,
-        }
-    }
-}
-
-/// `early_stopping = { patience = 5, min_delta = 1e-4, metric = "accuracy" }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EarlyStopping {
-    /// Epochs without improvement before stopping.
-    pub patience: usize,
-    /// Smallest change of the metric that counts as an improvement.
-    #[serde(default)]
-    pub min_delta: f64,
-    /// `valid_loss` (default; the training loss when there is no validation data),
-    /// `train_loss`, or a validation metric: `accuracy`, `log_loss`, `mse`, `mae`, `r2`,
-    /// `deviance`. Accuracy and R² are maximised, the others minimised.
-    #[serde(default = "valid_loss")]
-    pub metric: String,
-}
-
-fn valid_loss() -> String {
-    "valid_loss".into()
-}
-
-/// `schedule = { kind = "cosine" }`: the learning rate per epoch, as a factor of
-/// `optimizer.learning_rate`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Schedule {
-    /// The same rate throughout.
-    #[default]
-    Constant,
-    /// Multiplied by `gamma` every `every` epochs.
-    Step { every: usize, gamma: f64 },
-    /// Multiplied by `gamma` every epoch.
-    Exponential { gamma: f64 },
-    /// Half a cosine from the full rate down to `min_lr` at the last epoch (per step).
-    Cosine {
-        #[serde(default)]
-        min_lr: f64,
-    },
-    /// Multiplied by `factor` once the validation loss (the training loss without
-    /// validation data) has not improved by a relative `threshold` for `patience` epochs,
-    /// never below `min_lr` (PyTorch's `ReduceLROnPlateau`).
-    Plateau {
-        #[serde(default = "plateau_factor")]
-        factor: f64,
-        #[serde(default = "plateau_patience")]
-        patience: usize,
-        #[serde(default = "plateau_threshold")]
-        threshold: f64,
-        #[serde(default)]
-        min_lr: f64,
-    },
-}
-
-fn plateau_factor() -> f64 {
-    0.1
-}
-
-fn plateau_patience() -> usize {
-    10
-}
-
-fn plateau_threshold() -> f64 {
-    1e-4
-}
-
-/// `optimizer = { kind = "adam", learning_rate = 0.01 }`: burn's optimizers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum OptimizerConfig {
-    /// Stochastic gradient descent, optionally with (Nesterov) momentum.
-    Sgd(SgdConfig),
-    /// Adam.
-    Adam(AdamConfig),
-    /// Adam with decoupled weight decay.
-    Adamw(AdamConfig),
-    /// RMSprop.
-    Rmsprop(RmsPropConfig),
-}
-
-impl Default for OptimizerConfig {
-    fn default() -> Self {
-        Self::Adam(AdamConfig::default())
-    }
-}
-
-impl OptimizerConfig {
-    pub fn learning_rate(&self) -> f64 {
-        match self {
-            Self::Sgd(c) => c.learning_rate,
-            Self::Adam(c) | Self::Adamw(c) => c.learning_rate,
-            Self::Rmsprop(c) => c.learning_rate,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SgdConfig {
-    pub learning_rate: f64,
-    /// Momentum factor (0 = plain SGD).
-    pub momentum: f64,
-    pub nesterov: bool,
-    /// L2 weight decay added to the gradient.
-    pub weight_decay: f64,
-}
-
-impl Default for SgdConfig {
-    fn default() -> Self {
-        Self {
-            learning_rate: 0.01,
-            momentum: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdamConfig {
-    pub learning_rate: f64,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub epsilon: f32,
-    /// Weight decay: added to the gradient for `adam`, decoupled for `adamw`.
-    pub weight_decay: f32,
-}
-
-impl Default for AdamConfig {
-    fn default() -> Self {
-        Self {
-            learning_rate: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: 0.0,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RmsPropConfig {
-    pub learning_rate: f64,
-    /// Smoothing constant of the squared-gradient average.
-    pub alpha: f32,
-    pub momentum: f32,
-    pub epsilon: f32,
-    /// Normalise by the gradient's variance rather than its second moment.
-    pub centered: bool,
-    /// L2 weight decay added to the gradient.
-    pub weight_decay: f32,
-}
-
-impl Default for RmsPropConfig {
-    fn default() -> Self {
-        // PyTorch's defaults.
-        Self {
-            learning_rate: 0.01,
-            alpha: 0.99,
-            momentum: 0.0,
-            epsilon: 1e-8,
-            centered: false,
-            weight_decay: 0.0,
-        }
-    }
-}
-
 /// A parsed config with what is needed to point errors at its source.
 #[derive(Clone, Debug)]
 pub struct LoadedConfig {
+    /// The parsed config.
     pub config: Config,
     /// The config file.
     pub path: PathBuf,
@@ -345,6 +142,94 @@ impl LoadedConfig {
             location.column = Some(column);
         }
         location
+    }
+
+    /// The `kind` of the `[model]` table.
+    pub fn kind(&self, known: &[&str]) -> Result<&str> {
+        match self.config.model.get("kind") {
+            Some(toml::Value::String(kind)) => Ok(kind),
+            Some(_) => Err(self.error(
+                &["model", "kind"],
+                "`kind` must be a string".into(),
+                format!(
+                    "write e.g. `kind = \"{}\"`",
+                    known.first().unwrap_or(&"mlp")
+                ),
+            )),
+            None => Err(self.error(
+                &["model"],
+                "`[model]` has no `kind`".into(),
+                format!("add `kind = ...`; the kinds are: {}", known.join(", ")),
+            )),
+        }
+    }
+
+    /// The `[model]` table read as `M`'s config, every error located at its key.
+    pub fn model_config<M: Estimator>(&self) -> Result<M::Config> {
+        let table = serde_json::to_value(&self.config.model).map_err(|e| {
+            self.error(
+                &["model"],
+                format!("`[model]` cannot be read: {e}"),
+                "fix the values of `[model]`".into(),
+            )
+        })?;
+        M::read_config(table).map_err(|e| match e {
+            ConfigReadError::Invalid(message) => {
+                let described = describe_serde_error(&message);
+                let keys: Vec<&str> = match &described.key {
+                    Some(key) => vec!["model", key],
+                    None => vec!["model"],
+                };
+                self.error(&keys, described.message, described.fix)
+            }
+            ConfigReadError::WrongKind { found, expected } => self.error(
+                &["model", "kind"],
+                format!("unknown value `{found}`"),
+                suggestion(&found, &expected.split(", ").collect::<Vec<_>>()),
+            ),
+            ConfigReadError::MissingKind => self.error(
+                &["model"],
+                "`[model]` has no `kind`".into(),
+                format!("add `kind = ...`; the kinds are: {}", M::KINDS.join(", ")),
+            ),
+        })
+    }
+
+    /// The config as it was used, as TOML: defaults filled in (`model` is the model's whole
+    /// table), overrides applied, data paths absolute.
+    pub fn resolved(&self, model: serde_json::Value) -> Result<String> {
+        let mut config = self.config.clone();
+        config.backend = self.backend.name().into();
+        config.data.train = self.resolve_absolute(&config.data.train);
+        config.data.valid = config
+            .data
+            .valid
+            .as_deref()
+            .map(|p| self.resolve_absolute(p));
+        let bug = |e: String| Error::Run {
+            message: format!("cannot write the resolved config: {e}"),
+            path: self.path.clone(),
+            fix: "report this as a kiln bug".into(),
+        };
+        // `[model]` goes in with `kind` first, then the model's keys (nested tables included).
+        let model_text = toml::Value::try_from(without_nulls(model))
+            .and_then(|value| toml::to_string(&value))
+            .map_err(|e| bug(e.to_string()))?;
+        let model: toml_edit::DocumentMut = model_text.parse().map_err(|e| bug(format!("{e}")))?;
+        let mut table = toml_edit::Table::new();
+        if let Some(kind) = model.get("kind") {
+            table.insert("kind", kind.clone());
+        }
+        for (key, item) in model.iter().filter(|(key, _)| *key != "kind") {
+            table.insert(key, item.clone());
+        }
+        config.model = toml::Table::new();
+        let mut doc: toml_edit::DocumentMut = toml::to_string(&config)
+            .map_err(|e| bug(e.to_string()))?
+            .parse()
+            .map_err(|e| bug(format!("{e}")))?;
+        doc.insert("model", toml_edit::Item::Table(table));
+        Ok(doc.to_string())
     }
 
     /// A config error located at `keys`.
@@ -538,47 +423,67 @@ fn toml_error(path: &Path, source: &str, err: &toml::de::Error) -> Error {
         line: Some(line),
         column: Some(column),
     };
-    let message = err.message().trim().replace('\n', " ");
-    let ticked = backticked(&message);
-    let (message, fix) = if let Some(rest) = message.strip_prefix("unknown field ") {
-        let unknown = ticked.first().cloned().unwrap_or_default();
-        let known: Vec<&str> = ticked.iter().skip(1).map(String::as_str).collect();
-        let _ = rest;
-        (
-            format!("unknown key `{unknown}`"),
-            suggestion(&unknown, &known),
-        )
-    } else if message.starts_with("unknown variant ") {
-        let unknown = ticked.first().cloned().unwrap_or_default();
-        let known: Vec<&str> = ticked.iter().skip(1).map(String::as_str).collect();
-        (
-            format!("unknown value `{unknown}`"),
-            suggestion(&unknown, &known),
-        )
-    } else if message.starts_with("missing field ") {
-        let missing = ticked.first().cloned().unwrap_or_default();
-        (
-            format!("missing key `{missing}`"),
-            format!("add `{missing} = ...` to this table"),
-        )
-    } else if message.starts_with("missing tag") || message.contains("missing field `kind`") {
-        (
-            message.clone(),
-            format!(
-                "add `kind = ...`; the kinds are: {}",
-                ModelConfig::KINDS.join(", ")
-            ),
-        )
-    } else {
-        (
-            message,
-            "fix the TOML at that place (configs/ has working examples)".to_owned(),
-        )
-    };
+    let described = describe_serde_error(err.message());
     Error::Config {
-        message,
+        message: described.message,
         location,
-        fix,
+        fix: described.fix,
+    }
+}
+
+/// A serde error message (unknown field, unknown variant, missing field, ...) as kiln says it.
+struct Described {
+    message: String,
+    fix: String,
+    /// The key the error is about, when it names one.
+    key: Option<String>,
+}
+
+fn describe_serde_error(message: &str) -> Described {
+    let message = message.trim().replace('\n', " ");
+    let ticked = backticked(&message);
+    let first = ticked.first().cloned().unwrap_or_default();
+    let known: Vec<&str> = ticked.iter().skip(1).map(String::as_str).collect();
+    if message.starts_with("unknown field ") {
+        Described {
+            message: format!("unknown key `{first}`"),
+            fix: suggestion(&first, &known),
+            key: Some(first),
+        }
+    } else if message.starts_with("unknown variant ") {
+        Described {
+            message: format!("unknown value `{first}`"),
+            fix: suggestion(&first, &known),
+            key: None,
+        }
+    } else if message.starts_with("missing field ") {
+        Described {
+            message: format!("missing key `{first}`"),
+            fix: format!("add `{first} = ...` to this table"),
+            key: None,
+        }
+    } else {
+        Described {
+            message,
+            fix: "fix the TOML at that place (configs/ has working examples)".to_owned(),
+            key: None,
+        }
+    }
+}
+
+/// `value` without its `null`s, which TOML cannot hold (an absent key means the same).
+fn without_nulls(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(without_nulls).collect())
+        }
+        other => other,
     }
 }
 
@@ -660,8 +565,16 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
         LoadedConfig::load(&path, &overrides)
     }
 
+    /// The error of loading `text` and reading its `[model]` as a zoo model.
     fn message(text: &str, overrides: &[&str]) -> String {
-        load(text, overrides).unwrap_err().to_string()
+        load(text, overrides)
+            .and_then(|loaded| {
+                loaded
+                    .model_config::<kiln_model_zoo::Model>()
+                    .map(|_| loaded)
+            })
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -681,10 +594,11 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
         assert_eq!(c.train.optimizer.learning_rate(), 0.5);
         assert_eq!(c.train.batch_size, 64);
         assert!(c.data.standardize);
-        match &c.model {
-            ModelConfig::LinearRegression(m) => assert_eq!(m.l2, 2.0),
-            other => panic!("{other:?}"),
-        }
+        let model = loaded.model_config::<kiln_model_zoo::Model>().unwrap();
+        assert_eq!(
+            kiln_model_zoo::Model::write_config(&model)["l2"],
+            serde_json::json!(2.0)
+        );
         assert_eq!(
             loaded
                 .locate(&["model", "l2"])
@@ -712,7 +626,7 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
             msg.contains("unknown key `l3`") && msg.contains("did you mean `l2`?"),
             "{msg}"
         );
-        assert!(msg.contains("c.toml:"), "{msg}");
+        assert!(msg.contains("c.toml:10:1;"), "{msg}");
 
         let text = BASE.replace("[data]", "[dta]");
         assert!(message(&text, &[]).contains("did you mean `data`?"));

@@ -1,14 +1,11 @@
-//! CSV data: reading and checking it, the train/valid split, standardization, and upload to a
-//! device.
+//! Data sets: rows read from CSV (checked, every error naming the file, line and fix) or given
+//! in memory, and the seeded train/valid split.
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use kiln_model_zoo::{Batch, Targets, Task};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::config::suggestion;
 use crate::error::{Error, Location, Result};
@@ -24,19 +21,22 @@ pub enum TargetKind {
 
 /// The target column as read.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RawTarget {
-    /// No target read (prediction).
+pub enum Target {
+    /// No target read (prediction, or clustering without labels).
     None,
+    /// A number per row.
     Values(Vec<f32>),
     /// Class labels: each distinct label once, in order of first appearance, and each row's
     /// index into them (a small integer per row, not a string).
     Labels {
+        /// The distinct labels.
         names: Vec<String>,
+        /// Each row's index into `names`.
         rows: Vec<u32>,
     },
 }
 
-impl RawTarget {
+impl Target {
     /// Labels `rows` index into `names`, re-indexed so `names` holds only the labels used, in
     /// order of first appearance.
     fn labels(names: &[String], rows: impl Iterator<Item = u32>) -> Self {
@@ -50,52 +50,283 @@ impl RawTarget {
                 })
             })
             .collect();
-        RawTarget::Labels { names: used, rows }
+        Target::Labels { names: used, rows }
     }
 }
 
-/// Rows of a CSV file: features row-major, and the target.
+/// Rows of a data set: features row-major, and the target. Read from a CSV file
+/// ([`read_csv`], [`Dataset::read_csv`]) or built from rows in memory ([`Dataset::regression`],
+/// [`Dataset::classification`], [`Dataset::unlabelled`]).
+///
+/// ```
+/// use kiln_trainer::data::Dataset;
+///
+/// let names = vec!["height".to_string(), "weight".to_string()];
+/// let data = Dataset::classification(
+///     names.clone(),
+///     vec![1.6, 55.0, 1.8, 80.0, 1.7, 65.0, 1.9, 90.0],
+///     &["small", "large", "small", "large"],
+/// )
+/// .unwrap();
+/// assert_eq!((data.n_rows(), data.n_features()), (4, 2));
+/// let (train, valid) = data.split(0.25, 7).unwrap();
+/// assert_eq!((train.n_rows(), valid.n_rows()), (3, 1));
+///
+/// // Wrong input is an error that names the rule, never a panic.
+/// let ragged = Dataset::regression(names, vec![1.0, 2.0, 3.0], vec![0.5]);
+/// assert!(ragged.unwrap_err().to_string().contains("not a whole number of rows"));
+/// ```
 #[derive(Clone, Debug)]
-pub struct Table {
+pub struct Dataset {
+    /// Where the rows come from: the CSV file, or `<rows>` for rows built in memory.
     pub path: PathBuf,
+    /// The feature columns, in order.
     pub feature_names: Vec<String>,
     /// `n_rows × feature_names.len()`, row-major.
     pub x: Vec<f32>,
-    pub target: RawTarget,
-    /// The file line of each row, for error messages.
+    /// The target column's name (`target` for rows built in memory), when there are targets.
+    pub target_column: Option<String>,
+    /// The target of each row.
+    pub target: Target,
+    /// The file line of each row (its 1-based number for rows built in memory), for error
+    /// messages.
     pub lines: Vec<u64>,
 }
 
-impl Table {
+/// Why rows given in memory cannot make a [`Dataset`]: one variant per rule.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DatasetError {
+    /// No feature names were given.
+    #[error("a data set needs at least one feature column")]
+    NoFeatures,
+    /// A feature name appears twice.
+    #[error("feature name `{0}` appears twice; give every feature a distinct name")]
+    DuplicateFeature(String),
+    /// The values do not fill whole rows.
+    #[error(
+        "{values} feature values are not a whole number of rows of {features} features; \
+         give one value per feature per row, row after row"
+    )]
+    RaggedRows {
+        /// Values given.
+        values: usize,
+        /// Features per row.
+        features: usize,
+    },
+    /// Not one target per row.
+    #[error("the data has {rows} rows but {targets} targets; give one target per row")]
+    TargetCount {
+        /// Rows of features.
+        rows: usize,
+        /// Targets given.
+        targets: usize,
+    },
+    /// A feature value is NaN or infinite.
+    #[error("feature `{column}` of row {row} is {value}, not a finite number; fill or drop it")]
+    NotFinite {
+        /// The row (1-based).
+        row: usize,
+        /// The feature's name.
+        column: String,
+        /// The value.
+        value: f32,
+    },
+    /// A regression target is NaN or infinite.
+    #[error("the target of row {row} is {value}, not a finite number; fill or drop the row")]
+    TargetNotFinite {
+        /// The row (1-based).
+        row: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A class label is empty.
+    #[error("the label of row {row} is empty; give every row a label")]
+    EmptyLabel {
+        /// The row (1-based).
+        row: usize,
+    },
+    /// A validation fraction outside `[0, 1)`.
+    #[error("the validation fraction must be in [0, 1), got {0}")]
+    BadFraction(f64),
+    /// Too few rows to hold some out and keep some.
+    #[error("{rows} rows are too few to hold out {fraction} of them for validation")]
+    TooFewToSplit {
+        /// Rows in the data set.
+        rows: usize,
+        /// The fraction asked for.
+        fraction: f64,
+    },
+}
+
+/// The path a [`Dataset`] built in memory names in messages.
+pub const IN_MEMORY: &str = "<rows>";
+
+impl Dataset {
+    /// Rows held in memory: `x` row-major, one value per feature name per row, and the target.
+    pub fn new(
+        feature_names: Vec<String>,
+        x: Vec<f32>,
+        target: Target,
+    ) -> Result<Self, DatasetError> {
+        let d = feature_names.len();
+        if d == 0 {
+            return Err(DatasetError::NoFeatures);
+        }
+        for (i, name) in feature_names.iter().enumerate() {
+            if feature_names[..i].contains(name) {
+                return Err(DatasetError::DuplicateFeature(name.clone()));
+            }
+        }
+        if x.len() % d != 0 {
+            return Err(DatasetError::RaggedRows {
+                values: x.len(),
+                features: d,
+            });
+        }
+        let n = x.len() / d;
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(DatasetError::NotFinite {
+                row: i / d + 1,
+                column: feature_names[i % d].clone(),
+                value: x[i],
+            });
+        }
+        let targets = match &target {
+            Target::None => n,
+            Target::Values(y) => {
+                if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+                    return Err(DatasetError::TargetNotFinite {
+                        row: i + 1,
+                        value: y[i],
+                    });
+                }
+                y.len()
+            }
+            Target::Labels { names, rows } => {
+                if let Some(i) = rows.iter().position(|&r| {
+                    names
+                        .get(r as usize)
+                        .is_none_or(|name| name.trim().is_empty())
+                }) {
+                    return Err(DatasetError::EmptyLabel { row: i + 1 });
+                }
+                rows.len()
+            }
+        };
+        if targets != n {
+            return Err(DatasetError::TargetCount { rows: n, targets });
+        }
+        Ok(Self {
+            path: PathBuf::from(IN_MEMORY),
+            feature_names,
+            x,
+            target_column: (target != Target::None).then(|| "target".to_owned()),
+            target,
+            lines: (1..=n as u64).collect(),
+        })
+    }
+
+    /// Rows with a numeric target (regression).
+    pub fn regression(
+        feature_names: Vec<String>,
+        x: Vec<f32>,
+        y: Vec<f32>,
+    ) -> Result<Self, DatasetError> {
+        Self::new(feature_names, x, Target::Values(y))
+    }
+
+    /// Rows with a class label each (classification).
+    pub fn classification<S: AsRef<str>>(
+        feature_names: Vec<String>,
+        x: Vec<f32>,
+        labels: &[S],
+    ) -> Result<Self, DatasetError> {
+        let mut names: Vec<String> = Vec::new();
+        let rows = labels
+            .iter()
+            .map(|label| {
+                let label = label.as_ref();
+                match names.iter().position(|n| n == label) {
+                    Some(i) => i as u32,
+                    None => {
+                        names.push(label.to_owned());
+                        names.len() as u32 - 1
+                    }
+                }
+            })
+            .collect();
+        Self::new(feature_names, x, Target::Labels { names, rows })
+    }
+
+    /// Rows without a target (clustering, or rows to predict).
+    pub fn unlabelled(feature_names: Vec<String>, x: Vec<f32>) -> Result<Self, DatasetError> {
+        Self::new(feature_names, x, Target::None)
+    }
+
+    /// Reads a CSV file with a header row: `target` names the target column and what it
+    /// holds (`None` for no target); every other column is a feature.
+    pub fn read_csv(path: &Path, target: Option<(&str, TargetKind)>) -> Result<Self> {
+        read_csv(
+            path,
+            Columns {
+                target,
+                features: None,
+            },
+        )
+    }
+
+    /// The number of rows.
     pub fn n_rows(&self) -> usize {
         self.lines.len()
     }
 
+    /// The number of feature columns.
     pub fn n_features(&self) -> usize {
         self.feature_names.len()
     }
 
     /// The rows at `indices`, in that order.
-    pub fn select(&self, indices: &[usize]) -> Table {
+    pub fn select(&self, indices: &[usize]) -> Dataset {
         let d = self.n_features();
         let mut x = Vec::with_capacity(indices.len() * d);
         for &i in indices {
             x.extend_from_slice(&self.x[i * d..(i + 1) * d]);
         }
         let target = match &self.target {
-            RawTarget::None => RawTarget::None,
-            RawTarget::Values(v) => RawTarget::Values(indices.iter().map(|&i| v[i]).collect()),
-            RawTarget::Labels { names, rows } => {
-                RawTarget::labels(names, indices.iter().map(|&i| rows[i]))
+            Target::None => Target::None,
+            Target::Values(v) => Target::Values(indices.iter().map(|&i| v[i]).collect()),
+            Target::Labels { names, rows } => {
+                Target::labels(names, indices.iter().map(|&i| rows[i]))
             }
         };
-        Table {
+        Dataset {
             path: self.path.clone(),
             feature_names: self.feature_names.clone(),
             x,
+            target_column: self.target_column.clone(),
             target,
             lines: indices.iter().map(|&i| self.lines[i]).collect(),
         }
+    }
+
+    /// Splits the rows into (train, valid) by a seeded shuffle, `valid_fraction` of them (at
+    /// least one when positive) held out, as [`split_indices`].
+    pub fn split(
+        &self,
+        valid_fraction: f64,
+        seed: u64,
+    ) -> Result<(Dataset, Dataset), DatasetError> {
+        if !(0.0..1.0).contains(&valid_fraction) {
+            return Err(DatasetError::BadFraction(valid_fraction));
+        }
+        let (train, valid) = split_indices(self.n_rows(), valid_fraction, seed);
+        if train.is_empty() || (valid_fraction > 0.0 && valid.is_empty()) {
+            return Err(DatasetError::TooFewToSplit {
+                rows: self.n_rows(),
+                fraction: valid_fraction,
+            });
+        }
+        Ok((self.select(&train), self.select(&valid)))
     }
 }
 
@@ -109,7 +340,7 @@ pub struct Columns<'a> {
 }
 
 /// Reads a CSV file with a header row. Every error names the file and line and the fix.
-pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Table> {
+pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Dataset> {
     let mut reader = CsvReader::open(path, columns)?;
     let table = reader.read_rows(usize::MAX)?;
     if table.n_rows() == 0 {
@@ -239,6 +470,7 @@ impl CsvReader {
         Ok(this)
     }
 
+    /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -270,7 +502,7 @@ impl CsvReader {
     }
 
     /// Reads up to `max_rows` more rows (none at the end of the file).
-    pub fn read_rows(&mut self, max_rows: usize) -> Result<Table> {
+    pub fn read_rows(&mut self, max_rows: usize) -> Result<Dataset> {
         let reserve = max_rows.min(1 << 16);
         let mut x = Vec::with_capacity(reserve * self.feature_idx.len());
         let mut values = Vec::new();
@@ -350,16 +582,17 @@ impl CsvReader {
         outcome?;
         self.block = block;
         let target = match self.target {
-            None => RawTarget::None,
-            Some((_, TargetKind::Values)) => RawTarget::Values(values),
-            Some((_, TargetKind::Labels)) => RawTarget::Labels {
+            None => Target::None,
+            Some((_, TargetKind::Values)) => Target::Values(values),
+            Some((_, TargetKind::Labels)) => Target::Labels {
                 names: label_names,
                 rows: labels,
             },
         };
-        Ok(Table {
+        Ok(Dataset {
             path: self.path.clone(),
             feature_names: self.feature_names(),
+            target_column: self.target.map(|(i, _)| self.header[i].clone()),
             x,
             target,
             lines,
@@ -555,230 +788,11 @@ pub fn split_indices(n: usize, valid_fraction: f64, seed: u64) -> (Vec<usize>, V
     (indices, valid)
 }
 
-/// What `predict` needs besides the weights: columns, scaling and label names. Saved with the
-/// model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Preprocessing {
-    pub feature_names: Vec<String>,
-    /// The target column (absent for unsupervised models).
-    pub target: Option<String>,
-    /// Class names, in the order of the model's outputs (classifiers only).
-    pub class_names: Option<Vec<String>>,
-    /// Per-feature mean subtracted before prediction (0 when not standardizing).
-    pub mean: Vec<f32>,
-    /// Per-feature scale divided by after the mean (1 when not standardizing).
-    pub scale: Vec<f32>,
-}
-
-impl Preprocessing {
-    /// Learns the scaling (population standard deviation, as scikit-learn's `StandardScaler`;
-    /// a constant column keeps scale 1) and the class names from the training split.
-    pub fn fit(train: &Table, target: Option<&str>, standardize: bool) -> Self {
-        let mut summary = ColumnSummary::default();
-        summary.add(train);
-        summary.preprocessing(train.feature_names.clone(), target, standardize)
-    }
-
-    /// The task the data poses.
-    pub fn task(&self) -> Task {
-        match &self.class_names {
-            Some(names) => Task::Classification {
-                n_classes: names.len(),
-            },
-            None => Task::Regression,
-        }
-    }
-
-    /// Scales the features in place.
-    pub fn transform(&self, x: &mut [f32]) {
-        let d = self.mean.len();
-        for row in x.chunks_exact_mut(d) {
-            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
-                *v = (*v - m) / s;
-            }
-        }
-    }
-
-    /// The class index of every label, or an error naming the row of an unseen label.
-    pub fn encode_labels(&self, table: &Table) -> Result<Vec<usize>> {
-        let (Some(classes), RawTarget::Labels { names, rows }) = (&self.class_names, &table.target)
-        else {
-            return Ok(Vec::new());
-        };
-        // The class of each distinct label, once.
-        let class_of: Vec<Option<usize>> = names
-            .iter()
-            .map(|name| classes.iter().position(|c| c == name))
-            .collect();
-        rows.iter()
-            .zip(&table.lines)
-            .map(|(&label, line)| {
-                class_of[label as usize].ok_or_else(|| Error::Data {
-                    message: format!(
-                        "label `{}` was not among the training labels ({})",
-                        names[label as usize],
-                        classes.join(", ")
-                    ),
-                    location: Location::line(&table.path, *line as usize),
-                    fix: "remove the row, or train on data that has this label".into(),
-                })
-            })
-            .collect()
-    }
-
-    /// Scales `table`'s features and uploads them, with its targets, to `device`.
-    pub fn batch(&self, table: &Table, device: &Device) -> Result<Batch> {
-        let mut x = table.x.clone();
-        self.transform(&mut x);
-        let n = table.n_rows();
-        let x = Tensor::from_data(TensorData::new(x, [n, self.feature_names.len()]), device);
-        let targets = match &table.target {
-            RawTarget::Values(v) => Targets::Values(Tensor::from_data(
-                TensorData::new(v.clone(), [n, 1]),
-                device,
-            )),
-            RawTarget::Labels { .. } => {
-                let classes: Vec<i64> = self
-                    .encode_labels(table)?
-                    .into_iter()
-                    .map(|c| c as i64)
-                    .collect();
-                Targets::Classes(Tensor::<1, Int>::from_data(
-                    TensorData::new(classes, [n]),
-                    device,
-                ))
-            }
-            RawTarget::None => Targets::Values(Tensor::zeros([n, 1], device)),
-        };
-        Ok(Batch { x, targets })
-    }
-}
-
-/// Per-column means and sums of squared deviations (f64) of row-major values added in
-/// parts: parts are merged by Chan et al.'s pairwise update, so one part gives exactly the
-/// two-pass statistics.
-#[derive(Clone, Debug, Default)]
-pub struct Moments {
-    pub rows: usize,
-    pub mean: Vec<f64>,
-    /// Sums of squared deviations from the mean.
-    pub squares: Vec<f64>,
-}
-
-impl Moments {
-    /// Adds the rows of `x`, `width` values each.
-    pub fn add(&mut self, x: &[f32], width: usize) {
-        let n = x.len() / width.max(1);
-        if n == 0 {
-            return;
-        }
-        // Two passes row by row (memory order), each column summed in row order.
-        let mut mean = vec![0.0f64; width];
-        for row in x.chunks_exact(width) {
-            for (m, v) in mean.iter_mut().zip(row) {
-                *m += *v as f64;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n as f64);
-        let mut squares = vec![0.0f64; width];
-        for row in x.chunks_exact(width) {
-            for ((s, m), v) in squares.iter_mut().zip(&mean).zip(row) {
-                *s += (*v as f64 - m).powi(2);
-            }
-        }
-        if self.rows == 0 {
-            (self.mean, self.squares) = (mean, squares);
-        } else {
-            let (a, b) = (self.rows as f64, n as f64);
-            let total = a + b;
-            for j in 0..width {
-                let delta = mean[j] - self.mean[j];
-                self.mean[j] += delta * b / total;
-                self.squares[j] += squares[j] + delta * delta * a * b / total;
-            }
-        }
-        self.rows += n;
-    }
-}
-
-/// The feature [`Moments`] and the distinct labels of a table, or of a file read in chunks.
-#[derive(Clone, Debug, Default)]
-pub struct ColumnSummary {
-    features: Moments,
-    labels: std::collections::BTreeSet<String>,
-}
-
-impl ColumnSummary {
-    /// Adds a table's rows.
-    pub fn add(&mut self, table: &Table) {
-        self.features.add(&table.x, table.n_features());
-        if let RawTarget::Labels { names, .. } = &table.target {
-            for label in names {
-                if !self.labels.contains(label) {
-                    self.labels.insert(label.clone());
-                }
-            }
-        }
-    }
-
-    pub fn rows(&self) -> usize {
-        self.features.rows
-    }
-
-    /// The scaling (when `standardize`) and class names these rows give.
-    pub fn preprocessing(
-        &self,
-        feature_names: Vec<String>,
-        target: Option<&str>,
-        standardize: bool,
-    ) -> Preprocessing {
-        let d = feature_names.len();
-        let (mut mean, mut scale) = (vec![0.0f32; d], vec![1.0f32; d]);
-        let moments = &self.features;
-        if standardize && moments.rows > 0 {
-            for j in 0..d {
-                let m = moments.mean[j];
-                let sd = (moments.squares[j] / moments.rows as f64).sqrt();
-                mean[j] = m as f32;
-                scale[j] = if sd > 1e-12 * m.abs().max(1.0) {
-                    sd as f32
-                } else {
-                    1.0
-                };
-            }
-        }
-        let class_names = (!self.labels.is_empty()).then(|| {
-            let labels: Vec<String> = self.labels.iter().cloned().collect();
-            sorted_classes(&labels)
-        });
-        Preprocessing {
-            feature_names,
-            target: target.map(str::to_owned),
-            class_names,
-            mean,
-            scale,
-        }
-    }
-}
-
-/// Distinct labels, sorted numerically when they are all numbers, else as strings.
-fn sorted_classes(labels: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = labels.to_vec();
-    names.sort();
-    names.dedup();
-    if names.iter().all(|n| n.parse::<f64>().is_ok()) {
-        names.sort_by(|a, b| {
-            a.parse::<f64>()
-                .unwrap_or(0.0)
-                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
-        });
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::preprocess::{ColumnSummary, encode_labels, fit};
+    use kiln_model_zoo::Task;
 
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -806,7 +820,7 @@ mod tests {
         assert_eq!(table.feature_names, ["a", "b"]);
         assert_eq!(table.x, [1.0, 10.0, 3.0, 10.0, 5.0, 10.0]);
         assert_eq!(table.lines, [2, 3, 5]);
-        let prep = Preprocessing::fit(&table, Some("label"), true);
+        let prep = fit(&table, Some("label"), true);
         assert_eq!(
             prep.class_names.as_deref(),
             Some(&["x".to_owned(), "y".to_owned()][..])
@@ -821,7 +835,7 @@ mod tests {
             (10.0, 1.0),
             "a constant column keeps scale 1"
         );
-        assert_eq!(prep.encode_labels(&table).unwrap(), [0, 1, 0]);
+        assert_eq!(encode_labels(&prep, &table).unwrap(), [0, 1, 0]);
     }
 
     /// Chunks read in any order after a seek give the rows, labels and true line numbers of
@@ -857,7 +871,7 @@ mod tests {
             .collect();
         assert_eq!((x, lines), (whole.x.clone(), whole.lines.clone()));
         let merged = summary.preprocessing(whole.feature_names.clone(), Some("label"), true);
-        let direct = Preprocessing::fit(&whole, Some("label"), true);
+        let direct = fit(&whole, Some("label"), true);
         assert_eq!(merged.class_names, direct.class_names);
         for j in 0..2 {
             assert!(
@@ -884,14 +898,6 @@ mod tests {
         assert!(
             msg.contains("holds `x`") && msg.contains("d.csv:5;"),
             "{msg}"
-        );
-    }
-
-    #[test]
-    fn numeric_labels_sort_numerically() {
-        assert_eq!(
-            sorted_classes(&["10".into(), "9".into(), "10".into()]),
-            ["9", "10"]
         );
     }
 

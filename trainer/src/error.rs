@@ -10,12 +10,16 @@ use kiln_model_zoo::{ConfigError, FitError};
 /// A place in a file, printed as `FILE:LINE` or `FILE:LINE:COLUMN`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// The file.
     pub path: PathBuf,
+    /// 1-based line, when known.
     pub line: Option<usize>,
+    /// 1-based column, when known (only printed with a line).
     pub column: Option<usize>,
 }
 
 impl Location {
+    /// The whole file `path`, no line.
     pub fn file(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
@@ -24,6 +28,7 @@ impl Location {
         }
     }
 
+    /// Line `line` (1-based) of `path`.
     pub fn line(path: impl Into<PathBuf>, line: usize) -> Self {
         Self {
             path: path.into(),
@@ -52,36 +57,63 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("cannot {action} {}: {source}; {fix}", path.display())]
     Io {
+        /// What was being done, e.g. `"read the checkpoint"`.
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The underlying I/O error.
         source: std::io::Error,
+        /// How to fix it.
         fix: &'static str,
     },
     /// The config file is not valid.
     #[error("{message}, in {location}; {fix}")]
     Config {
+        /// What is wrong.
         message: String,
+        /// The config file, and the line when known.
         location: Location,
+        /// How to fix it.
         fix: String,
     },
     /// A data file is not valid.
     #[error("{message}, in {location}; {fix}")]
     Data {
+        /// What is wrong.
         message: String,
+        /// The data file, and the line when known.
         location: Location,
+        /// How to fix it.
         fix: String,
     },
     /// The backend cannot be used.
     #[error("{source}, in {location}")]
     Backend {
+        /// Why the backend cannot be opened.
         source: BackendError,
+        /// Where the backend is chosen (the config's `backend` key or the run's metadata).
         location: Location,
     },
     /// The model config does not fit the data.
-    #[error("{source}, in {location}")]
+    #[error("{source}{}", location.as_ref().map(|l| format!(", in {l}")).unwrap_or_default())]
     Model {
+        /// The rule the config breaks.
         source: ConfigError,
+        /// The config key at fault, when the config came from a file.
+        location: Option<Location>,
+    },
+    /// Rows given in memory do not make a data set.
+    #[error("{0}")]
+    Dataset(#[from] crate::data::DatasetError),
+    /// A config or run names a model kind this program does not know.
+    #[error("unknown model kind `{kind}`, in {location}; {fix}")]
+    UnknownKind {
+        /// The kind named.
+        kind: String,
+        /// Where it is named.
         location: Location,
+        /// The nearest known kind, or the list of them.
+        fix: String,
     },
     /// Fitting failed.
     #[error("{0}")]
@@ -96,8 +128,11 @@ pub enum Error {
         )).unwrap_or_default()
     )]
     Diverged {
+        /// The epoch (or iterative-fit step) it happened in, 1-based.
         epoch: usize,
+        /// The step it happened at, 1-based.
         step: usize,
+        /// The loss: NaN or infinite.
         value: f32,
         /// Where the last good checkpoint is, and how to resume from it.
         kept: Option<String>,
@@ -105,22 +140,34 @@ pub enum Error {
     /// Ctrl-C stopped the run after a step; a checkpoint was written.
     #[error("interrupted at epoch {epoch}, step {step}; {resume}")]
     Interrupted {
+        /// The epoch (or iterative-fit step) under way.
         epoch: usize,
+        /// Steps taken.
         step: usize,
+        /// How to resume from the checkpoint.
         resume: String,
     },
     /// A run directory is missing or incomplete.
     #[error("{message}, in {}; {fix}", path.display())]
     Run {
+        /// What is wrong.
         message: String,
+        /// The run directory or the file in it at fault.
         path: PathBuf,
+        /// How to fix it.
         fix: String,
     },
     /// A command-line value is not valid.
     #[error("{message}; {fix}")]
-    Usage { message: String, fix: String },
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
 }
 
+/// The trainer's result type, [`Error`] by default.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

@@ -6,7 +6,7 @@ use std::sync::Once;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::train::EpochRecord;
+use crate::records::EpochRecord;
 
 /// DejaVu Sans Mono, bundled so that plots need no system fonts (licence beside it).
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::train::EpochRecord;
+use crate::records::EpochRecord;
 
 /// Reports training progress.
 #[derive(Debug)]
@@ -34,6 +34,8 @@ impl Progress {
         Self { bar, total, metric }
     }
 
+    /// Shows one finished epoch (or step): its loss and, when present, the validation loss
+    /// and metric.
     pub fn epoch(&self, record: &EpochRecord) {
         let mut message = format!("loss {:.5}", record.train_loss);
         if let Some(valid) = record.valid_loss {
@@ -51,6 +53,7 @@ impl Progress {
         }
     }
 
+    /// Clears the bar; nothing on a plain stream.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

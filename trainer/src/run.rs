@@ -18,30 +18,65 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use kiln_model_zoo::{DataShape, Model, ModelConfig};
+use kiln_model_zoo::{DataShape, Estimator, Preprocessing};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint;
-use crate::data::Preprocessing;
 use crate::error::{Error, Result};
 
+/// The resolved config.
 pub const CONFIG_FILE: &str = "config.toml";
+/// The weights.
 pub const MODEL_FILE: &str = "model.bpk";
+/// What predict needs besides the weights ([`ModelMeta`]).
 pub const META_FILE: &str = "model.json";
+/// One JSON record per epoch or step.
 pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The final metrics and times; written last.
 pub const SUMMARY_FILE: &str = "summary.json";
+/// The loss and main metric per epoch, drawn.
 pub const PLOT_FILE: &str = "training.png";
 
-/// Everything about a trained model except its weights.
+/// Everything about a trained model except its weights: `model.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelMeta {
     /// The kiln version that wrote it.
     pub kiln_version: String,
     /// The backend it was trained on.
     pub backend: String,
-    pub model: ModelConfig,
+    /// The model's `[model]` table: its `kind` and every key, defaults filled in (see
+    /// [`Estimator::write_config`]).
+    pub model: serde_json::Value,
+    /// The shape of the data it was fitted on.
     pub shape: DataShape,
+    /// The columns, scaling and class names fitted with it.
     pub preprocessing: Preprocessing,
+}
+
+impl ModelMeta {
+    /// The meta of a model of `config` trained on `backend`.
+    pub fn new<M: Estimator>(
+        config: &M::Config,
+        backend: &str,
+        shape: DataShape,
+        preprocessing: Preprocessing,
+    ) -> Self {
+        Self {
+            kiln_version: env!("CARGO_PKG_VERSION").into(),
+            backend: backend.into(),
+            model: M::write_config(config),
+            shape,
+            preprocessing,
+        }
+    }
+
+    /// The model's `kind`.
+    pub fn kind(&self) -> &str {
+        self.model
+            .get("kind")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
 }
 
 /// A run directory being written. Dropped without [`RunWriter::commit`], it deletes itself.
@@ -109,31 +144,20 @@ impl RunWriter {
         self.partial.join(file)
     }
 
+    /// Writes `contents` to `file` in the run being written.
     pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
         let path = self.path(file);
         std::fs::write(&path, contents).map_err(|e| Error::io("write", path, e))
     }
 
+    /// Writes `value` as pretty JSON to `file` in the run being written.
     pub fn write_json(&self, file: &str, value: &impl Serialize) -> Result<()> {
-        let mut text =
-            serde_json::to_string_pretty(value).expect("kiln's own types serialize to JSON");
-        text.push('\n');
-        self.write(file, text)
+        write_json(&self.path(file), value)
     }
 
     /// Saves the weights and what predict needs.
-    pub fn save_model(&self, model: &Model, meta: &ModelMeta) -> Result<()> {
-        let path = self.path(MODEL_FILE);
-        model
-            .clone()
-            .into_record()
-            .save(&path)
-            .map_err(|e| Error::Run {
-                message: format!("cannot save the model: {e}"),
-                path: path.clone(),
-                fix: "check the disk".into(),
-            })?;
-        self.write_json(META_FILE, meta)
+    pub fn save_model<M: Module>(&self, model: &M, meta: &ModelMeta) -> Result<()> {
+        save_model(&self.partial, model, meta)
     }
 
     /// Moves the finished run into place; returns its final path.
@@ -156,6 +180,28 @@ impl Drop for RunWriter {
             let _ = std::fs::remove_dir_all(&self.partial);
         }
     }
+}
+
+/// Writes `model.bpk` (the weights) and `model.json` (`meta`) into `dir`.
+pub fn save_model<M: Module>(dir: &Path, model: &M, meta: &ModelMeta) -> Result<()> {
+    let path = dir.join(MODEL_FILE);
+    model
+        .clone()
+        .into_record()
+        .save(&path)
+        .map_err(|e| Error::Run {
+            message: format!("cannot save the model: {e}"),
+            path: path.clone(),
+            fix: "check the disk".into(),
+        })?;
+    write_json(&dir.join(META_FILE), meta)
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).expect("kiln's own types serialize to JSON");
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
 }
 
 /// `RUN.partial`, where `RUN` is built.
@@ -253,9 +299,15 @@ pub fn find_resumable(named: Option<&Path>, base: &Path, stem: &str) -> Result<R
 
 /// A trained model loaded from a run directory.
 #[derive(Debug)]
-pub struct SavedModel {
+pub struct SavedModel<M: Estimator> {
+    /// `model.json`.
     pub meta: ModelMeta,
-    pub model: Model,
+    /// The model's config, read from the meta.
+    pub config: M::Config,
+    /// The config checked against the data's shape.
+    pub params: M::Params,
+    /// The model with its weights.
+    pub model: M,
 }
 
 /// Reads `model.json` of a completed run.
@@ -276,20 +328,28 @@ pub fn read_meta(run: &Path) -> Result<ModelMeta> {
 }
 
 /// Loads the weights of a completed run onto `device`.
-pub fn load_model(run: &Path, meta: ModelMeta, device: &Device) -> Result<SavedModel> {
+pub fn load_model<M: Estimator>(
+    run: &Path,
+    meta: ModelMeta,
+    device: &Device,
+) -> Result<SavedModel<M>> {
     let invalid = |what: String| Error::Run {
         message: what,
         path: run.to_owned(),
         fix: "retrain the model; the run directory is damaged or from another kiln version".into(),
     };
-    let spec = meta
-        .model
-        .check(&meta.shape)
+    let config = M::read_config(meta.model.clone())
+        .map_err(|e| invalid(format!("model.json does not describe a valid model: {e}")))?;
+    let params = M::check(&config, &meta.shape)
         .map_err(|e| invalid(format!("model.json does not describe a valid model: {e}")))?;
     let weights = std::fs::read(run.join(MODEL_FILE))
         .map_err(|e| invalid(format!("cannot read model.bpk: {e}")))?;
-    let model = spec
-        .load(&weights, device)
+    let model = M::load_weights(&params, &weights, device)
         .map_err(|e| invalid(format!("model.bpk does not match model.json: {e}")))?;
-    Ok(SavedModel { meta, model })
+    Ok(SavedModel {
+        meta,
+        config,
+        params,
+        model,
+    })
 }

@@ -12,17 +12,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::{ColumnSummary, Columns, CsvReader, Preprocessing, RowsStart, Table, TargetKind};
+use kiln_model_zoo::Preprocessing;
+
+use crate::data::{Columns, CsvReader, Dataset, RowsStart, TargetKind};
 use crate::error::{Error, Location, Result};
-use crate::train::Split;
+use crate::preprocess::ColumnSummary;
 
 /// A check every chunk's rows must pass before training on them (a GLM's target range).
 pub type RowCheck = Arc<Check>;
 /// What a [`RowCheck`] calls.
-pub type Check = dyn Fn(&Table) -> Result<()> + Send + Sync;
+pub type Check = dyn Fn(&Dataset) -> Result<()> + Send + Sync;
 
 /// One chunk of the file: where it starts and its number of rows.
 #[derive(Clone, Debug)]
@@ -137,6 +138,7 @@ impl ChunkedCsv {
         self.check = Some(check);
     }
 
+    /// The file being read.
     pub fn path(&self) -> &Path {
         self.reader.path()
     }
@@ -163,7 +165,7 @@ impl ChunkedCsv {
     }
 
     /// The rows of chunk `index` (file order), checked.
-    pub fn read(&mut self, index: usize) -> Result<Table> {
+    pub fn read(&mut self, index: usize) -> Result<Dataset> {
         read_chunk(&mut self.reader, &self.chunks, index, self.check.as_deref())
     }
 
@@ -192,12 +194,6 @@ impl ChunkedCsv {
         });
         ReadAhead { receiver }
     }
-
-    /// Chunk `index` scaled by `prep` and uploaded to `device`.
-    pub fn split(&mut self, index: usize, prep: &Preprocessing, device: &Device) -> Result<Split> {
-        let table = self.read(index)?;
-        Split::from_table(prep, &table, device)
-    }
 }
 
 /// Chunk `index` read from `reader`, checked.
@@ -206,7 +202,7 @@ fn read_chunk(
     chunks: &[Chunk],
     index: usize,
     check: Option<&Check>,
-) -> Result<Table> {
+) -> Result<Dataset> {
     let chunk = &chunks[index];
     reader.seek(&chunk.start)?;
     let table = reader.read_rows(chunk.rows)?;
@@ -232,13 +228,13 @@ fn read_chunk(
 /// [`ChunkedCsv::read_ahead`].
 #[derive(Debug)]
 pub struct ReadAhead {
-    receiver: Receiver<(Option<usize>, Result<Table>)>,
+    receiver: Receiver<(Option<usize>, Result<Dataset>)>,
 }
 
 impl ReadAhead {
     /// Chunk `index`, skipping the chunks read before it in the order (trained before a
     /// resume).
-    pub fn take(&mut self, index: usize) -> Result<Table> {
+    pub fn take(&mut self, index: usize) -> Result<Dataset> {
         loop {
             match self.receiver.recv() {
                 Ok((Some(i), table)) if i == index => return table,

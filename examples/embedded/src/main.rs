@@ -27,6 +27,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use kiln_backends::{BackendKind, Device};
+use kiln_model_zoo::Model;
 use kiln_model_zoo::deploy::Deployment;
 
 /// One embedded model and its data (all byte slices are little-endian `f32`s but `model`).
@@ -125,7 +126,7 @@ fn phase(name: &str, phase: &str) {
 
 fn run(device: &Device) -> Result<(), String> {
     for embedded in MODELS {
-        let (deployment, model) = Deployment::decode(embedded.model, device)
+        let (deployment, model) = Deployment::decode::<Model>(embedded.model, device)
             .map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
         phase(embedded.name, "decode");
         let d = deployment.shape.n_features;
@@ -157,7 +158,7 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
         task: deployment.shape.task,
     };
     let trained =
-        kiln_model_zoo::online::train(&deployment.model, &deployment.shape, &rows, device)
+        kiln_model_zoo::online::train::<Model>(&deployment.model, &deployment.shape, &rows, device)
             .map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
     hprintln!(
         "train {} epochs {} lr {:?} before {:?} after {:?}",
@@ -169,8 +170,10 @@ fn train(embedded: &Embedded, deployment: &Deployment, device: &Device) -> Resul
     );
     // The trained model's outputs on its own (already scaled) rows, for the host to compare.
     let identity = Deployment {
-        mean: alloc::vec![0.0; rows.n_features],
-        scale: alloc::vec![1.0; rows.n_features],
+        preprocessing: kiln_model_zoo::Preprocessing::identity(
+            deployment.preprocessing.feature_names.clone(),
+            deployment.preprocessing.class_names.clone(),
+        ),
         ..deployment.clone()
     };
     for (row, input) in x.chunks_exact(rows.n_features).enumerate() {

@@ -12,16 +12,19 @@
 //! tests run.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use kiln_backends::BackendKind;
 use kiln_model_zoo::deploy::Deployment;
 use kiln_model_zoo::online::Rows;
 use kiln_model_zoo::rng::Rng;
-use kiln_model_zoo::{ModelConfig, Task};
-use kiln_trainer::commands::{self, TrainOptions};
+use kiln_model_zoo::{Model, ModelConfig, Task};
+use kiln_trainer::cli::Registry;
+use kiln_trainer::commands::TrainOptions;
 use kiln_trainer::data::{Columns, read_csv};
+
+use crate::common::repo;
 
 /// Relative tolerance between the device's and the host's outputs. Both run the same f32 code;
 /// they differ only in the order and fusing of floating-point operations.
@@ -32,13 +35,6 @@ const TRAIN_TOLERANCE: f32 = 1e-3;
 const PREDICT_ONLY: &str = "gp";
 /// The RAM budget for a training firmware (heap + stack).
 const TRAIN_RAM_BUDGET: usize = 96 * 1024;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
 
 fn write_f32(path: &Path, values: &[f32]) {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -121,7 +117,7 @@ fn assert_same_outputs(
     assert_eq!(device.len(), host.len(), "{what}");
     let k = host.len();
     let pick: Option<PickRows> = match (&deployment.model, deployment.shape.task) {
-        (ModelConfig::Kmeans(_), _) => Some(kiln_model_zoo::metrics::argmin_rows),
+        (ModelConfig::KMeans(_), _) => Some(kiln_model_zoo::metrics::argmin_rows),
         (ModelConfig::Gmm(_), _) => Some(kiln_model_zoo::metrics::argmax_rows),
         (_, Task::Classification { .. }) => Some(kiln_model_zoo::metrics::argmax_rows),
         _ => None,
@@ -332,9 +328,13 @@ fn check_outputs(
             n_features: d,
             task,
         };
-        let on_host =
-            kiln_model_zoo::online::train(&deployment.model, &deployment.shape, &rows, host)
-                .unwrap();
+        let on_host = kiln_model_zoo::online::train::<Model>(
+            &deployment.model,
+            &deployment.shape,
+            &rows,
+            host,
+        )
+        .unwrap();
         assert!(
             close(before as f32, on_host.before as f32, PREDICT_TOLERANCE),
             "{what}: {line} vs host {}",
@@ -346,8 +346,10 @@ fn check_outputs(
             on_host.after
         );
         let identity = Deployment {
-            mean: vec![0.0; d],
-            scale: vec![1.0; d],
+            preprocessing: kiln_model_zoo::Preprocessing::identity(
+                deployment.preprocessing.feature_names.clone(),
+                deployment.preprocessing.class_names.clone(),
+            ),
             ..deployment.clone()
         };
         for (row, (input, device_out)) in x.chunks(d).zip(&trained_rows[*name]).enumerate() {
@@ -401,22 +403,23 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     let mut deployments = BTreeMap::new();
     for (i, (name, config, data, set)) in cases.iter().enumerate() {
         let run = dir.path().join(name);
-        commands::train(&TrainOptions {
-            config: repo().join("configs").join(config),
-            backend: Some("flex".into()),
-            set: ["train.epochs=60"]
-                .iter()
-                .chain(set.iter())
-                .map(|s| s.to_string())
-                .collect(),
-            out: Some(run.clone()),
-            resume: None,
-        })
-        .unwrap();
+        Registry::zoo()
+            .train(&TrainOptions {
+                config: repo().join("configs").join(config),
+                backend: Some("flex".into()),
+                set: ["train.epochs=60"]
+                    .iter()
+                    .chain(set.iter())
+                    .map(|s| s.to_string())
+                    .collect(),
+                out: Some(run.clone()),
+                resume: None,
+            })
+            .unwrap();
         let file = embed.join(format!("{name}.kiln"));
-        commands::export(&run, &file).unwrap();
+        Registry::zoo().export(&run, &file).unwrap();
         let (deployment, model) =
-            Deployment::decode(&std::fs::read(&file).unwrap(), &host).unwrap();
+            Deployment::decode::<Model>(&std::fs::read(&file).unwrap(), &host).unwrap();
         let table = read_csv(
             &repo().join("examples/data").join(data),
             Columns {

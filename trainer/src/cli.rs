@@ -1,0 +1,453 @@
+//! The `kiln` command-line tool, as a library: argument parsing, the registry of model kinds,
+//! and printing each command's result or its error as one line.
+//!
+//! The `kiln` binary is `Cli::new().main()`. A program of your own adds its model kinds to the
+//! same commands (train, eval, predict, export, resume) with one call per model type:
+//!
+//! ```no_run
+//! # use kiln_trainer::cli::Cli;
+//! # type MyModel = kiln_model_zoo::Model;
+//! fn main() -> std::process::ExitCode {
+//!     Cli::new().with::<MyModel>().main()
+//! }
+//! ```
+//!
+//! Then `my-kiln train config.toml` trains a config whose `[model] kind` is one of
+//! `MyModel::KINDS` (see `trainer/examples/custom_model.rs`).
+
+use std::io::Write;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kiln_model_zoo::{Estimator, Model};
+
+use crate::commands::{self, Resume, TrainJob, TrainOptions, TrainReport};
+use crate::config::suggestion;
+use crate::error::{Error, Location, Result};
+use crate::records::Metrics;
+
+/// The commands one model type answers, behind one object so a registry can hold many types.
+trait Commands: Send + Sync {
+    fn kinds(&self) -> &'static [&'static str];
+    fn train(&self, job: TrainJob) -> Result<TrainReport>;
+    fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics>;
+    fn predict(
+        &self,
+        run: &Path,
+        data: &Path,
+        backend: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<usize>;
+    fn export(&self, run: &Path, out: &Path) -> Result<usize>;
+}
+
+/// [`Commands`] of model type `M`.
+struct Entry<M>(PhantomData<fn() -> M>);
+
+impl<M: Estimator> Commands for Entry<M> {
+    fn kinds(&self) -> &'static [&'static str] {
+        M::KINDS
+    }
+
+    fn train(&self, job: TrainJob) -> Result<TrainReport> {
+        commands::train::<M>(job)
+    }
+
+    fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
+        commands::eval::<M>(run, data, backend)
+    }
+
+    fn predict(
+        &self,
+        run: &Path,
+        data: &Path,
+        backend: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<usize> {
+        commands::predict::<M>(run, data, backend, out)
+    }
+
+    fn export(&self, run: &Path, out: &Path) -> Result<usize> {
+        commands::export::<M>(run, out)
+    }
+}
+
+/// The model kinds a `kiln` program knows: the zoo's, and those its binary adds.
+pub struct Registry {
+    entries: Vec<Box<dyn Commands>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("kinds", &self.kinds())
+            .finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::zoo()
+    }
+}
+
+impl Registry {
+    /// The zoo's model kinds.
+    pub fn zoo() -> Self {
+        Self::empty().with::<Model>()
+    }
+
+    /// No model kinds at all.
+    pub fn empty() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds the kinds of model type `M` ([`Estimator::KINDS`]). A kind registered again
+    /// names the later type.
+    pub fn with<M: Estimator>(mut self) -> Self {
+        self.entries.push(Box::new(Entry::<M>(PhantomData)));
+        self
+    }
+
+    /// Every kind known, in registration order.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.kinds().iter().copied())
+            .collect()
+    }
+
+    /// The commands of `kind`, named at `location`.
+    fn entry(&self, kind: &str, location: Location) -> Result<&dyn Commands> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.kinds().contains(&kind))
+            .map(|e| &**e)
+            .ok_or_else(|| Error::UnknownKind {
+                kind: kind.to_owned(),
+                location,
+                fix: format!(
+                    "{} (a model kind of your own is added by a program built with \
+                     `kiln_trainer::cli::Cli::new().with::<YourModel>()`)",
+                    suggestion(kind, &self.kinds())
+                ),
+            })
+    }
+
+    /// `kiln train` of whichever kind the config names.
+    pub fn train(&self, options: &TrainOptions) -> Result<TrainReport> {
+        let job = commands::load_train_job(options)?;
+        let kinds = self.kinds();
+        let kind = job.loaded.kind(&kinds)?.to_owned();
+        let location = job.loaded.locate(&["model", "kind"]);
+        self.entry(&kind, location)?.train(job)
+    }
+
+    /// The commands of a completed run's kind.
+    fn for_run(&self, run: &Path) -> Result<&dyn Commands> {
+        let kind = commands::run_kind(run)?;
+        self.entry(&kind, Location::file(run.join(crate::run::META_FILE)))
+    }
+
+    /// `kiln eval` of a run of any registered kind.
+    pub fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
+        self.for_run(run)?.eval(run, data, backend)
+    }
+
+    /// `kiln predict` of a run of any registered kind.
+    pub fn predict(
+        &self,
+        run: &Path,
+        data: &Path,
+        backend: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<usize> {
+        self.for_run(run)?.predict(run, data, backend, out)
+    }
+
+    /// `kiln export` of a run of any registered kind.
+    pub fn export(&self, run: &Path, out: &Path) -> Result<usize> {
+        self.for_run(run)?.export(run, out)
+    }
+}
+
+/// kiln trains classical and neural models on any burn backend (CPU, GPU, microcontroller),
+/// from a TOML config file.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, propagate_version = true)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train the model a config file describes and write a run directory.
+    #[command(
+        after_help = "Examples:\n  kiln train configs/iris-logistic.toml --set train.epochs=50 --out runs/iris\n  \
+                      kiln train configs/digits-mlp.toml --resume          # the latest stopped run of it\n  \
+                      kiln train --resume runs/digits-mlp                  # that stopped run\n\n\
+                      Ctrl-C stops after the current step and writes a checkpoint to resume from."
+    )]
+    Train {
+        /// The TOML config file (with `--resume RUN`, the run's own config is used).
+        #[arg(required_unless_present = "resume")]
+        config: Option<PathBuf>,
+        /// Continue a stopped run from its checkpoint: RUN (or RUN.partial), or without a
+        /// value the latest stopped run of CONFIG under the --out directory's parent
+        /// (default runs/).
+        #[arg(long, value_name = "RUN", num_args = 0..=1)]
+        #[allow(clippy::option_option)]
+        resume: Option<Option<PathBuf>>,
+        /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+        /// Override a config key, e.g. `train.epochs=20` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Run directory to write (default: runs/<config name>, numbered if taken).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Print the metrics of a trained model on a labelled CSV file.
+    #[command(
+        after_help = "Example:\n  kiln eval --model runs/iris-logistic --data examples/data/iris.csv --json"
+    )]
+    Eval {
+        /// The run directory `kiln train` wrote.
+        #[arg(long, value_name = "RUN_DIR")]
+        model: PathBuf,
+        /// CSV with the training columns, target included.
+        #[arg(long, value_name = "CSV")]
+        data: PathBuf,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Backend to evaluate on (default: the one the model was trained on).
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+    },
+    /// Write one prediction per row of a CSV file.
+    #[command(
+        after_help = "Example:\n  kiln predict --model runs/iris-logistic --data examples/data/iris.csv --out predictions.csv"
+    )]
+    Predict {
+        /// The run directory `kiln train` wrote.
+        #[arg(long, value_name = "RUN_DIR")]
+        model: PathBuf,
+        /// CSV with the feature columns the model was trained on (others are ignored).
+        #[arg(long, value_name = "CSV")]
+        data: PathBuf,
+        /// Output CSV (default: standard output).
+        #[arg(long, value_name = "CSV")]
+        out: Option<PathBuf>,
+        /// Backend to predict on (default: the one the model was trained on).
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+    },
+    /// Write a trained model, with its scaling and labels, as one file for a microcontroller.
+    #[command(
+        after_help = "Example:\n  kiln export --model runs/iris-logistic --out iris.kiln\n\n\
+        Firmware loads the file with `include_bytes!` and\n\
+        `kiln_model_zoo::deploy::Deployment::decode` (see examples/embedded/)."
+    )]
+    Export {
+        /// The run directory `kiln train` wrote.
+        #[arg(long, value_name = "RUN_DIR")]
+        model: PathBuf,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// List the backends compiled into this build and check that each works here.
+    #[command(after_help = "Example:\n  kiln backends")]
+    Backends,
+    /// List the model kinds this program trains.
+    #[command(after_help = "Example:\n  kiln kinds")]
+    Kinds,
+}
+
+/// The `kiln` command-line tool over a [`Registry`] of model kinds.
+#[derive(Debug, Default)]
+pub struct Cli {
+    registry: Registry,
+}
+
+impl Cli {
+    /// The `kiln` tool with the zoo's model kinds.
+    pub fn new() -> Self {
+        Self {
+            registry: Registry::zoo(),
+        }
+    }
+
+    /// Adds the kinds of model type `M`, so a config naming one trains it, and `eval`,
+    /// `predict`, `export` and `--resume` take its runs.
+    pub fn with<M: Estimator>(mut self) -> Self {
+        self.registry = self.registry.with::<M>();
+        self
+    }
+
+    /// The registry of model kinds.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Runs the command in the process's arguments; prints an error as one line. Exit code
+    /// 0 on success, 1 on an error, 130 when Ctrl-C stopped a run (after a checkpoint), 2 for
+    /// unusable arguments (clap's).
+    pub fn main(self) -> ExitCode {
+        let args = Args::parse();
+        match self.run_args(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            // Stopped by Ctrl-C: the shell's convention for SIGINT, and not an error.
+            Err(e @ Error::Interrupted { .. }) => {
+                eprintln!("{e}");
+                ExitCode::from(130)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Runs the command `args` names (`args[0]` is the program's name), printing its result
+    /// to standard output as `main` does; unusable arguments are an [`Error::Usage`].
+    pub fn run<I, T>(&self, args: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args = Args::try_parse_from(args).map_err(|e| Error::Usage {
+            message: e.to_string().lines().next().unwrap_or_default().to_owned(),
+            fix: "see `kiln --help`".into(),
+        })?;
+        self.run_args(args)
+    }
+
+    fn run_args(&self, args: Args) -> Result<()> {
+        match args.command {
+            Command::Train {
+                config,
+                resume,
+                backend,
+                set,
+                out,
+            } => {
+                let resume = resume.map(|run| match run {
+                    None => Resume::Latest,
+                    Some(run) => Resume::Run(run),
+                });
+                if resume == Some(Resume::Latest) && config.is_none() {
+                    return Err(Error::Usage {
+                        message: "`--resume` without a run needs the config file".into(),
+                        fix: "use `kiln train CONFIG --resume` or `kiln train --resume RUN_DIR`"
+                            .into(),
+                    });
+                }
+                let report = self.registry.train(&TrainOptions {
+                    config: config.unwrap_or_default(),
+                    backend,
+                    set,
+                    out,
+                    resume,
+                })?;
+                let s = &report.summary;
+                let metrics: Vec<String> =
+                    s.valid.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                println!(
+                    "trained {} on {} ({} rows, {} epochs) in {:.2} s (data {:.2} s); validation: {}",
+                    s.model,
+                    s.backend,
+                    s.n_train,
+                    s.epochs,
+                    s.fit_seconds,
+                    s.load_seconds,
+                    if metrics.is_empty() {
+                        "none".into()
+                    } else {
+                        metrics.join(", ")
+                    }
+                );
+                if let Some(fitted) = &s.fitted {
+                    println!("fitted: {fitted}");
+                }
+                println!("run directory: {}", report.run_dir.display());
+                Ok(())
+            }
+            Command::Eval {
+                model,
+                data,
+                json,
+                backend,
+            } => {
+                let metrics = self.registry.eval(&model, &data, backend.as_deref())?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string(&metrics).expect("metrics serialize")
+                    );
+                } else {
+                    for (name, value) in &metrics {
+                        println!("{name:<10} {value:.6}");
+                    }
+                }
+                Ok(())
+            }
+            Command::Predict {
+                model,
+                data,
+                out,
+                backend,
+            } => {
+                let rows = match &out {
+                    Some(path) => {
+                        let mut file =
+                            std::fs::File::create(path).map_err(|e| Error::io("write", path, e))?;
+                        self.registry
+                            .predict(&model, &data, backend.as_deref(), &mut file)?
+                    }
+                    None => self.registry.predict(
+                        &model,
+                        &data,
+                        backend.as_deref(),
+                        &mut std::io::stdout().lock(),
+                    )?,
+                };
+                if let Some(path) = out {
+                    eprintln!("wrote {rows} predictions to {}", path.display());
+                }
+                std::io::stdout().flush().ok();
+                Ok(())
+            }
+            Command::Export { model, out } => {
+                let bytes = self.registry.export(&model, &out)?;
+                println!("wrote {} ({bytes} bytes)", out.display());
+                Ok(())
+            }
+            Command::Backends => {
+                for status in commands::backends() {
+                    let state = match (status.compiled, status.works) {
+                        (true, true) => "works",
+                        (true, false) => "fails",
+                        (false, _) => "absent",
+                    };
+                    println!("{:<8} {:<7} {}", status.name, state, status.detail);
+                }
+                Ok(())
+            }
+            Command::Kinds => {
+                for kind in self.registry.kinds() {
+                    println!("{kind}");
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Bad input of every kind ends in one error line naming the place and the fix.
+
+#![allow(unused_imports)]
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kiln_backends::BackendKind;
+use kiln_trainer::commands::{TrainOptions, TrainReport};
+
+use crate::common::*;
+
+/// A bad-input case: its name, the files written, the extra arguments to `kiln train`, and what
+/// the one error line must contain.
+type BadInput<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>, Vec<&'a str>);
+
+/// Each bad input ends in one error line naming the place and the fix, and leaves no run.
+#[test]
+fn bad_input_gives_one_clear_line_and_exit_code_1() {
+    let unknown_key = GOOD_CONFIG.replace("epochs = 2", "epochz = 2");
+    let bad_toml = GOOD_CONFIG.replace("[model]", "[model");
+    let one_class = "a,b,label\n1,2,x\n2,1,x\n3,3,x\n4,1,x\n5,2,x\n";
+    let misspelt_target = GOOD_CONFIG.replace("\"label\"", "\"lable\"");
+    let negative_l2 = GOOD_CONFIG.replace(
+        "kind = \"logistic_regression\"",
+        "kind = \"logistic_regression\"\nl2 = -1",
+    );
+    let linear_on_labels = GOOD_CONFIG.replace("logistic_regression", "linear_regression");
+    let misspelt_kernel = "[data]\ntrain = \"d.csv\"\ntarget = \"b\"\n\n[model]\nkind = \"gaussian_process\"\nkernel = \"1.0 * RBG(1.0)\"\n";
+    let cases: Vec<BadInput> = vec![
+        (
+            "missing config",
+            vec![],
+            vec![],
+            vec!["cannot read config", "c.toml", "check the path"],
+        ),
+        (
+            "missing data",
+            vec![("c.toml", GOOD_CONFIG)],
+            vec![],
+            vec!["cannot read data file", "d.csv"],
+        ),
+        (
+            "malformed TOML",
+            vec![("c.toml", &bad_toml), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec!["unclosed table", "c.toml:6:7"],
+        ),
+        (
+            "unknown key",
+            vec![("c.toml", &unknown_key), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "unknown key `epochz`",
+                "c.toml:10:1",
+                "did you mean `epochs`?",
+            ],
+        ),
+        (
+            "short row",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\n2,y\n"),
+            ],
+            vec![],
+            vec!["row has 2 fields but the header has 3", "d.csv:3;"],
+        ),
+        (
+            "non-numeric cell",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\n2,two,y\n"),
+            ],
+            vec![],
+            vec!["column `b` holds `two`", "d.csv:3;"],
+        ),
+        (
+            "NaN cell",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\nNaN,1,y\n"),
+            ],
+            vec![],
+            vec!["column `a` holds `NaN`", "d.csv:3;"],
+        ),
+        (
+            "infinite cell",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,-inf,x\n2,1,y\n"),
+            ],
+            vec![],
+            vec!["holds `-inf`", "d.csv:2;"],
+        ),
+        (
+            "unknown target column",
+            vec![("c.toml", &misspelt_target), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "no target column `lable`",
+                "d.csv:1;",
+                "did you mean `label`?",
+            ],
+        ),
+        (
+            "one class",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", one_class)],
+            vec![],
+            vec![
+                "needs at least 2 classes in the target column, found 1",
+                "d.csv",
+            ],
+        ),
+        (
+            "backend not compiled in",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec!["--backend", "vulkan"],
+            vec![
+                "backend `vulkan` is not compiled into this build; rebuild with `--features vulkan`",
+            ],
+        ),
+        (
+            "unknown backend",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec!["--backend", "cuda"],
+            vec!["unknown backend `cuda`", "c.toml"],
+        ),
+        (
+            "negative penalty",
+            vec![("c.toml", &negative_l2), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec!["`l2` must be >= 0, got -1", "c.toml:8:1"],
+        ),
+        (
+            "unknown kernel",
+            vec![
+                ("c.toml", misspelt_kernel),
+                ("d.csv", "a,b\n1,2\n2,1\n3,3\n4,1\n5,2\n"),
+            ],
+            vec![],
+            vec![
+                "unknown kernel `RBG`; kernels are RBF, Matern, DotProduct",
+                "at column 7",
+                "c.toml:7:1",
+            ],
+        ),
+        (
+            "regression on labels",
+            vec![("c.toml", &linear_on_labels), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "target column `label` holds `x`, which is not a finite number",
+                "d.csv:2;",
+            ],
+        ),
+        (
+            "diverging loss",
+            vec![
+                ("c.toml", GOOD_CONFIG),
+                ("d.csv", "a,b,label\n1,2,x\n2,1,y\n3,3,x\n4,1,y\n"),
+            ],
+            vec![
+                // No checkpoint before the end: nothing is worth keeping.
+                "--set",
+                "train.checkpoint_every=0",
+                "--set",
+                "train.optimizer={ kind = \"adam\", learning_rate = 1e38 }",
+                "--set",
+                "data.standardize=false",
+                "--set",
+                "model.l2=1e30",
+            ],
+            vec![
+                "the training loss became",
+                "at epoch 2",
+                "lower `train.optimizer.learning_rate`",
+            ],
+        ),
+    ];
+    for (what, files, extra, expected) in cases {
+        let dir = workspace(&files);
+        let mut args = vec!["train", "c.toml", "--out", "run"];
+        args.extend(extra);
+        let line = kiln_error(&args, dir.path());
+        for needle in expected {
+            assert!(line.contains(needle), "{what}: `{needle}` not in: {line}");
+        }
+        assert!(
+            !dir.path().join("run").exists(),
+            "{what}: a run directory was left behind"
+        );
+        assert!(
+            !dir.path().join("run.partial").exists(),
+            "{what}: a partial run was left behind"
+        );
+    }
+}
+
+#[test]
+fn eval_and_predict_reject_bad_runs_and_data() {
+    let dir = workspace(&[
+        ("c.toml", GOOD_CONFIG),
+        ("d.csv", GOOD_DATA),
+        ("other.csv", "a,c,label\n1,2,x\n"),
+    ]);
+    let line = kiln_error(
+        &["eval", "--model", "nowhere", "--data", "d.csv"],
+        dir.path(),
+    );
+    assert!(
+        line.contains("not a completed kiln run (no summary.json)") && line.contains("nowhere"),
+        "{line}"
+    );
+    kiln_ok(&["train", "c.toml", "--out", "run"], dir.path());
+    let line = kiln_error(
+        &["predict", "--model", "run", "--data", "other.csv"],
+        dir.path(),
+    );
+    assert!(
+        line.contains("no feature column `b`") && line.contains("other.csv:1"),
+        "{line}"
+    );
+    let line = kiln_error(&["train", "c.toml", "--out", "run"], dir.path());
+    assert!(line.contains("already exists and is not empty"), "{line}");
+}

@@ -1,0 +1,185 @@
+//! The options of the fit loop: optimizers, schedules, clipping, early stopping, divergence.
+
+#![allow(unused_imports)]
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kiln_backends::BackendKind;
+use kiln_trainer::commands::{TrainOptions, TrainReport};
+
+use crate::common::*;
+
+/// Trains `iris-logistic.toml` on flex into `dir/name` with `set`; the held-out accuracy.
+fn iris_accuracy(dir: &Path, name: &str, set: &[&str]) -> f64 {
+    let report = train(
+        &config("iris-logistic.toml"),
+        BackendKind::Flex,
+        &dir.join(name),
+        set,
+    );
+    report.summary.valid["accuracy"]
+}
+
+/// Each of burn's optimizers kiln exposes trains multinomial logistic regression on iris.
+#[test]
+fn every_optimizer_trains_iris() {
+    let dir = tempfile::tempdir().unwrap();
+    let optimizers = [
+        r#"{ kind = "sgd", learning_rate = 0.1 }"#,
+        r#"{ kind = "sgd", learning_rate = 0.05, momentum = 0.9, nesterov = true, weight_decay = 1e-4 }"#,
+        r#"{ kind = "adam", learning_rate = 0.05, weight_decay = 1e-4 }"#,
+        r#"{ kind = "adamw", learning_rate = 0.05, weight_decay = 1e-2 }"#,
+    ];
+    for (i, optimizer) in optimizers.iter().enumerate() {
+        let set = format!("train.optimizer={optimizer}");
+        let accuracy = iris_accuracy(dir.path(), &format!("run{i}"), &[&set, "train.epochs=100"]);
+        assert!(accuracy >= 0.9, "{optimizer}: accuracy {accuracy}");
+        let resolved =
+            std::fs::read_to_string(dir.path().join(format!("run{i}/config.toml"))).unwrap();
+        let kind = optimizer.split('"').nth(1).unwrap();
+        assert!(
+            resolved.contains(&format!("kind = \"{kind}\"")),
+            "{resolved}"
+        );
+    }
+}
+
+/// A loss that diverges after some epochs stops the run with the epoch and step and keeps the
+/// last good checkpoint; resuming from it replays the same steps to the same failure.
+#[test]
+fn divergence_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config("diabetes-sgd.toml");
+    let run = dir.path().join("run");
+    // The warm-up ramps the learning rate up to 5, far past what SGD with momentum survives.
+    let args = [
+        "--set",
+        "train.optimizer.learning_rate=5.0",
+        "--set",
+        "train.warmup_epochs=100",
+        "--set",
+        "train.early_stopping.patience=1000",
+    ];
+    let mut first = vec![
+        "train",
+        cfg.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    first.extend(args);
+    let line = kiln_error(&first, dir.path());
+    assert!(
+        line.contains("the training loss became")
+            && line.contains(", step ")
+            && line.contains("lower `train.optimizer.learning_rate`")
+            && line.contains("kiln train --resume"),
+        "{line}"
+    );
+    let epoch: usize = line
+        .split("at epoch ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|e| e.parse().ok())
+        .unwrap_or_else(|| panic!("no epoch in: {line}"));
+    assert!(epoch >= 2, "{line}");
+    assert!(
+        line.contains(&format!(
+            "the last good checkpoint (epoch {}) is kept",
+            epoch - 1
+        )),
+        "{line}"
+    );
+    let partial = dir.path().join("run.partial");
+    assert!(partial.join("checkpoint.kiln").is_file());
+    let logged = metrics_without_times(&partial);
+    assert_eq!(logged.len(), epoch - 1);
+    assert!(
+        logged
+            .iter()
+            .all(|r| r["train_loss"].as_f64().unwrap().is_finite())
+    );
+    let again = kiln_error(&["train", "--resume", run.to_str().unwrap()], dir.path());
+    let cut = |l: &str| l.split("; ").next().unwrap().to_owned();
+    assert_eq!(cut(&again), cut(&line));
+}
+
+/// Schedules, warm-up, gradient clipping and RMSprop each train; reduce-on-plateau lowers the
+/// rate once the loss stalls; early stopping on a maximised metric keeps its best epoch.
+#[test]
+fn schedules_clipping_and_early_stopping_on_a_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let schedules = [
+        r#"{ kind = "step", every = 20, gamma = 0.5 }"#,
+        r#"{ kind = "exponential", gamma = 0.98 }"#,
+        r#"{ kind = "cosine", min_lr = 0.001 }"#,
+        r#"{ kind = "plateau", factor = 0.5, patience = 2 }"#,
+    ];
+    for (i, schedule) in schedules.iter().enumerate() {
+        let set = format!("train.schedule={schedule}");
+        let accuracy = iris_accuracy(
+            dir.path(),
+            &format!("s{i}"),
+            &[
+                &set,
+                "train.epochs=60",
+                "train.warmup_epochs=3",
+                "train.grad_clip_norm=1.0",
+                "train.optimizer={ kind = \"rmsprop\", learning_rate = 0.02 }",
+            ],
+        );
+        assert!(accuracy >= 0.9, "{schedule}: accuracy {accuracy}");
+    }
+
+    let report = train(
+        &config("iris-logistic.toml"),
+        BackendKind::Flex,
+        &dir.path().join("early"),
+        &[
+            "train.early_stopping={ metric = \"accuracy\", patience = 5 }",
+            "train.epochs=500",
+        ],
+    );
+    assert!(report.summary.stopped_early && report.summary.epochs < 500);
+    let history = metrics_without_times(&report.run_dir);
+    let best = history
+        .iter()
+        .map(|r| r["valid"]["accuracy"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    // The kept model is the best epoch's: its accuracy is the best the history saw.
+    assert!((report.summary.valid["accuracy"] - best).abs() < 1e-9);
+
+    let bad = workspace(&[
+        (
+            "c.toml",
+            &GOOD_CONFIG.replace(
+                "epochs = 2",
+                "epochs = 2\nearly_stopping = { patience = 2, metric = \"r2\" }",
+            ),
+        ),
+        ("d.csv", GOOD_DATA),
+    ]);
+    let line = kiln_error(&["train", "c.toml", "--out", "run"], bad.path());
+    assert!(
+        line.contains("early stopping cannot watch `r2`")
+            && line.contains("accuracy, log_loss")
+            && line.contains("c.toml:11"),
+        "{line}"
+    );
+    let line = kiln_error(
+        &[
+            "train",
+            "c.toml",
+            "--out",
+            "run",
+            "--set",
+            "train.early_stopping.metric=\"accuracy\"",
+            "--set",
+            "train.schedule={ kind = \"step\", every = 0, gamma = 0.5 }",
+        ],
+        bad.path(),
+    );
+    assert!(
+        line.contains("`step` needs `every` >= 1") && line.contains("c.toml:"),
+        "{line}"
+    );
+}
