@@ -11,7 +11,8 @@ use std::path::Path;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use kiln_trainer::commands::{Summary, TrainOptions, train};
+use kiln_trainer::cli::Registry;
+use kiln_trainer::commands::{Summary, TrainOptions};
 
 /// The allocator of the `kiln` binary, so the benches time what the command does.
 #[global_allocator]
@@ -28,7 +29,7 @@ fn write_config(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
 
 /// One whole `kiln train` into `out`, removed afterwards so every iteration writes a new run.
 fn train_once(config: &Path, backend: kiln_backends::BackendKind, out: &Path) -> Summary {
-    let report = train(&TrainOptions {
+    let report = Registry::zoo().train(&TrainOptions {
         config: config.to_owned(),
         backend: Some(backend.name().into()),
         set: Vec::new(),
@@ -278,10 +279,11 @@ fn bench_gp(c: &mut Criterion) {
 /// accuracy on 10,000 held-out rows, and the accuracy is printed.
 fn bench_mlp(c: &mut Criterion) {
     use kiln_model_zoo::burn::tensor::{Int, Tensor, TensorData};
-    use kiln_model_zoo::mlp::{Activation, MlpConfig, MlpTask};
-    use kiln_model_zoo::{Batch, DataShape, ModelConfig, Targets, Task};
-    use kiln_trainer::config::{AdamConfig, OptimizerConfig, TrainConfig};
-    use kiln_trainer::train::{self, FitControl, HostTargets, Split};
+    use kiln_model_zoo::mlp::{Activation, Mlp, MlpConfig, MlpTask};
+    use kiln_model_zoo::{Batch, DataShape, HostTargets, Targets, Task};
+    use kiln_trainer::fit::{FitOptions, fit};
+    use kiln_trainer::options::{AdamConfig, OptimizerConfig, TrainConfig};
+    use kiln_trainer::rows::{Split, TrainRows};
 
     const ROWS: usize = 50_000;
     const TEST: usize = 10_000;
@@ -291,12 +293,12 @@ fn bench_mlp(c: &mut Criterion) {
     let test_y = y[ROWS..].to_vec();
     let y = y[..ROWS].to_vec();
     kiln_benches::standardize(&mut x, &mut test_x, FEATURES);
-    let spec = ModelConfig::Mlp(MlpConfig {
+    let params = MlpConfig {
         task: MlpTask::Classification,
         hidden: vec![256],
         activation: Activation::Relu,
         dropout: 0.0,
-    })
+    }
     .check(&DataShape {
         n_features: FEATURES,
         task: Task::Classification { n_classes: 10 },
@@ -312,7 +314,6 @@ fn bench_mlp(c: &mut Criterion) {
         checkpoint_every: 0,
         ..Default::default()
     };
-    let no_interrupt = std::sync::atomic::AtomicBool::new(false);
 
     let mut group = c.benchmark_group("mlp_50k_x_784");
     group.sample_size(10);
@@ -333,25 +334,13 @@ fn bench_mlp(c: &mut Criterion) {
             },
         };
         let (mut train_rows, test_split) = (
-            train::TrainRows::Resident(Box::new(split(&x, &y))),
+            TrainRows::Resident(Box::new(split(&x, &y))),
             split(&test_x, &test_y),
         );
         let mut fit = |epochs| {
-            train::fit(
-                &spec,
-                &mut train_rows,
-                None,
-                &config(epochs),
-                0,
-                &device,
-                FitControl {
-                    checkpoint: None,
-                    resume: None,
-                    interrupt: &no_interrupt,
-                    on_epoch: &mut |_, _| Ok(()),
-                },
-            )
-            .unwrap()
+            let config = config(epochs);
+            fit::<Mlp>(&params, &mut train_rows, None, &device, FitOptions::new(&config, 0))
+                .unwrap()
         };
         let mut checked = false;
         group.bench_function(format!("adam_1_epoch/{backend}"), |b| {
@@ -359,7 +348,8 @@ fn bench_mlp(c: &mut Criterion) {
             if !checked {
                 checked = true;
                 let fitted = fit(5);
-                let accuracy = train::evaluate(&fitted.model, &test_split).unwrap()["accuracy"];
+                let accuracy =
+                    kiln_trainer::evaluate::evaluate(&fitted.model, &test_split).unwrap()["accuracy"];
                 println!(
                     "mlp_50k_x_784/{backend}: 5 epochs in {:.2} s, test accuracy {accuracy:.4}",
                     fitted.fit_seconds

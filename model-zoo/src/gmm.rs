@@ -154,7 +154,8 @@ struct GmmProgress {
     best: Option<(f64, Components)>,
 }
 
-/// [`GmmProgress`] on the host, for a checkpoint.
+/// The fit's progress (restart, iteration, RNG, best restart so far) on the host, for a
+/// checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GmmState {
     restart: usize,

@@ -205,7 +205,7 @@ const PREDICT_BLOCK_VALUES: usize = 1 << 24;
 /// `[m, outputs]`, the intercepts `[1, outputs]` and the resolved `gamma` `[1]`. An unfitted
 /// model has one zero support vector with coefficient 0; a fitted one as many as the solver
 /// kept, which is why loading a saved model reads its shapes first
-/// ([`crate::model::load_model`]).
+/// ([`Estimator::shaped_for`]).
 #[derive(Module, Debug)]
 pub struct KernelSvm {
     /// The support vectors, `[m, d]` (scikit-learn's `support_vectors_`).
@@ -244,7 +244,7 @@ impl Clone for Progress {
 }
 
 /// The fit's state for a checkpoint: each problem's solver state (the kernel rows are
-/// recomputed from the data; they are the same values whenever computed, see [`KernelRows`]).
+/// recomputed from the data; they are the same values whenever computed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KernelSvmState {
     problems: Vec<Smo>,

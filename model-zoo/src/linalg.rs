@@ -222,7 +222,7 @@ pub struct CholeskyInverse {
 /// `A₂₁ L₁₁⁻ᵀ` and the trailing matrix is updated by `A₂₂ − L₂₁ L₂₁ᵀ`, both matmuls; then
 /// `L⁻¹` is built block row by block row, `[L⁻¹]ᵢⱼ = −L_ii⁻¹ (Σₖ L_ik [L⁻¹]ₖⱼ)`. `None` when
 /// `a` is not positive definite at f32 precision (a squared pivot below
-/// [`PIVOT_RESOLUTION`] times its diagonal entry).
+/// 8 f32 epsilons times its diagonal entry).
 pub fn cholesky_inverse(a: Tensor<2>) -> Result<Option<CholeskyInverse>, FitError> {
     let [n, _] = a.dims();
     let device = a.device();

@@ -75,8 +75,10 @@ fn main() -> kiln_trainer::Result<()> {
         n_init: 10,
         ..Default::default()
     };
-    let mut options = kiln_trainer::TrainConfig::default();
-    options.epochs = 3_000; // Lloyd iterations over all restarts at most
+    let options = kiln_trainer::TrainConfig {
+        epochs: 3_000, // Lloyd iterations over all restarts at most
+        ..Default::default()
+    };
     let clusterer = Trainer::new(options).fit::<KMeans>(&config, &iris, None, &device)?;
     let metrics = clusterer.evaluate(&iris)?;
     println!(

@@ -177,7 +177,7 @@ impl Dataset {
                 return Err(DatasetError::DuplicateFeature(name.clone()));
             }
         }
-        if x.len() % d != 0 {
+        if !x.len().is_multiple_of(d) {
             return Err(DatasetError::RaggedRows {
                 values: x.len(),
                 features: d,

@@ -46,8 +46,11 @@ pub struct Trainer<'a> {
     standardize: bool,
     checkpoint: Option<PathBuf>,
     interrupt: Option<&'a AtomicBool>,
-    on_epoch: Option<Box<dyn FnMut(&EpochRecord) + Send + 'a>>,
+    on_epoch: Option<Box<Progress<'a>>>,
 }
+
+/// A callback [`Trainer::on_epoch`] takes.
+type Progress<'a> = dyn FnMut(&EpochRecord) + Send + 'a;
 
 impl std::fmt::Debug for Trainer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -37,8 +37,12 @@ pub struct FitOptions<'a> {
     /// Set (by Ctrl-C, say) to stop after the current step, writing a checkpoint first.
     pub interrupt: Option<&'a AtomicBool>,
     /// Sees each record as it is made, and whether a checkpoint was just written.
-    pub on_epoch: Option<&'a mut (dyn FnMut(&EpochRecord, bool) -> Result<()> + Send)>,
+    pub on_epoch: Option<&'a mut OnEpoch<'a>>,
 }
+
+/// What [`FitOptions::on_epoch`] calls with each record, and whether a checkpoint was just
+/// written.
+pub type OnEpoch<'a> = dyn FnMut(&EpochRecord, bool) -> Result<()> + Send + 'a;
 
 impl<'a> FitOptions<'a> {
     /// A fit with these `[train]` options and seed, and no checkpoints, resume, interrupt or
