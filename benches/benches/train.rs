@@ -29,14 +29,15 @@ fn write_config(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
 
 /// One whole `kiln train` into `out`, removed afterwards so every iteration writes a new run.
 fn train_once(config: &Path, backend: kiln_backends::BackendKind, out: &Path) -> Summary {
-    let report = Registry::zoo().train(&TrainOptions {
-        config: config.to_owned(),
-        backend: Some(backend.name().into()),
-        set: Vec::new(),
-        out: Some(out.to_owned()),
-        resume: None,
-    })
-    .unwrap();
+    let report = Registry::zoo()
+        .train(&TrainOptions {
+            config: config.to_owned(),
+            backend: Some(backend.name().into()),
+            set: Vec::new(),
+            out: Some(out.to_owned()),
+            resume: None,
+        })
+        .unwrap();
     std::fs::remove_dir_all(out).unwrap();
     report.summary
 }
@@ -339,8 +340,14 @@ fn bench_mlp(c: &mut Criterion) {
         );
         let mut fit = |epochs| {
             let config = config(epochs);
-            fit::<Mlp>(&params, &mut train_rows, None, &device, FitOptions::new(&config, 0))
-                .unwrap()
+            fit::<Mlp>(
+                &params,
+                &mut train_rows,
+                None,
+                &device,
+                FitOptions::new(&config, 0),
+            )
+            .unwrap()
         };
         let mut checked = false;
         group.bench_function(format!("adam_1_epoch/{backend}"), |b| {
@@ -348,8 +355,8 @@ fn bench_mlp(c: &mut Criterion) {
             if !checked {
                 checked = true;
                 let fitted = fit(5);
-                let accuracy =
-                    kiln_trainer::evaluate::evaluate(&fitted.model, &test_split).unwrap()["accuracy"];
+                let accuracy = kiln_trainer::evaluate::evaluate(&fitted.model, &test_split)
+                    .unwrap()["accuracy"];
                 println!(
                     "mlp_50k_x_784/{backend}: 5 epochs in {:.2} s, test accuracy {accuracy:.4}",
                     fitted.fit_seconds

@@ -1,12 +1,5 @@
 //! k-means and the Gaussian mixture at 100,000 rows against scikit-learn.
 
-#![allow(unused_imports)]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
-
 use crate::common::*;
 
 /// k-means and the Gaussian mixture at the size issue 6 sets, on every backend: k = 8 on

@@ -1,12 +1,7 @@
 //! `kiln train`, `eval`, `predict` and `export` through the binary, for every kind of
 //! prediction.
 
-#![allow(unused_imports)]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
 
 use kiln_trainer::cli::Registry;
 

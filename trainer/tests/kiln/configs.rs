@@ -1,12 +1,10 @@
 //! Every shipped config trains on every compiled backend to its pinned metrics, and the
 //! backends agree.
 
-#![allow(unused_imports)]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
+use kiln_trainer::commands::TrainReport;
 
 use kiln_trainer::cli::Registry;
 

@@ -1,12 +1,5 @@
 //! Bad input of every kind ends in one error line naming the place and the fix.
 
-#![allow(unused_imports)]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
-
 use crate::common::*;
 
 /// A bad-input case: its name, the files written, the extra arguments to `kiln train`, and what

@@ -10,6 +10,7 @@ mod configs;
 mod custom_model;
 mod embedded;
 mod errors;
+mod examples;
 mod resume;
 mod runs;
 mod streaming;

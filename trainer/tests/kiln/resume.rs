@@ -1,11 +1,7 @@
 //! Runs killed or interrupted mid-epoch resume to the same bytes as runs never stopped.
 
-#![allow(unused_imports)]
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
+use std::process::Command;
 
 use crate::common::*;
 

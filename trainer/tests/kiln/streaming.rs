@@ -1,11 +1,7 @@
 //! Training from a CSV file read a chunk at a time.
 
-#![allow(unused_imports)]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
+use std::path::Path;
+use std::process::Command;
 
 use crate::common::*;
 

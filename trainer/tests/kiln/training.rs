@@ -1,11 +1,8 @@
 //! The options of the fit loop: optimizers, schedules, clipping, early stopping, divergence.
 
-#![allow(unused_imports)]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use kiln_backends::BackendKind;
-use kiln_trainer::commands::{TrainOptions, TrainReport};
 
 use crate::common::*;
 
