@@ -265,9 +265,9 @@ impl Dataset {
 
     /// Reads a CSV file with a header row: `target` names the target column and what it
     /// holds (`None` for no target); every other column is a feature.
-    pub fn read_csv(path: &Path, target: Option<(&str, TargetKind)>) -> Result<Self> {
+    pub fn read_csv(path: impl AsRef<Path>, target: Option<(&str, TargetKind)>) -> Result<Self> {
         read_csv(
-            path,
+            path.as_ref(),
             Columns {
                 target,
                 features: None,

@@ -22,7 +22,7 @@ use crate::run::{self, ModelMeta};
 /// steers a fit from outside (checkpoints and resume, an interrupt flag, a progress callback).
 ///
 /// ```
-/// use kiln_model_zoo::Model;
+/// use kiln_model_zoo::{Estimator, Model};
 /// use kiln_trainer::{Dataset, Trainer};
 ///
 /// // y = 2·a − b + 1 on a small grid.
@@ -252,8 +252,8 @@ impl<M: Estimator> Fitted<M> {
     /// Writes a run directory at `dir` that `kiln eval`, `kiln predict` and `kiln export`
     /// read: the weights, `model.json` and `summary.json` (the fit's last metrics). `dir`
     /// must not exist yet or be empty.
-    pub fn save(&self, dir: &Path, backend: &str) -> Result<()> {
-        let writer = run::RunWriter::create(dir)?;
+    pub fn save(&self, dir: impl AsRef<Path>, backend: &str) -> Result<()> {
+        let writer = run::RunWriter::create(dir.as_ref())?;
         let meta = ModelMeta::new::<M>(
             &self.config,
             backend,
