@@ -316,10 +316,7 @@ pub trait Estimator: Module + Sync + Sized + 'static {
         weights: &[u8],
         device: &Device,
     ) -> Result<Self, RecordError> {
-        let shaped = number_params(Self::shaped_for(params, weights, device)?);
-        shaped.try_load_record(burn::store::ModuleRecord::from_bytes(
-            burn::tensor::Bytes::from_bytes_vec(weights.to_vec()),
-        )?)
+        load_into(Self::shaped_for(params, weights, device)?, weights)
     }
 
     /// The name of this model's kind, for messages.
@@ -411,6 +408,14 @@ pub fn fresh<M: Estimator>(params: &M::Params, device: &Device) -> M {
 /// `model` with its parameters numbered 1, 2, ... in module order (see [`fresh`]).
 pub fn number_params<M: Module>(model: M) -> M {
     model.map(&mut NumberParams(0))
+}
+
+/// `shaped` (numbered as [`fresh`] numbers) with the weights `weights` (burnpack bytes) loaded
+/// into it.
+pub fn load_into<M: Module>(shaped: M, weights: &[u8]) -> Result<M, RecordError> {
+    number_params(shaped).try_load_record(burn::store::ModuleRecord::from_bytes(
+        burn::tensor::Bytes::from_bytes_vec(weights.to_vec()),
+    )?)
 }
 
 /// Reads a fit state that [`Estimator::fit_state`] wrote.

@@ -200,13 +200,8 @@ macro_rules! models {
                 weights: &[u8],
                 device: &Device,
             ) -> Result<Self, RecordError> {
-                let as_enum = Self::shaped_for(params, weights, device).and_then(|shaped| {
-                    crate::estimator::number_params(shaped).try_load_record(
-                        burn::store::ModuleRecord::from_bytes(
-                            burn::tensor::Bytes::from_bytes_vec(weights.to_vec()),
-                        )?,
-                    )
-                });
+                let as_enum = Self::shaped_for(params, weights, device)
+                    .and_then(|shaped| crate::estimator::load_into(shaped, weights));
                 let error = match as_enum {
                     Ok(model) => return Ok(model),
                     Err(e) => e,
@@ -420,5 +415,51 @@ mod tests {
             matches!(&unknown, Err(ConfigReadError::Invalid(m)) if m.contains("unknown field `kk`")),
             "{unknown:?}"
         );
+    }
+
+    /// Weights saved from a model type itself (a library fit) load into the enum as well as
+    /// those saved from the enum (`kiln train`), and predict the same.
+    #[test]
+    fn the_enum_loads_weights_saved_from_either_form() {
+        use burn::module::Module;
+        use burn::tensor::{Tensor, TensorData};
+        let device = burn::tensor::Device::flex();
+        let shape = DataShape {
+            n_features: 2,
+            task: Task::Classification { n_classes: 3 },
+        };
+        let spec = Model::check(
+            &config(serde_json::json!({"kind": "logistic_regression"})),
+            &shape,
+        )
+        .unwrap();
+        let ModelSpec::LogisticRegression(params) = &spec else {
+            unreachable!("a logistic regression")
+        };
+        let mut inner: crate::logistic_regression::LogisticRegression = fresh(params, &device);
+        inner.linear.weight = burn::module::Param::from_tensor(Tensor::from_data(
+            TensorData::new(alloc::vec![0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75], [2, 3]),
+            &device,
+        ));
+        let x = Tensor::<2>::from_data(TensorData::new(alloc::vec![1.0f32, 2.0], [1, 2]), &device);
+        let want = crate::metrics::HostPrediction::read(inner.predict(x.clone())).unwrap();
+        let bytes = |m: &dyn Fn() -> alloc::vec::Vec<u8>| m();
+        let direct = bytes(&|| inner.clone().into_record().into_bytes().unwrap().to_vec());
+        let wrapped = bytes(&|| {
+            Model::from(inner.clone())
+                .into_record()
+                .into_bytes()
+                .unwrap()
+                .to_vec()
+        });
+        assert_ne!(
+            direct, wrapped,
+            "the enum's tensor paths carry the variant name"
+        );
+        for weights in [direct, wrapped] {
+            let loaded = Model::load_weights(&spec, &weights, &device).unwrap();
+            let got = crate::metrics::HostPrediction::read(loaded.predict(x.clone())).unwrap();
+            assert_eq!(got, want);
+        }
     }
 }
