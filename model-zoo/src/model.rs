@@ -443,15 +443,12 @@ mod tests {
         ));
         let x = Tensor::<2>::from_data(TensorData::new(alloc::vec![1.0f32, 2.0], [1, 2]), &device);
         let want = crate::metrics::HostPrediction::read(inner.predict(x.clone())).unwrap();
-        let bytes = |m: &dyn Fn() -> alloc::vec::Vec<u8>| m();
-        let direct = bytes(&|| inner.clone().into_record().into_bytes().unwrap().to_vec());
-        let wrapped = bytes(&|| {
-            Model::from(inner.clone())
-                .into_record()
-                .into_bytes()
-                .unwrap()
-                .to_vec()
-        });
+        let direct = inner.clone().into_record().into_bytes().unwrap().to_vec();
+        let wrapped = Model::from(inner)
+            .into_record()
+            .into_bytes()
+            .unwrap()
+            .to_vec();
         assert_ne!(
             direct, wrapped,
             "the enum's tensor paths carry the variant name"
