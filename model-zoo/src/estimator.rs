@@ -390,10 +390,13 @@ pub trait Estimator: Module + Sync + Sized + 'static {
         Ok(())
     }
 
-    /// How the model trains on a microcontroller (default: online SGD on its loss).
-    fn on_device(config: &Self::Config) -> OnDevice<Self::Config> {
-        let _ = config;
-        OnDevice::OnlineSgd
+    /// How the model trains on a microcontroller (default: a gradient-fitted model by online
+    /// SGD on its loss, an iterative one by its own steps to convergence with `config`).
+    fn on_device(config: &Self::Config, params: &Self::Params) -> OnDevice<Self::Config> {
+        match Self::fit_method(params) {
+            FitMethod::Gradient => OnDevice::OnlineSgd,
+            FitMethod::Iterative => OnDevice::Steps(config.clone()),
+        }
     }
 }
 

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
+use crate::estimator::{Estimator, Output, Supervision, state_from_json, state_to_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::gp_kernel::{BOUNDS, Kernel};
 use crate::lbfgs::{Lbfgs, Stopping};
@@ -567,11 +567,6 @@ impl Estimator for GaussianProcess {
     fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
         self.restore(state_from_json(state)?);
         Ok(())
-    }
-
-    /// L-BFGS on the hyperparameters to convergence.
-    fn on_device(config: &GaussianProcessConfig) -> OnDevice<GaussianProcessConfig> {
-        OnDevice::Steps(config.clone())
     }
 }
 

@@ -570,7 +570,7 @@ impl Estimator for Gmm {
     }
 
     /// EM from one k-means start, at most [`ON_DEVICE_EPOCHS`] iterations.
-    fn on_device(config: &GmmConfig) -> OnDevice<GmmConfig> {
+    fn on_device(config: &GmmConfig, _: &GmmParams) -> OnDevice<GmmConfig> {
         OnDevice::Steps(GmmConfig {
             n_init: 1,
             max_iter: ON_DEVICE_EPOCHS,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
-use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
+use crate::estimator::{Estimator, Output, Supervision, state_from_json, state_to_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 
 const NAME: &str = "kernel_svm";
@@ -1190,11 +1190,6 @@ impl Estimator for KernelSvm {
     fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
         self.restore(state_from_json(state)?);
         Ok(())
-    }
-
-    /// SMO to convergence.
-    fn on_device(config: &KernelSvmConfig) -> OnDevice<KernelSvmConfig> {
-        OnDevice::Steps(config.clone())
     }
 }
 

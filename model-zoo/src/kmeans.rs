@@ -429,7 +429,7 @@ impl Estimator for KMeans {
 
     /// Online k-means (batches of one row) from one k-means++ start, at most
     /// [`ON_DEVICE_EPOCHS`] passes.
-    fn on_device(config: &KMeansConfig) -> OnDevice<KMeansConfig> {
+    fn on_device(config: &KMeansConfig, _: &KMeansParams) -> OnDevice<KMeansConfig> {
         OnDevice::Steps(KMeansConfig {
             batch_size: Some(1),
             n_init: 1,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
-use crate::estimator::{Estimator, Output, Supervision};
+use crate::estimator::{Estimator, OnDevice, Output, Supervision};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
 use crate::linalg::solve_spd;
 
@@ -281,6 +281,14 @@ impl Estimator for LinearRegression {
                 method: "iterative steps",
             }),
         }
+    }
+
+    /// On a microcontroller, online SGD on the same objective, whichever solver the host uses.
+    fn on_device(
+        _: &LinearRegressionConfig,
+        _: &LinearRegressionParams,
+    ) -> OnDevice<LinearRegressionConfig> {
+        OnDevice::OnlineSgd
     }
 
     /// The closed-form fit reports the mean squared error; the SGD fit its loss.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::estimator::{Estimator, Output, Supervision, state_from_json, state_to_json};
+use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
 use crate::lbfgs::{Lbfgs, Stopping};
 use crate::linalg;
@@ -416,6 +416,14 @@ impl Estimator for LogisticRegression {
                 method: "iterative steps",
             }),
         }
+    }
+
+    /// On a microcontroller, online SGD on the same objective, whichever solver the host uses.
+    fn on_device(
+        _: &LogisticRegressionConfig,
+        _: &LogisticRegressionParams,
+    ) -> OnDevice<LogisticRegressionConfig> {
+        OnDevice::OnlineSgd
     }
 
     /// The L-BFGS state (none before the first step, and for `sgd`).

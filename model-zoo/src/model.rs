@@ -283,14 +283,17 @@ macro_rules! models {
                 }
             }
 
-            fn on_device(config: &ModelConfig) -> OnDevice<ModelConfig> {
-                match config {
-                    $(#[cfg(feature = $feature)] ModelConfig::$variant(c) => {
-                        match <crate::$module::$model as Estimator>::on_device(c) {
+            fn on_device(config: &ModelConfig, params: &ModelSpec) -> OnDevice<ModelConfig> {
+                #[allow(unreachable_patterns)]
+                match (config, params) {
+                    $(#[cfg(feature = $feature)] (ModelConfig::$variant(c), ModelSpec::$variant(p)) => {
+                        match <crate::$module::$model as Estimator>::on_device(c, p) {
                             OnDevice::OnlineSgd => OnDevice::OnlineSgd,
                             OnDevice::Steps(c) => OnDevice::Steps(ModelConfig::$variant(c)),
                         }
                     })*
+                    // Parameters checked from another kind's config: the config's own steps.
+                    _ => OnDevice::Steps(config.clone()),
                 }
             }
         }

@@ -143,7 +143,7 @@ pub fn train<M: Estimator>(
     rows: &Rows<'_>,
     device: &Device,
 ) -> Result<Trained<M>, FitError> {
-    if let OnDevice::Steps(config) = M::on_device(config) {
+    if let OnDevice::Steps(config) = M::on_device(config, &M::check(config, shape)?) {
         let mut model: M = fresh(&M::check(&config, shape)?, device);
         let mut batch = rows.all(device);
         let before = model.objective(&batch, rows.len())?;

@@ -26,7 +26,7 @@ fn main() -> kiln_trainer::Result<()> {
         .expect("flex is compiled into every build");
 
     // A classifier: multinomial logistic regression by L-BFGS on iris, 20% held out.
-    let iris = Dataset::read_csv(&data("iris.csv"), Some(("species", TargetKind::Labels)))?;
+    let iris = Dataset::read_csv(data("iris.csv"), Some(("species", TargetKind::Labels)))?;
     let (train, test) = iris.split(0.2, 42)?;
     let config = LogisticRegressionConfig {
         solver: LogisticSolver::Lbfgs,
@@ -48,7 +48,7 @@ fn main() -> kiln_trainer::Result<()> {
 
     // A regressor: ridge regression (closed form) on the diabetes data.
     let diabetes = Dataset::read_csv(
-        &data("diabetes.csv"),
+        data("diabetes.csv"),
         Some(("progression", TargetKind::Values)),
     )?;
     let (train, test) = diabetes.split(0.2, 42)?;

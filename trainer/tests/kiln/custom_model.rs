@@ -21,7 +21,7 @@ use two_tower::{TwoTower, TwoTowerConfig};
 
 fn iris() -> (Dataset, Dataset) {
     Dataset::read_csv(
-        &repo().join("examples/data/iris.csv"),
+        repo().join("examples/data/iris.csv"),
         Some(("species", TargetKind::Labels)),
     )
     .unwrap()
