@@ -6,7 +6,10 @@
 //! b"KILNDEP2"        magic and format version
 //! u32 header_len     then header_len bytes of JSON: model config, data shape, preprocessing
 //! u32 weights_len    then weights_len bytes of burnpack (the model's parameters)
+//! u32 crc32          the CRC-32 of every byte before it
 //! ```
+//! A file whose checksum does not match is refused ([`DeployError::Checksum`]): a damaged
+//! model would load and predict garbage.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -47,6 +50,9 @@ pub enum DeployError {
     /// The buffer ends before its blocks do.
     #[error("the deployment file is truncated")]
     Truncated,
+    /// The bytes are not those written: the file is damaged.
+    #[error("the deployment file is damaged: its checksum does not match; export it again")]
+    Checksum,
     /// The JSON header does not parse.
     #[error("the deployment header is not valid: {0}")]
     Header(String),
@@ -89,6 +95,8 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
         out.extend_from_slice(&header);
         out.extend_from_slice(&(weights.len() as u32).to_le_bytes());
         out.extend_from_slice(weights);
+        let checksum = crc32fast::hash(&out);
+        out.extend_from_slice(&checksum.to_le_bytes());
         Ok(out)
     }
 
@@ -100,6 +108,11 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
         let rest = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or(DeployError::BadMagic)?;
+        // The checksum first: nothing of a damaged file is read.
+        let (_, checksum) = rest.split_last_chunk::<4>().ok_or(DeployError::Truncated)?;
+        if crc32fast::hash(&bytes[..bytes.len() - 4]) != u32::from_le_bytes(*checksum) {
+            return Err(DeployError::Checksum);
+        }
         let (header, rest) = take_block(rest)?;
         let (weights, _) = take_block(rest)?;
         let deployment: Self =
@@ -205,8 +218,21 @@ mod tests {
             );
             assert_eq!(
                 Deployment::decode::<Model>(&bytes[..bytes.len() - 1], device).unwrap_err(),
+                DeployError::Checksum
+            );
+            assert_eq!(
+                Deployment::decode::<Model>(&bytes[..10], device).unwrap_err(),
                 DeployError::Truncated
             );
+            for at in [8, 20, bytes.len() / 2, bytes.len() - 1] {
+                let mut damaged = bytes.clone();
+                damaged[at] ^= 0x01;
+                assert_eq!(
+                    Deployment::decode::<Model>(&damaged, device).unwrap_err(),
+                    DeployError::Checksum,
+                    "byte {at}"
+                );
+            }
             assert_eq!(
                 decoded.predict_row(&loaded, &[1.0], device).unwrap_err(),
                 DeployError::RowLength { got: 1, want: 2 }

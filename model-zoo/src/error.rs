@@ -132,14 +132,14 @@ pub enum FitError {
         method: &'static str,
     },
     /// Fewer rows than the model needs (e.g. fewer rows than clusters).
-    #[error(
-        "the training data has {rows} rows, fewer than the {needed} the model needs (e.g. `k`)"
-    )]
+    #[error("the training data has {rows} rows, fewer than `{key} = {needed}` asks for")]
     TooFewRows {
         /// Rows in the training data.
         rows: usize,
         /// Rows the model needs at least.
         needed: usize,
+        /// The config key that sets the need (`k`).
+        key: &'static str,
     },
     /// More rows than the model can hold (its matrices grow with the square of the rows).
     #[error(

@@ -359,6 +359,7 @@ impl Gmm {
             return Err(FitError::TooFewRows {
                 rows: n,
                 needed: self.params.k,
+                key: "k",
             });
         }
         if self.progress.iteration == 0 {
@@ -416,12 +417,11 @@ impl Gmm {
         let mut kmeans = KMeans::new(params, &data.x.device());
         let mut rows = data.clone();
         while !kmeans.step(&mut rows)?.converged {}
-        Ok(kmeans
+        let nearest = kmeans
             .distances(data.x.clone())
             .argmin(1)
-            .squeeze_dim::<1>(1)
-            .one_hot::<2>(self.params.k)
-            .float())
+            .squeeze_dim::<1>(1);
+        Ok(crate::linalg::one_hot(nearest, self.params.k))
     }
 
     /// Weights, means and precision factors from responsibilities `resp` (`[n, k]`).

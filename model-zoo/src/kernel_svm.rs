@@ -892,7 +892,7 @@ impl KernelSvm {
         let signs = if outputs == 1 {
             classes.clone().float().unsqueeze_dim::<2>(1)
         } else {
-            classes.clone().one_hot::<2>(outputs).float()
+            crate::linalg::one_hot(classes.clone(), outputs)
         }
         .mul_scalar(2.0)
         .sub_scalar(1.0);

@@ -233,6 +233,7 @@ impl KMeans {
             return Err(FitError::TooFewRows {
                 rows: n,
                 needed: self.params.k,
+                key: "k",
             });
         }
         if self.progress.tol_scaled.is_none() {
@@ -267,7 +268,7 @@ impl KMeans {
         let sums = rows.sum(&mut |part| {
             let (nearest, assignment) =
                 squared_distances(part.x.clone(), pass.start.clone()).min_dim_with_indices(1);
-            let one_hot = assignment.squeeze_dim::<1>(1).one_hot::<2>(k).float(); // [n, k]
+            let one_hot = crate::linalg::one_hot(assignment.squeeze_dim::<1>(1), k); // [n, k]
             let counts = crate::linalg::sum_rows(one_hot.clone()); // [1, k]
             let cluster_sums = crate::linalg::matmul(one_hot.transpose(), part.x.clone()); // [k, d]
             statistics(Tensor::cat(
@@ -308,10 +309,7 @@ impl KMeans {
                 squared_distances(xb.clone(), pass.centers.clone()).min_dim_with_indices(1);
             // Summed on the device and read once per pass, not once per batch.
             pass.inertia = pass.inertia.clone() + nearest.clamp_min(0.0).sum();
-            let one_hot = assignment
-                .squeeze_dim::<1>(1)
-                .one_hot::<2>(self.params.k)
-                .float(); // [b, k]
+            let one_hot = crate::linalg::one_hot(assignment.squeeze_dim::<1>(1), self.params.k); // [b, k]
             let batch_counts = crate::linalg::sum_rows(one_hot.clone()).transpose(); // [k, 1]
             let batch_sums = crate::linalg::matmul(one_hot.transpose(), xb); // [k, d]
             pass.counts = pass.counts.clone() + batch_counts.clone();

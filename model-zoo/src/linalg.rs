@@ -8,7 +8,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use burn::module::Param;
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor};
 
 use crate::error::FitError;
 
@@ -103,6 +103,21 @@ pub fn mean_rows(x: Tensor<2>) -> Tensor<2> {
 pub fn mean_all<const D: usize>(x: Tensor<D>) -> Tensor<1> {
     let count = x.shape().num_elements().max(1);
     x.sum().div_scalar(count as f64)
+}
+
+/// `[n, k]` rows of zeros with a one in column `indices[i]` (`[n]`, each below `k`), as
+/// floats. burn's `one_hot` refuses `k = 1` (a k-means of one cluster) and reads its indices
+/// back to the host to check them, a device sync at every call; this compares the indices
+/// with `0..k` on the device instead, and gives the same values.
+pub fn one_hot(indices: Tensor<1, Int>, k: usize) -> Tensor<2> {
+    let n = indices.dims()[0];
+    let device = indices.device();
+    let columns = Tensor::<1, Int>::arange(0..k as i64, &device).reshape([1, k]);
+    indices
+        .reshape([n, 1])
+        .expand([n, k])
+        .equal(columns.expand([n, k]))
+        .float()
 }
 
 /// Number of times [`solve_spd`] grows the jitter before giving up.
@@ -301,6 +316,22 @@ pub fn zero_linear(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn one_hot_matches_burns_and_takes_one_class() {
+        crate::testing::for_each_device(|device| {
+            let indices = Tensor::<1, Int>::from_data(
+                burn::tensor::TensorData::new(vec![2i64, 0, 1, 2], [4]),
+                device,
+            );
+            let ours = crate::data::read_f32(one_hot(indices.clone(), 3)).unwrap();
+            let burns = crate::data::read_f32(indices.one_hot::<2>(3).float()).unwrap();
+            assert_eq!(ours, burns);
+            let zeros = Tensor::<1, Int>::zeros([3], device);
+            assert_eq!(crate::data::read_f32(one_hot(zeros, 1)).unwrap(), [1.0; 3]);
+        });
+    }
+
     use super::*;
     use crate::data::read_f32;
     use crate::testing::{features, for_each_device};

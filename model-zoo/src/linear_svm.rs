@@ -189,7 +189,7 @@ fn plus_minus_one(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
     let positive = if n_classes == 2 {
         classes.float().unsqueeze_dim::<2>(1)
     } else {
-        classes.one_hot::<2>(n_classes).float()
+        crate::linalg::one_hot(classes, n_classes)
     };
     positive.mul_scalar(2.0).sub_scalar(1.0)
 }

@@ -447,7 +447,7 @@ fn binary_cross_entropy_with_logits(z: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
 }
 
 fn one_hot(classes: Tensor<1, Int>, n_classes: usize) -> Tensor<2> {
-    classes.one_hot::<2>(n_classes).float()
+    crate::linalg::one_hot(classes, n_classes)
 }
 
 #[cfg(test)]

@@ -319,6 +319,24 @@ impl HostPrediction {
         self.len() == 0
     }
 
+    /// The first row (0-based) with a NaN or infinite value, if one has.
+    pub fn first_non_finite_row(&self) -> Option<usize> {
+        let bad = |values: &[f32], width: usize| {
+            values
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| i / width.max(1))
+        };
+        match self {
+            Self::Values(v) => bad(v, 1),
+            Self::Gaussian { mean, std } => bad(mean, 1).into_iter().chain(bad(std, 1)).min(),
+            Self::Probabilities { proba, n_classes } => bad(proba, *n_classes),
+            Self::Scores { scores, width } => bad(scores, *width),
+            Self::Clusters { distances, k } => bad(distances, *k),
+            Self::Memberships { proba, k } => bad(proba, *k),
+        }
+    }
+
     /// The class of each row, for a classifier: the most probable class, or the winning score.
     pub fn classes(&self) -> Option<Vec<usize>> {
         match self {

@@ -225,7 +225,7 @@ impl Estimator for Mlp {
         let out = self.forward(batch.x.clone());
         match (&batch.targets, self.params.n_classes) {
             (Targets::Classes(classes), Some(n_classes)) => {
-                let y = classes.clone().one_hot::<2>(n_classes).float();
+                let y = crate::linalg::one_hot(classes.clone(), n_classes);
                 Ok((log_softmax(out, 1) * y)
                     .sum()
                     .neg()

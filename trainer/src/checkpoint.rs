@@ -4,16 +4,18 @@
 //! iterative fits checkpoint every step, and a kill, unlike a power cut, loses nothing the
 //! kernel has been given.
 //!
-//! Layout: the magic `KILNCKP2`, then four blocks, each a little-endian `u64` length and its
+//! Layout: the magic `KILNCKP3`, then four blocks, each a little-endian `u64` length and its
 //! bytes: the loop state (CBOR, which keeps every bit of an f64, where JSON text read back by
 //! serde_json can be one ulp off), the model, the optimizer state, and the best model so far
-//! (burnpack each; the last is empty when early stopping is off).
+//! (burnpack each; the last is empty when early stopping is off); then the CRC-32 of all that,
+//! a little-endian `u32`, so a damaged file is refused rather than resumed into another model.
+//! Checkpoints of the format before it (`KILNCKP2`, no checksum) still read.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::{self, Durability};
 use crate::early_stopping::EarlyState;
 use crate::error::{Error, Result};
 use crate::records::EpochRecord;
@@ -21,7 +23,9 @@ use crate::schedule::PlateauState;
 
 /// The checkpoint's file name inside a run directory.
 pub const FILE: &str = "checkpoint.kiln";
-const MAGIC: &[u8; 8] = b"KILNCKP2";
+const MAGIC: &[u8; 8] = b"KILNCKP3";
+/// The format before checksums (read, never written).
+const MAGIC_V2: &[u8; 8] = b"KILNCKP2";
 
 /// Where the training loop is; with the blobs, all it needs to go on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,20 +92,16 @@ impl Checkpoint {
     ) -> Result<()> {
         let mut encoded = Vec::new();
         ciborium::into_writer(state, &mut encoded).expect("the loop state serializes to CBOR");
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        let write = || -> std::io::Result<()> {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            file.write_all(MAGIC)?;
-            for block in [&encoded[..], model, optimizer, best.unwrap_or_default()] {
-                file.write_all(&(block.len() as u64).to_le_bytes())?;
-                file.write_all(block)?;
-            }
-            file.into_inner()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| Error::io("write the checkpoint", path, e))
+        let blocks = [&encoded[..], model, optimizer, best.unwrap_or_default()];
+        let mut bytes = Vec::with_capacity(12 + blocks.iter().map(|b| 8 + b.len()).sum::<usize>());
+        bytes.extend_from_slice(MAGIC);
+        for block in blocks {
+            bytes.extend_from_slice(&(block.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(block);
+        }
+        let checksum = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&checksum.to_le_bytes());
+        atomic::write_bytes(path, "write the checkpoint", Durability::Buffered, &bytes)
     }
 
     /// Reads a checkpoint written by [`Checkpoint::write`].
@@ -112,9 +112,20 @@ impl Checkpoint {
             path: path.to_owned(),
             fix: "start the run again without --resume".into(),
         };
-        let mut rest = bytes
-            .strip_prefix(MAGIC)
-            .ok_or_else(|| damaged("wrong magic"))?;
+        let mut rest = match bytes.split_first_chunk::<8>() {
+            Some((magic, rest)) if magic == MAGIC => {
+                let (body, checksum) = rest
+                    .split_last_chunk::<4>()
+                    .ok_or_else(|| damaged("truncated"))?;
+                let whole = &bytes[..bytes.len() - 4];
+                if crc32fast::hash(whole) != u32::from_le_bytes(*checksum) {
+                    return Err(damaged("its checksum does not match"));
+                }
+                body
+            }
+            Some((magic, rest)) if magic == MAGIC_V2 => rest,
+            _ => return Err(damaged("wrong magic")),
+        };
         let mut blocks = Vec::with_capacity(4);
         for _ in 0..4 {
             let (len, tail) = rest
@@ -172,14 +183,34 @@ mod tests {
             (&b"model"[..], &b"optim"[..])
         );
         assert!(read.best.is_none());
-        assert!(!dir.path().join("checkpoint.kiln.tmp").exists());
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 1, "no temporary file is left beside the checkpoint");
 
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         let error = Checkpoint::read(&path).unwrap_err().to_string();
         assert!(
-            error.contains("damaged") && error.contains("truncated"),
+            error.contains("damaged") && error.contains("checksum does not match"),
             "{error}"
         );
+        // One flipped bit anywhere is refused.
+        for at in [9, bytes.len() / 2, bytes.len() - 1] {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            std::fs::write(&path, &flipped).unwrap();
+            let error = Checkpoint::read(&path).unwrap_err().to_string();
+            assert!(
+                error.contains("checksum does not match"),
+                "byte {at}: {error}"
+            );
+        }
+        // The format before checksums still reads.
+        let mut legacy = b"KILNCKP2".to_vec();
+        legacy.extend_from_slice(&bytes[8..bytes.len() - 4]);
+        std::fs::write(&path, &legacy).unwrap();
+        assert_eq!(Checkpoint::read(&path).unwrap().state, state);
+        std::fs::write(&path, &legacy[..legacy.len() - 3]).unwrap();
+        let error = Checkpoint::read(&path).unwrap_err().to_string();
+        assert!(error.contains("truncated"), "{error}");
     }
 }

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kiln_model_zoo::{Estimator, Model};
 
+use crate::atomic::{self, Durability};
 use crate::commands::{self, Resume, TrainJob, TrainOptions, TrainReport};
 use crate::config::suggestion;
 use crate::error::{Error, Location, Result};
@@ -176,10 +177,63 @@ impl Registry {
     }
 }
 
+/// A clap error as one line: what is wrong, then where to look.
+fn usage_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut what = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    // "the following required arguments were not provided:" names them on the next line.
+    if what.ends_with(':')
+        && let Some(next) = lines.next()
+    {
+        what = format!("{what} {next}");
+    }
+    let usage = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .map(|u| format!("; usage: {}", u.trim()))
+        .unwrap_or_default();
+    format!("{what}{usage}; see `kiln --help` (exit code 2)")
+}
+
+/// Refuses an `--out` that is a directory or one of the command's inputs (which writing it
+/// would destroy).
+fn check_output(out: &Path, inputs: &[&Path]) -> Result<()> {
+    if out.is_dir() {
+        return Err(Error::Usage {
+            message: format!("`--out {}` is a directory", out.display()),
+            fix: "name a file to write, e.g. `--out predictions.csv`".into(),
+        });
+    }
+    for input in inputs {
+        if atomic::same_file(out, input) {
+            return Err(Error::Usage {
+                message: format!(
+                    "`--out {}` is the input {}: writing it would destroy it",
+                    out.display(),
+                    input.display()
+                ),
+                fix: "write the output to another file".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// kiln trains classical and neural models on any burn backend (CPU, GPU, microcontroller),
 /// from a TOML config file.
 #[derive(Debug, Parser)]
-#[command(name = "kiln", version, propagate_version = true)]
+#[command(
+    name = "kiln",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 done; 1 an error, told in one line that names the file, the line and \
+                  the fix; 2 unusable arguments; 130 stopped by Ctrl-C after saving a checkpoint."
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -298,13 +352,24 @@ impl Cli {
         &self.registry
     }
 
-    /// Runs the command in the process's arguments; prints an error as one line. Exit code
-    /// 0 on success, 1 on an error, 130 when Ctrl-C stopped a run (after a checkpoint), 2 for
-    /// unusable arguments (clap's).
+    /// Runs the command in the process's arguments; prints an error as one line. Exit codes:
+    /// 0 on success (and when the reader of the output went away, as with `| head`), 1 on an
+    /// error, 2 for unusable arguments, 130 when Ctrl-C stopped a run (after a checkpoint).
     pub fn main(self) -> ExitCode {
-        let args = Args::parse();
+        let args = match Args::try_parse() {
+            Ok(args) => args,
+            Err(e) if !e.use_stderr() => {
+                // --help and --version.
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => {
+                eprintln!("error: {}", usage_line(&e));
+                return ExitCode::from(2);
+            }
+        };
         match self.run_args(args) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) | Err(Error::OutputClosed) => ExitCode::SUCCESS,
             // Stopped by Ctrl-C: the shell's convention for SIGINT, and not an error.
             Err(e @ Error::Interrupted { .. }) => {
                 eprintln!("{e}");
@@ -325,7 +390,7 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let args = Args::try_parse_from(args).map_err(|e| Error::Usage {
-            message: e.to_string().lines().next().unwrap_or_default().to_owned(),
+            message: usage_line(&e),
             fix: "see `kiln --help`".into(),
         })?;
         self.run_args(args)
@@ -408,10 +473,17 @@ impl Cli {
             } => {
                 let rows = match &out {
                     Some(path) => {
-                        let mut file =
-                            std::fs::File::create(path).map_err(|e| Error::io("write", path, e))?;
-                        self.registry
-                            .predict(&model, &data, backend.as_deref(), &mut file)?
+                        check_output(path, &[&data, &model])?;
+                        let mut rows = 0;
+                        // Written to a temporary file, renamed over `--out` only once every row
+                        // is predicted: a failure leaves an existing file as it was.
+                        atomic::write_with(path, "write", Durability::Synced, |file| {
+                            rows =
+                                self.registry
+                                    .predict(&model, &data, backend.as_deref(), file)?;
+                            Ok(())
+                        })?;
+                        rows
                     }
                     None => self.registry.predict(
                         &model,
@@ -427,6 +499,7 @@ impl Cli {
                 Ok(())
             }
             Command::Export { model, out } => {
+                check_output(&out, &[&model])?;
                 let bytes = self.registry.export(&model, &out)?;
                 println!("wrote {} ({bytes} bytes)", out.display());
                 Ok(())

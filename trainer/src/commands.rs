@@ -10,9 +10,10 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_backends::BackendKind;
 use kiln_model_zoo::deploy::{DeployError, Deployment};
-use kiln_model_zoo::{Estimator, Preprocessing, Supervision, Task};
+use kiln_model_zoo::{Estimator, FitError, Preprocessing, Supervision, Task};
 use serde::Serialize;
 
+use crate::atomic::{self, Durability};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
 use crate::data::{Columns, CsvReader, Dataset, Target, TargetKind, read_csv, split_indices};
@@ -181,6 +182,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     let columns = Columns {
         target: target.map(|t| (t, target_kind)),
         features: None,
+        format: loaded.csv_format()?,
     };
     let read_valid = |feature_names: &[String]| -> Result<Option<Dataset>> {
         config
@@ -215,6 +217,17 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
                     let fraction = config.data.valid_fraction.unwrap_or(0.2);
                     let (train_idx, valid_idx) =
                         split_indices(full.n_rows(), fraction, config.seed);
+                    if train_idx.len() < 2 && fraction > 0.0 && full.n_rows() >= 2 {
+                        return Err(loaded.error(
+                            &["data", "valid_fraction"],
+                            format!(
+                                "`valid_fraction = {fraction}` leaves {} of the {} rows to train on",
+                                train_idx.len(),
+                                full.n_rows()
+                            ),
+                            "lower it, e.g. `valid_fraction = 0.2`".into(),
+                        ));
+                    }
                     if train_idx.is_empty() || (fraction > 0.0 && valid_idx.is_empty()) {
                         return Err(Error::Data {
                             message: format!(
@@ -231,10 +244,17 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
             }
         }
     };
-    let prep = match &train_data {
+    let mut prep = match &train_data {
         TrainData::Resident(data) => crate::preprocess::fit(data, target, config.data.standardize),
         TrainData::Streamed(csv) => csv.preprocessing(target, config.data.standardize),
     };
+    if supervision == Supervision::None
+        && let (Some(classes), Some(valid)) = (&mut prep.class_names, &valid_data)
+    {
+        // A clustering's labels only score it: validation labels the training rows lack are
+        // classes of their own, not unknown ones.
+        crate::preprocess::add_classes(classes, valid);
+    }
     let shape = kiln_model_zoo::DataShape {
         n_features: prep.n_features(),
         task: prep.task(),
@@ -301,7 +321,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     let (writer, resume) = match &job.resumable {
         Some(stopped) => {
             let checkpoint = Checkpoint::read(&stopped.partial.join(checkpoint::FILE))?;
-            (RunWriter::reopen(stopped), Some(checkpoint))
+            (RunWriter::reopen(stopped)?, Some(checkpoint))
         }
         None => {
             let target_dir = job
@@ -396,6 +416,11 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
                 resume_hint()
             )),
         },
+        Error::Fit(FitError::TooFewRows { rows, needed, key }) => loaded.error(
+            &["model", key],
+            format!("the training data has {rows} rows, fewer than `{key} = {needed}` asks for"),
+            format!("lower `{key}` to at most {rows}, or train on more rows"),
+        ),
         e => e,
     })?;
     metrics_log
@@ -533,7 +558,7 @@ fn device_for(meta_backend: &str, backend: Option<&str>, run: &Path) -> Result<D
 }
 
 /// `kiln eval`: metrics of a trained model on a labelled CSV.
-pub fn eval<M: Estimator>(run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
+pub fn eval<M: Estimator>(run: &Path, data_path: &Path, backend: Option<&str>) -> Result<Metrics> {
     let (saved, device) = load::<M>(run, backend)?;
     let prep = &saved.meta.preprocessing;
     let kind = match prep.task() {
@@ -555,16 +580,34 @@ pub fn eval<M: Estimator>(run: &Path, data: &Path, backend: Option<&str>) -> Res
         }
     };
     let data = read_csv(
-        data,
+        data_path,
         Columns {
             target,
             features: Some(&prep.feature_names),
+            ..Default::default()
         },
     )?;
     let split = Split::new(prep, &data, &device)?;
     let mut metrics = evaluate_final(&saved.model, &split)?;
+    if let Some((name, _)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(not_finite(run, data_path, &format!("the metric `{name}`")));
+    }
     metrics.insert("rows".into(), data.n_rows() as f64);
     Ok(metrics)
+}
+
+/// A prediction or metric that came out NaN or infinite: an error, not a result.
+fn not_finite(run: &Path, data: &Path, what: &str) -> Error {
+    Error::Run {
+        message: format!(
+            "{what} of {} came out NaN or infinite: the model's weights do not work on these rows",
+            data.display()
+        ),
+        path: run.to_owned(),
+        fix: "check the rows for extreme values; if the run directory was altered, restore or \
+              retrain it"
+            .into(),
+    }
 }
 
 /// `kiln predict`: one prediction per row of a CSV, written as CSV to `out`.
@@ -581,11 +624,20 @@ pub fn predict<M: Estimator>(
         Columns {
             target: None,
             features: Some(&prep.feature_names),
+            ..Default::default()
         },
     )?;
-    let write_error = |e: std::io::Error| Error::Usage {
-        message: format!("cannot write the predictions: {e}"),
-        fix: "check the output path and the disk".into(),
+    let write_error = |e: std::io::Error| match e.kind() {
+        // `kiln predict ... | head`: the reader has all it wanted.
+        std::io::ErrorKind::BrokenPipe => Error::OutputClosed,
+        _ => Error::Usage {
+            message: format!("cannot write the predictions: {e}"),
+            fix: "check the output path and the disk".into(),
+        },
+    };
+    let csv_error = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(io) => write_error(io),
+        other => write_error(std::io::Error::other(format!("{other:?}"))),
     };
     let mut csv = csv::Writer::from_writer(out);
     let mut rows = 0;
@@ -600,8 +652,14 @@ pub fn predict<M: Estimator>(
         let n = chunk.lines.len();
         let x = Tensor::from_data(TensorData::new(x, [n, prep.n_features()]), &device);
         let prediction = predict_host(&saved.model, x)?;
-        write_predictions(&mut csv, &prediction, prep, rows == 0)
-            .map_err(|e| write_error(e.into()))?;
+        if let Some(row) = prediction.first_non_finite_row() {
+            return Err(not_finite(
+                run,
+                data,
+                &format!("a prediction for line {}", chunk.lines[row]),
+            ));
+        }
+        write_predictions(&mut csv, &prediction, prep, rows == 0).map_err(csv_error)?;
         rows += n;
     }
     if rows == 0 {
@@ -778,6 +836,7 @@ pub fn export<M: Estimator>(run: &Path, out: &Path) -> Result<usize> {
     };
     let weights_path = run.join(run::MODEL_FILE);
     let weights = std::fs::read(&weights_path).map_err(|e| Error::io("read", &weights_path, e))?;
+    run::check_weights(run, &meta, &weights)?;
     let bytes = deployment.encode_weights(&weights).map_err(invalid)?;
     let check_device =
         kiln_backends::open(kiln_backends::compiled()[0]).map_err(|source| Error::Backend {
@@ -785,6 +844,6 @@ pub fn export<M: Estimator>(run: &Path, out: &Path) -> Result<usize> {
             location: Location::file(run.join(run::META_FILE)),
         })?;
     Deployment::decode::<M>(&bytes, &check_device.device).map_err(invalid)?;
-    std::fs::write(out, &bytes).map_err(|e| Error::io("write", out, e))?;
+    atomic::write_bytes(out, "write", Durability::Synced, &bytes)?;
     Ok(bytes.len())
 }

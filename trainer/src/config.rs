@@ -6,6 +6,7 @@ use kiln_backends::BackendKind;
 use kiln_model_zoo::{ConfigReadError, Estimator};
 use serde::{Deserialize, Serialize};
 
+use crate::data::CsvFormat;
 use crate::error::{Error, Location, Result};
 pub use crate::options::{
     AdamConfig, EarlyStopping, OptimizerConfig, RmsPropConfig, Schedule, SgdConfig, TrainConfig,
@@ -57,6 +58,18 @@ pub struct DataConfig {
     /// Scale each feature to zero mean and unit variance (statistics of the training split).
     #[serde(default = "yes")]
     pub standardize: bool,
+    /// The field delimiter (a character such as `";"` or `"\t"`); by default taken from the
+    /// header line: a comma, or `;`, a tab or `|` when the header has no comma.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    /// The longest line read, in bytes (default 16 MiB): a longer one is an error naming it,
+    /// so no file (a file of NUL bytes, `/dev/zero`) can grow the reader's memory without
+    /// bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_line_bytes: Option<usize>,
+    /// The longest cell read, in bytes (default 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_field_bytes: Option<usize>,
     /// Stream `train` from disk this many rows at a time instead of loading it whole, for files
     /// larger than memory: memory holds one chunk, each epoch visits the chunks in a seeded
     /// order and shuffles the rows within each. Gradient-fitted models and mini-batch k-means
@@ -80,6 +93,8 @@ pub struct LoadedConfig {
     source: String,
     /// The backend, checked.
     pub backend: BackendKind,
+    /// Each `--set KEY=VALUE`: the key's path and the whole assignment.
+    overrides: Vec<(Vec<String>, String)>,
 }
 
 impl LoadedConfig {
@@ -88,12 +103,25 @@ impl LoadedConfig {
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
         let source = apply_overrides(path, &text, overrides)?;
-        let config: Config = toml::from_str(&source).map_err(|e| toml_error(path, &source, &e))?;
+        let config: Config = match toml::from_str(&source) {
+            Ok(config) => config,
+            Err(e) => return Err(override_error(path, &text, overrides, &e)),
+        };
         let mut loaded = Self {
             config,
             path: path.to_owned(),
             source,
             backend: BackendKind::Flex,
+            overrides: overrides
+                .iter()
+                .filter_map(|o| {
+                    let (key, _) = o.split_once('=')?;
+                    Some((
+                        key.split('.').map(|k| k.trim().to_owned()).collect(),
+                        o.clone(),
+                    ))
+                })
+                .collect(),
         };
         loaded.backend = loaded.config.backend.parse().map_err(|_| {
             loaded.error(
@@ -135,6 +163,14 @@ impl LoadedConfig {
     /// Where the key at `keys` (e.g. `["model", "l2"]`) is in the config file; the file alone
     /// when the key is absent (a default was used).
     pub fn locate(&self, keys: &[&str]) -> Location {
+        // A value that came from `--set` is named by its override, not by a line the file
+        // does not have.
+        if let Some((_, assignment)) = self.overrides.iter().rev().find(|(path, _)| {
+            let shared = path.len().min(keys.len());
+            shared > 0 && path[..shared].iter().zip(keys).all(|(a, b)| a == b)
+        }) {
+            return Location::file(format!("--set {assignment}"));
+        }
         let mut location = Location::file(&self.path);
         if let Some(offset) = key_offset(&self.source, keys) {
             let (line, column) = line_column(&self.source, offset);
@@ -142,6 +178,30 @@ impl LoadedConfig {
             location.column = Some(column);
         }
         location
+    }
+
+    /// How `[data]` says its CSV files are read.
+    pub fn csv_format(&self) -> Result<CsvFormat> {
+        let data = &self.config.data;
+        let defaults = CsvFormat::default();
+        let delimiter = match data.delimiter {
+            None => None,
+            Some(d) if d.is_ascii() && !d.is_ascii_alphanumeric() && d != '"' && d != '\n' => {
+                Some(d as u8)
+            }
+            Some(d) => {
+                return Err(self.error(
+                    &["data", "delimiter"],
+                    format!("`delimiter` must be one ASCII punctuation character, got {d:?}"),
+                    "use e.g. `delimiter = \";\"` or `delimiter = \"\\t\"`".into(),
+                ));
+            }
+        };
+        Ok(CsvFormat {
+            delimiter,
+            max_line_bytes: data.max_line_bytes.unwrap_or(defaults.max_line_bytes),
+            max_field_bytes: data.max_field_bytes.unwrap_or(defaults.max_field_bytes),
+        })
     }
 
     /// The `kind` of the `[model]` table.
@@ -280,6 +340,18 @@ impl LoadedConfig {
                 ));
             }
         }
+        for (key, limit) in [
+            ("max_line_bytes", c.data.max_line_bytes),
+            ("max_field_bytes", c.data.max_field_bytes),
+        ] {
+            if limit == Some(0) {
+                return Err(self.error(
+                    &["data", key],
+                    format!("`{key}` must be at least 1"),
+                    "leave it out for the default, or set a generous limit".into(),
+                ));
+            }
+        }
         if c.train.epochs == 0 {
             return Err(self.error(
                 &["train", "epochs"],
@@ -409,6 +481,26 @@ fn apply_overrides(path: &Path, text: &str, overrides: &[String]) -> Result<Stri
         table.insert(last, toml_edit::Item::Value(value));
     }
     Ok(doc.to_string())
+}
+
+/// The error of a config that does not parse after `overrides`: the first override that breaks
+/// it, named as the user wrote it, or else the file's own error at its line.
+fn override_error(path: &Path, text: &str, overrides: &[String], err: &toml::de::Error) -> Error {
+    if let Err(e) = toml::from_str::<Config>(text) {
+        return toml_error(path, text, &e);
+    }
+    for i in 0..overrides.len() {
+        let source = apply_overrides(path, text, &overrides[..=i]).unwrap_or_default();
+        if let Err(e) = toml::from_str::<Config>(&source) {
+            let described = describe_serde_error(e.message());
+            return Error::Config {
+                message: described.message,
+                location: Location::file(format!("--set {}", overrides[i])),
+                fix: "fix the value of that `--set`".into(),
+            };
+        }
+    }
+    toml_error(path, text, err)
 }
 
 /// Turns a TOML parse or schema error into one line pointing at the place, with the nearest

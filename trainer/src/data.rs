@@ -271,6 +271,7 @@ impl Dataset {
             Columns {
                 target,
                 features: None,
+                ..Default::default()
             },
         )
     }
@@ -330,13 +331,76 @@ impl Dataset {
     }
 }
 
-/// Which columns to read.
-#[derive(Clone, Copy, Debug)]
+/// Which columns to read, and how.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Columns<'a> {
     /// The target column and what it holds; `None` to read no target.
     pub target: Option<(&'a str, TargetKind)>,
     /// The feature columns by name, in this order; `None` for every non-target column.
     pub features: Option<&'a [String]>,
+    /// The delimiter and the limits on lines and fields.
+    pub format: CsvFormat,
+}
+
+/// How a CSV file is read: its delimiter, and the limits that keep memory bounded whatever
+/// the file holds (a file of NUL bytes, `/dev/zero`, a megabyte-long cell).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsvFormat {
+    /// The field delimiter; `None` picks it from the header line (`,`, `;`, a tab or `|`).
+    pub delimiter: Option<u8>,
+    /// The longest line read, in bytes (default 16 MiB).
+    pub max_line_bytes: usize,
+    /// The longest cell read, in bytes (default 1 MiB).
+    pub max_field_bytes: usize,
+}
+
+impl Default for CsvFormat {
+    fn default() -> Self {
+        Self {
+            delimiter: None,
+            max_line_bytes: 16 << 20,
+            max_field_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A line longer than the reader's limit (see [`CsvFormat::max_line_bytes`]).
+#[derive(Debug)]
+struct LineTooLong {
+    line: u64,
+    limit: usize,
+}
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {} is longer than {} bytes", self.line, self.limit)
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+/// The delimiter of a CSV file whose first line is `header`: a comma, unless the line has none
+/// and has `;`, a tab or `|` (the first of them it holds).
+fn detect_delimiter(header: &[u8]) -> u8 {
+    if header.contains(&b',') {
+        return b',';
+    }
+    [b';', b'\t', b'|']
+        .into_iter()
+        .find(|d| header.contains(d))
+        .unwrap_or(b',')
+}
+
+/// The first line of `path`, at most `max` bytes of it.
+fn first_line(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?
+        .take(max.min(1 << 20) as u64)
+        .read_to_end(&mut head)?;
+    let end = memchr::memchr2(b'\n', b'\r', &head).unwrap_or(head.len());
+    head.truncate(end);
+    Ok(head)
 }
 
 /// Reads a CSV file with a header row. Every error names the file and line and the fix.
@@ -382,6 +446,8 @@ pub struct CsvReader {
     block: Vec<csv::ByteRecord>,
     /// Whether feature cells are parsed on every core.
     parallel: bool,
+    /// The longest cell accepted.
+    max_field_bytes: usize,
 }
 
 /// Rows read before their feature cells are parsed together.
@@ -400,11 +466,20 @@ impl CsvReader {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path, columns: Columns<'_>) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
+        let format = columns.format;
+        let delimiter = match format.delimiter {
+            Some(delimiter) => delimiter,
+            None => detect_delimiter(
+                &first_line(path, format.max_line_bytes)
+                    .map_err(|e| Error::io("read data file", path, e))?,
+            ),
+        };
         let reader = csv::ReaderBuilder::new()
             .has_headers(true)
+            .delimiter(delimiter)
             .trim(csv::Trim::Headers)
             .buffer_capacity(1 << 16)
-            .from_reader(LineBreaks::new(file));
+            .from_reader(LineBreaks::new(file, format.max_line_bytes));
         let mut this = Self {
             path: path.to_owned(),
             reader,
@@ -413,11 +488,23 @@ impl CsvReader {
             target: None,
             block: Vec::new(),
             parallel: true,
+            max_field_bytes: format.max_field_bytes,
         };
         let header = match this.reader.headers() {
             Ok(header) => header.iter().map(str::to_owned).collect::<Vec<_>>(),
             Err(e) => return Err(this.csv_error(e)),
         };
+        if let Some(name) = header.iter().find(|name| name.len() > this.max_field_bytes) {
+            return Err(this.data_error(
+                1,
+                format!(
+                    "a column name is longer than {} bytes (`{}...`)",
+                    this.max_field_bytes,
+                    name.chars().take(20).collect::<String>()
+                ),
+                "check that the first line is a header of column names",
+            ));
+        }
         if header.iter().all(String::is_empty) {
             return Err(this.data_error(
                 1,
@@ -529,6 +616,21 @@ impl CsvReader {
             let record = &block[filled];
             let byte = record.position().map_or(0, csv::Position::byte);
             let line = self.reader.get_mut().line_of(byte);
+            if let Some(column) = record
+                .iter()
+                .position(|cell| cell.len() > self.max_field_bytes)
+            {
+                break Err(self.data_error(
+                    line,
+                    format!(
+                        "the cell of column {} is longer than {} bytes",
+                        self.header.get(column).map_or("?", String::as_str),
+                        self.max_field_bytes
+                    ),
+                    "check the file (a missing closing quote runs one cell to the end of it); \
+                     a table with cells this long needs `[data] max_field_bytes` raised",
+                ));
+            }
             if record.len() == 1 && record[0].trim_ascii().is_empty() {
                 continue; // a blank line
             }
@@ -687,11 +789,26 @@ impl CsvReader {
                 "row is not valid UTF-8".into(),
                 "save the file as UTF-8",
             ),
-            csv::ErrorKind::Io(io) => Error::io(
-                "read data file",
-                &self.path,
-                std::io::Error::new(io.kind(), io.to_string()),
-            ),
+            csv::ErrorKind::Io(io) => match io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<LineTooLong>())
+            {
+                Some(too_long) => self.data_error(
+                    too_long.line,
+                    format!(
+                        "a line longer than {} bytes (no line break that far): this is not a \
+                         CSV file of rows",
+                        too_long.limit
+                    ),
+                    "check the file; a table with lines this long needs `[data] max_line_bytes` \
+                     raised",
+                ),
+                None => Error::io(
+                    "read data file",
+                    &self.path,
+                    std::io::Error::new(io.kind(), io.to_string()),
+                ),
+            },
             _ => self.data_error(
                 line,
                 format!("cannot parse CSV: {e}"),
@@ -712,16 +829,32 @@ struct LineBreaks<R> {
     newlines: u64,
     /// Offsets of the `\n` and `\r` bytes read and not yet passed, and whether each is `\n`.
     pending: std::collections::VecDeque<(u64, bool)>,
+    /// Bytes read since the last line break.
+    since_break: u64,
+    /// The longest line allowed: past it, reading fails ([`LineTooLong`]) rather than the
+    /// parser's buffer growing without bound.
+    max_line: u64,
 }
 
 impl<R> LineBreaks<R> {
-    fn new(inner: R) -> Self {
+    fn new(inner: R, max_line: usize) -> Self {
         Self {
             inner,
             offset: 0,
             newlines: 0,
             pending: Default::default(),
+            since_break: 0,
+            max_line: max_line as u64,
         }
+    }
+
+    /// The error of a line over the limit, naming it.
+    fn too_long(&self) -> std::io::Error {
+        let breaks = self.pending.iter().filter(|(_, newline)| *newline).count() as u64;
+        std::io::Error::other(LineTooLong {
+            line: self.newlines + breaks + 1,
+            limit: self.max_line as usize,
+        })
     }
 
     /// Line breaks before byte `byte` (which never goes back between calls, bar a seek).
@@ -753,9 +886,19 @@ impl<R> LineBreaks<R> {
 impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let mut line_start = 0;
         for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            if self.since_break + (i - line_start) as u64 > self.max_line {
+                return Err(self.too_long());
+            }
+            self.since_break = 0;
+            line_start = i + 1;
             self.pending
                 .push_back((self.offset + i as u64, buf[i] == b'\n'));
+        }
+        self.since_break += (n - line_start) as u64;
+        if self.since_break > self.max_line {
+            return Err(self.too_long());
         }
         self.offset += n as u64;
         Ok(n)
@@ -765,8 +908,9 @@ impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
 impl<R: std::io::Seek> std::io::Seek for LineBreaks<R> {
     fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
         self.offset = self.inner.seek(to)?;
-        // The caller sets `newlines` for the new place.
+        // The caller sets `newlines` for the new place, always the start of a line.
         self.pending.clear();
+        self.since_break = 0;
         Ok(self.offset)
     }
 }
@@ -783,7 +927,11 @@ pub fn split_indices(n: usize, valid_fraction: f64, seed: u64) -> (Vec<usize>, V
         return (indices, Vec::new());
     }
     indices.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
-    let n_valid = ((n as f64 * valid_fraction).round() as usize).clamp(1, n.saturating_sub(1));
+    // At least one validation row and one training row, where there are two rows to share;
+    // with fewer, no validation row (the caller says the rows are too few).
+    let n_valid = ((n as f64 * valid_fraction).round() as usize)
+        .max(1)
+        .min(n.saturating_sub(1));
     let valid = indices.split_off(n - n_valid);
     (indices, valid)
 }

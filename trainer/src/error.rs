@@ -157,6 +157,9 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+    /// The reader of the output went away (`kiln predict | head`): not an error to report.
+    #[error("the output was closed before everything was written")]
+    OutputClosed,
     /// A command-line value is not valid.
     #[error("{message}; {fix}")]
     Usage {
@@ -169,6 +172,21 @@ pub enum Error {
 
 /// The trainer's result type, [`Error`] by default.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The first `shown` of `names`, comma-separated, and how many more there are: so an error
+/// about one of a thousand classes stays one readable line.
+pub fn some_of(names: &[String], shown: usize) -> String {
+    let mut text = names
+        .iter()
+        .take(shown)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > shown {
+        text.push_str(&format!(", ... ({} more)", names.len() - shown));
+    }
+    text
+}
 
 impl Error {
     /// An I/O error on `path`, with the fix that fits its kind.

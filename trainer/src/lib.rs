@@ -45,6 +45,7 @@
 //!   model kinds.
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;

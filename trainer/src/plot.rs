@@ -20,11 +20,21 @@ pub fn write(path: &Path, history: &[EpochRecord], metric: &str, title: &str) ->
         // The bundled font is valid; a failure here would only lose the labels.
         let _ = plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT);
     });
-    draw(path, history, metric, title).map_err(|e| Error::Run {
+    let failed = |e: String| Error::Run {
         message: format!("cannot draw the training plot: {e}"),
         path: path.to_owned(),
         fix: "check the disk; metrics.jsonl holds the same numbers".into(),
-    })
+    };
+    // Drawn into a temporary file beside it, renamed over it once complete.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".training.")
+        .suffix(".png")
+        .tempfile_in(dir)
+        .map_err(|e| failed(e.to_string()))?;
+    draw(tmp.path(), history, metric, title).map_err(|e| failed(e.to_string()))?;
+    tmp.persist(path).map_err(|e| failed(e.error.to_string()))?;
+    Ok(())
 }
 
 type Series = Vec<(f64, f64)>;

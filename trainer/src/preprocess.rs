@@ -33,7 +33,7 @@ pub fn encode_labels(prep: &Preprocessing, data: &Dataset) -> Result<Vec<usize>>
                 message: format!(
                     "label `{}` was not among the training labels ({})",
                     names[label as usize],
-                    classes.join(", ")
+                    crate::error::some_of(classes, 10)
                 ),
                 location: Location::line(&data.path, *line as usize),
                 fix: "remove the row, or train on data that has this label".into(),
@@ -175,6 +175,17 @@ impl ColumnSummary {
             mean,
             scale,
         }
+    }
+}
+
+/// Adds `data`'s labels that `classes` lacks, keeping the order [`fit`] gives.
+pub fn add_classes(classes: &mut Vec<String>, data: &Dataset) {
+    if let Target::Labels { names, .. } = &data.target
+        && names.iter().any(|name| !classes.contains(name))
+    {
+        let mut all = classes.clone();
+        all.extend(names.iter().cloned());
+        *classes = sorted_classes(&all);
     }
 }
 

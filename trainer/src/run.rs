@@ -21,6 +21,7 @@ use burn::tensor::Device;
 use kiln_model_zoo::{DataShape, Estimator, Preprocessing};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::{self, Durability};
 use crate::checkpoint;
 use crate::error::{Error, Result};
 
@@ -51,6 +52,10 @@ pub struct ModelMeta {
     pub shape: DataShape,
     /// The columns, scaling and class names fitted with it.
     pub preprocessing: Preprocessing,
+    /// The CRC-32 of `model.bpk`, checked when the weights are loaded (absent in runs
+    /// written before kiln kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_crc32: Option<u32>,
 }
 
 impl ModelMeta {
@@ -67,6 +72,7 @@ impl ModelMeta {
             model: M::write_config(config),
             shape,
             preprocessing,
+            weights_crc32: None,
         }
     }
 
@@ -79,17 +85,74 @@ impl ModelMeta {
     }
 }
 
-/// A run directory being written. Dropped without [`RunWriter::commit`], it deletes itself.
+/// The lock file of a run being written: its writer holds an exclusive lock on it, and its
+/// text says which process that is.
+pub const LOCK_FILE: &str = ".kiln-lock";
+
+/// A run directory being written, by this process alone (it holds the directory's lock).
+/// Dropped without [`RunWriter::commit`], it deletes itself unless it holds a checkpoint.
 #[derive(Debug)]
 pub struct RunWriter {
     partial: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// The locked lock file; the lock goes with it.
+    lock: Option<std::fs::File>,
+}
+
+/// Takes the exclusive lock of the run being written in `partial` (creating the directory),
+/// or says which process holds it.
+fn lock_run(partial: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(partial).map_err(|e| Error::io("create directory", partial, e))?;
+    let path = partial.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io("lock", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            use std::io::Write;
+            let holder = format!("pid {}\n", std::process::id());
+            let mut writer = &file;
+            file.set_len(0)
+                .and_then(|()| writer.write_all(holder.as_bytes()))
+                .map_err(|e| Error::io("lock", &path, e))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let holder = if holder.is_empty() {
+                "another process"
+            } else {
+                holder
+            };
+            Err(Error::Run {
+                message: format!("another kiln ({holder}) is writing this run right now"),
+                path: partial.to_owned(),
+                fix: "wait for it to finish, or stop it (Ctrl-C saves a checkpoint) and then \
+                      `--resume`"
+                    .into(),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
 }
 
 impl RunWriter {
     /// Starts a run that will end up at `target`, which must not exist yet (or be empty).
     pub fn create(target: &Path) -> Result<Self> {
+        if target.is_file() {
+            return Err(Error::Run {
+                message: "the output names a file, not a directory".into(),
+                path: target.to_owned(),
+                fix: "give `--out` the path of a directory to create, e.g. `--out runs/iris`"
+                    .into(),
+            });
+        }
         if target.exists()
             && std::fs::read_dir(target)
                 .map(|mut d| d.next().is_some())
@@ -102,6 +165,9 @@ impl RunWriter {
             });
         }
         let partial = partial_dir(target);
+        // First the lock: a run being written by another process is neither resumable nor
+        // debris to clear away.
+        let lock = partial.exists().then(|| lock_run(&partial)).transpose()?;
         if partial.join(checkpoint::FILE).exists() {
             return Err(Error::Run {
                 message: "a stopped run with a checkpoint is there".into(),
@@ -114,24 +180,27 @@ impl RunWriter {
         }
         if partial.exists() {
             // Left by a run killed before its first checkpoint: nothing in it to keep.
+            drop(lock);
             std::fs::remove_dir_all(&partial).map_err(|e| Error::io("remove", &partial, e))?;
         }
-        std::fs::create_dir_all(&partial)
-            .map_err(|e| Error::io("create directory", &partial, e))?;
+        let lock = lock_run(&partial)?;
         Ok(Self {
             partial,
             target: target.to_owned(),
             committed: false,
+            lock: Some(lock),
         })
     }
 
-    /// Reopens the partial directory of a stopped run to continue it.
-    pub fn reopen(run: &Resumable) -> Self {
-        Self {
+    /// Reopens the partial directory of a stopped run to continue it, taking its lock.
+    pub fn reopen(run: &Resumable) -> Result<Self> {
+        let lock = lock_run(&run.partial)?;
+        Ok(Self {
             partial: run.partial.clone(),
             target: run.target.clone(),
             committed: false,
-        }
+            lock: Some(lock),
+        })
     }
 
     /// The directory being written.
@@ -146,8 +215,12 @@ impl RunWriter {
 
     /// Writes `contents` to `file` in the run being written.
     pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
-        let path = self.path(file);
-        std::fs::write(&path, contents).map_err(|e| Error::io("write", path, e))
+        atomic::write_bytes(
+            &self.path(file),
+            "write",
+            Durability::Synced,
+            contents.as_ref(),
+        )
     }
 
     /// Writes `value` as pretty JSON to `file` in the run being written.
@@ -166,9 +239,13 @@ impl RunWriter {
             // An empty directory the user named with --out.
             std::fs::remove_dir(&self.target).map_err(|e| Error::io("replace", &self.target, e))?;
         }
+        // The finished run carries no lock file; the lock itself is held until the rename.
+        let lock_path = self.partial.join(LOCK_FILE);
+        std::fs::remove_file(&lock_path).map_err(|e| Error::io("remove", &lock_path, e))?;
         std::fs::rename(&self.partial, &self.target)
             .map_err(|e| Error::io("move the run into", &self.target, e))?;
         self.committed = true;
+        self.lock = None;
         Ok(self.target.clone())
     }
 }
@@ -182,26 +259,32 @@ impl Drop for RunWriter {
     }
 }
 
-/// Writes `model.bpk` (the weights) and `model.json` (`meta`) into `dir`.
+/// Writes `model.bpk` (the weights) and `model.json` (`meta`, with the weights' checksum) into
+/// `dir`, each whole or not at all.
 pub fn save_model<M: Module>(dir: &Path, model: &M, meta: &ModelMeta) -> Result<()> {
     let path = dir.join(MODEL_FILE);
-    model
+    let weights = model
         .clone()
         .into_record()
-        .save(&path)
+        .into_bytes()
         .map_err(|e| Error::Run {
             message: format!("cannot save the model: {e}"),
             path: path.clone(),
-            fix: "check the disk".into(),
+            fix: "report this as a kiln bug".into(),
         })?;
-    write_json(&dir.join(META_FILE), meta)
+    atomic::write_bytes(&path, "write", Durability::Synced, &weights)?;
+    let meta = ModelMeta {
+        weights_crc32: Some(crc32fast::hash(&weights)),
+        ..meta.clone()
+    };
+    write_json(&dir.join(META_FILE), &meta)
 }
 
-/// Writes `value` as pretty JSON to `path`.
+/// Writes `value` as pretty JSON to `path`, whole or not at all.
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).expect("kiln's own types serialize to JSON");
     text.push('\n');
-    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
+    atomic::write_bytes(path, "write", Durability::Synced, text.as_bytes())
 }
 
 /// `RUN.partial`, where `RUN` is built.
@@ -327,6 +410,22 @@ pub fn read_meta(run: &Path) -> Result<ModelMeta> {
     serde_json::from_str(&text).map_err(|e| not_a_run(&format!("model.json is not valid: {e}")))
 }
 
+/// Refuses weights whose checksum is not the one `model.json` recorded: a damaged file would
+/// load and predict garbage.
+pub fn check_weights(run: &Path, meta: &ModelMeta, weights: &[u8]) -> Result<()> {
+    match meta.weights_crc32 {
+        Some(want) if crc32fast::hash(weights) != want => Err(Error::Run {
+            message: format!(
+                "model.bpk is damaged: its checksum is {:08x}, model.json recorded {want:08x}",
+                crc32fast::hash(weights)
+            ),
+            path: run.to_owned(),
+            fix: "restore the run directory from a copy, or train it again".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Loads the weights of a completed run onto `device`.
 pub fn load_model<M: Estimator>(
     run: &Path,
@@ -344,6 +443,7 @@ pub fn load_model<M: Estimator>(
         .map_err(|e| invalid(format!("model.json does not describe a valid model: {e}")))?;
     let weights = std::fs::read(run.join(MODEL_FILE))
         .map_err(|e| invalid(format!("cannot read model.bpk: {e}")))?;
+    check_weights(run, &meta, &weights)?;
     let model = M::load_weights(&params, &weights, device)
         .map_err(|e| invalid(format!("model.bpk does not match model.json: {e}")))?;
     Ok(SavedModel {

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use kiln_model_zoo::Preprocessing;
 
-use crate::data::{Columns, CsvReader, Dataset, RowsStart, TargetKind};
+use crate::data::{Columns, CsvFormat, CsvReader, Dataset, RowsStart, TargetKind};
 use crate::error::{Error, Location, Result};
 use crate::preprocess::ColumnSummary;
 
@@ -38,6 +38,7 @@ struct Source {
     path: PathBuf,
     target: Option<(String, TargetKind)>,
     features: Vec<String>,
+    format: CsvFormat,
 }
 
 impl Source {
@@ -50,6 +51,7 @@ impl Source {
                     .as_ref()
                     .map(|(name, kind)| (name.as_str(), *kind)),
                 features: Some(&self.features),
+                format: self.format,
             },
         )
     }
@@ -123,6 +125,7 @@ impl ChunkedCsv {
             path: path.to_owned(),
             target: columns.target.map(|(name, kind)| (name.to_owned(), kind)),
             features: reader.feature_names(),
+            format: columns.format,
         };
         Ok(Self {
             reader,

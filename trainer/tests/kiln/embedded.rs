@@ -430,6 +430,7 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
                         .preprocessing
                         .feature_names,
                 ),
+                ..Default::default()
             },
         )
         .unwrap();

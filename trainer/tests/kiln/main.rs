@@ -8,6 +8,7 @@ mod commands;
 mod common;
 mod configs;
 mod custom_model;
+mod degenerate;
 mod embedded;
 mod errors;
 mod examples;
