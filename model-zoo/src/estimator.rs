@@ -271,6 +271,13 @@ pub trait Estimator: Module + Sync + Sized + 'static {
         Self::fit_method(params) == FitMethod::Gradient
     }
 
+    /// What a fit on `n_rows` rows will cost, when it is enough to warn about before it starts
+    /// (a Gaussian process's `n × n` matrices); `None` otherwise.
+    fn cost_note(params: &Self::Params, n_rows: usize) -> Option<String> {
+        let _ = (params, n_rows);
+        None
+    }
+
     /// Checks the targets beyond their being numbers (a GLM family's range).
     fn check_targets(params: &Self::Params, y: &[f32]) -> Result<(), BadTarget> {
         let _ = (params, y);

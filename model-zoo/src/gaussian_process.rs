@@ -516,6 +516,20 @@ impl Estimator for GaussianProcess {
         Output::Gaussian
     }
 
+    /// From 2,000 rows on: each step factorises and inverts an `n × n` kernel matrix.
+    fn cost_note(_: &GaussianProcessParams, n_rows: usize) -> Option<String> {
+        (n_rows >= 2_000).then(|| {
+            let n = n_rows as f64;
+            alloc::format!(
+                "a Gaussian process on {n_rows} rows holds {:.1} GB of {n_rows} × {n_rows} \
+                 matrices on the device and does ~{:.0} GFLOP per step (cubic in the rows); \
+                 expect minutes, and fewer rows (a sample) to go faster",
+                4.0 * 4.0 * n * n / 1e9,
+                2.0 * n * n * n / 1e9
+            )
+        })
+    }
+
     fn init(params: &GaussianProcessParams, device: &Device) -> Self {
         Self::new(params.clone(), device)
     }

@@ -146,6 +146,14 @@ macro_rules! models {
                 }
             }
 
+            fn cost_note(params: &ModelSpec, n_rows: usize) -> Option<String> {
+                match params {
+                    $(#[cfg(feature = $feature)] ModelSpec::$variant(p) => {
+                        <crate::$module::$model as Estimator>::cost_note(p, n_rows)
+                    })*
+                }
+            }
+
             fn check_targets(params: &ModelSpec, y: &[f32]) -> Result<(), BadTarget> {
                 match params {
                     $(#[cfg(feature = $feature)] ModelSpec::$variant(p) => {

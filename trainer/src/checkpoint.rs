@@ -47,6 +47,10 @@ pub struct LoopState {
     pub early: EarlyState,
     /// Seconds spent fitting before this checkpoint, so elapsed times carry on.
     pub elapsed_seconds: f64,
+    /// A fingerprint of the training data when the run started (see
+    /// [`crate::run::fingerprint`]), so a resume can tell the data changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_fingerprint: Option<String>,
     /// An iterative fit's own progress (see `Estimator::fit_state`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit_state: Option<serde_json::Value>,
@@ -63,6 +67,7 @@ impl Default for LoopState {
             plateau: PlateauState::default(),
             early: EarlyState::default(),
             elapsed_seconds: 0.0,
+            data_fingerprint: None,
             fit_state: None,
         }
     }

@@ -110,6 +110,9 @@ pub struct TrainJob {
     stem: String,
     /// The stopped run to continue.
     resumable: Option<Resumable>,
+    /// The config file given with `--resume`, to compare its model with the run's.
+    edited: Option<LoadedConfig>,
+
     /// The run directory asked for.
     out: Option<PathBuf>,
     /// When loading started, for `load_seconds`.
@@ -142,13 +145,86 @@ pub fn load_train_job(options: &TrainOptions) -> Result<TrainJob> {
         Some(r) => r.partial.join(run::CONFIG_FILE),
         None => options.config.clone(),
     };
+    let edited = match &resumable {
+        Some(_) => check_resume(options, &config_path)?,
+        None => None,
+    };
     Ok(TrainJob {
         loaded: LoadedConfig::load(&config_path, &overrides)?,
         stem,
         resumable,
+        edited,
         out: options.out.clone(),
         started,
     })
+}
+
+/// Refuses a resume that would change what the stopped run trains: a `--set` of a model,
+/// data or seed key, or a config file whose data or seed differ from the run's (its model is
+/// compared once its kind is known, in [`train`]). A `[train]` change (more epochs, another
+/// checkpoint frequency) goes on, and is recorded in the run's config. Returns the config
+/// file given with `--resume`, loaded.
+fn check_resume(options: &TrainOptions, run_config: &Path) -> Result<Option<LoadedConfig>> {
+    const KEPT: [&str; 3] = ["model", "data", "seed"];
+    if let Some(set) = options
+        .set
+        .iter()
+        .find(|set| KEPT.iter().any(|kept| set.trim_start().starts_with(kept)))
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "a resumed run keeps its model, data and seed; `--set {set}` would change them"
+            ),
+            fix: "start a new run with that setting (without --resume)".into(),
+        });
+    }
+    if !options.config.is_file() {
+        return Ok(None);
+    }
+    let started = LoadedConfig::load(run_config, &[])?;
+    let now = LoadedConfig::load(&options.config, &[])?;
+    let as_toml = |loaded: &LoadedConfig| -> toml::Value {
+        let mut config = loaded.config.clone();
+        config.data.train = loaded.resolve_absolute(&config.data.train);
+        config.data.valid = config
+            .data
+            .valid
+            .as_deref()
+            .map(|p| loaded.resolve_absolute(p));
+        toml::Value::try_from(&config).unwrap_or(toml::Value::Boolean(false))
+    };
+    let (was, is) = (as_toml(&started), as_toml(&now));
+    for key in ["data", "seed"] {
+        let (old, new) = (was.get(key), is.get(key));
+        if old != new {
+            let key = match (
+                old.and_then(toml::Value::as_table),
+                new.and_then(toml::Value::as_table),
+            ) {
+                (Some(a), Some(b)) => a
+                    .iter()
+                    .chain(b.iter())
+                    .find(|(k, _)| a.get(k.as_str()) != b.get(k.as_str()))
+                    .map_or(key.to_owned(), |(k, _)| format!("{key}.{k}")),
+                _ => key.to_owned(),
+            };
+            return Err(changed_config(options, &key));
+        }
+    }
+    Ok(Some(now))
+}
+
+/// The error of a config file changed since the run it would resume started.
+fn changed_config(options: &TrainOptions, key: &str) -> Error {
+    Error::Config {
+        message: format!(
+            "`{key}` changed since the stopped run started; resuming would mix two different \
+             runs"
+        ),
+        location: Location::file(&options.config),
+        fix: "restore it to resume, or start a new run with the new config (without --resume)"
+            .into(),
+    }
 }
 
 /// `kiln train`: fits the model a config describes and writes a run directory.
@@ -157,6 +233,19 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     let config = &loaded.config;
     let model_config = loaded.model_config::<M>()?;
     let kind = M::kind(&model_config);
+    if let Some(edited) = &job.edited
+        && M::write_config(&edited.model_config::<M>()?) != M::write_config(&model_config)
+    {
+        return Err(Error::Config {
+            message: "`[model]` changed since the stopped run started; resuming would mix two \
+                      different models"
+                .into(),
+            location: edited.locate(&["model"]),
+            fix: "restore it to resume, or start a new run with the new config (without \
+                  --resume)"
+                .into(),
+        });
+    }
     let backend = loaded.backend;
     let opened = kiln_backends::open(backend).map_err(|source| Error::Backend {
         source,
@@ -282,6 +371,24 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
             ));
         }
         csv.set_check(target_check::<M>(&params, target));
+        let chunk_rows = csv.chunk_lens().into_iter().max().unwrap_or(0);
+        let batch_size = config.train.batch_size;
+        if M::fit_method(&params) == kiln_model_zoo::FitMethod::Gradient
+            && chunk_rows < batch_size
+            && csv.n_rows() > chunk_rows
+        {
+            return Err(loaded.error(
+                &["data", "chunk_rows"],
+                format!(
+                    "`chunk_rows = {chunk_rows}` is smaller than `batch_size = {batch_size}`: \
+                     every batch would be cut to a chunk"
+                ),
+                format!("raise `chunk_rows` to at least {batch_size}, or lower `batch_size`"),
+            ));
+        }
+    }
+    if let Some(note) = M::cost_note(&params, train_rows_count(&train_data)) {
+        eprintln!("note: {note}");
     }
     let check = target_check::<M>(&params, target);
     for data in valid_data.iter().chain(match &train_data {
@@ -317,11 +424,27 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     }
     sync(&device)?;
     let load_seconds = job.started.elapsed().as_secs_f64();
+    let fingerprint = run::fingerprint(&train_path);
 
     let (writer, resume) = match &job.resumable {
         Some(stopped) => {
+            let writer = RunWriter::reopen(stopped)?;
             let checkpoint = Checkpoint::read(&stopped.partial.join(checkpoint::FILE))?;
-            (RunWriter::reopen(stopped)?, Some(checkpoint))
+            if let Some(started) = &checkpoint.state.data_fingerprint
+                && fingerprint.as_ref() != Some(started)
+            {
+                eprintln!(
+                    "warning: {} changed since the run started (it was {started}); the run \
+                     goes on with the file as it is now",
+                    train_path.display()
+                );
+            }
+            // What the resume applies (`--set` of `[train]` keys) is recorded in the run.
+            writer.write(
+                run::CONFIG_FILE,
+                loaded.resolved(M::write_config(&model_config))?,
+            )?;
+            (writer, Some(checkpoint))
         }
         None => {
             let target_dir = job
@@ -392,6 +515,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
             resume,
             interrupt: Some(interrupt_flag()),
             on_epoch: Some(&mut on_epoch),
+            data_fingerprint: fingerprint,
             ..FitOptions::new(&config.train, config.seed)
         },
     );
@@ -503,6 +627,14 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The number of training rows.
+fn train_rows_count(data: &TrainData) -> usize {
+    match data {
+        TrainData::Resident(data) => data.n_rows(),
+        TrainData::Streamed(csv) => csv.n_rows(),
+    }
 }
 
 /// The training rows as loaded: a whole data set, or a file to read a chunk at a time.

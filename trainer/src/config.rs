@@ -169,7 +169,11 @@ impl LoadedConfig {
             let shared = path.len().min(keys.len());
             shared > 0 && path[..shared].iter().zip(keys).all(|(a, b)| a == b)
         }) {
-            return Location::file(format!("--set {assignment}"));
+            // `kiln train --backend NAME` arrives as the override `backend=NAME`.
+            return Location::file(match assignment.strip_prefix("backend=") {
+                Some(name) => format!("--backend {name}"),
+                None => format!("--set {assignment}"),
+            });
         }
         let mut location = Location::file(&self.path);
         if let Some(offset) = key_offset(&self.source, keys) {

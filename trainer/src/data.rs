@@ -953,6 +953,7 @@ mod tests {
         Columns {
             target: Some((target, TargetKind::Labels)),
             features: None,
+            ..Default::default()
         }
     }
 
@@ -1038,6 +1039,7 @@ mod tests {
             Columns {
                 target: None,
                 features: None,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -1080,6 +1082,7 @@ mod tests {
             Columns {
                 target: Some(("y", TargetKind::Values)),
                 features: None,
+                ..Default::default()
             },
         );
         assert!(msg.contains("target column `y` holds `x`"), "{msg}");

@@ -259,6 +259,38 @@ impl Drop for RunWriter {
     }
 }
 
+/// A fingerprint of a data file: its size, its modification time and a checksum of its first
+/// and last 64 KiB. Cheap on any size of file, and it changes when the file is edited,
+/// replaced or regenerated. `None` when the file cannot be read.
+pub fn fingerprint(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const EDGE: u64 = 64 << 10;
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buffer = Vec::new();
+    (&mut file).take(EDGE).read_to_end(&mut buffer).ok()?;
+    hasher.update(&buffer);
+    if meta.len() > 2 * EDGE {
+        buffer.clear();
+        file.seek(SeekFrom::End(-(EDGE as i64))).ok()?;
+        file.read_to_end(&mut buffer).ok()?;
+        hasher.update(&buffer);
+    }
+    Some(format!(
+        "{} bytes, modified {}.{:09}, crc32 {:08x}",
+        meta.len(),
+        modified.as_secs(),
+        modified.subsec_nanos(),
+        hasher.finalize()
+    ))
+}
+
 /// Writes `model.bpk` (the weights) and `model.json` (`meta`, with the weights' checksum) into
 /// `dir`, each whole or not at all.
 pub fn save_model<M: Module>(dir: &Path, model: &M, meta: &ModelMeta) -> Result<()> {

@@ -50,7 +50,7 @@ pub fn fit<M: Estimator>(
         None => (
             // Seeded on the plain device, as the run's device was before autodiff wrapped it.
             super::seeded(device, seed, || fresh(params, &autodiff)),
-            LoopState::default(),
+            options.fresh_state(),
             None,
         ),
     };
@@ -161,10 +161,15 @@ pub fn fit<M: Estimator>(
             first_step_of_part += part_steps;
         }
         let train_loss = read_f32(loss_sum)?[0] as f64 / n as f64;
-        if !train_loss.is_finite() {
-            // The first step whose loss was not finite (one read, only on this path).
+        let limit = explosion_limit(&state.history);
+        if !(train_loss.is_finite() && train_loss <= limit) {
+            // The first step whose loss was not finite, or exploded (one read, only on this
+            // path); the epoch is not checkpointed, so the last checkpoint is a good one.
             let losses = read_f32(Tensor::cat(step_losses, 0))?;
-            let bad = losses.iter().position(|l| !l.is_finite()).unwrap_or(0);
+            let bad = losses
+                .iter()
+                .position(|l| !(l.is_finite() && (*l as f64) <= limit))
+                .unwrap_or(0);
             let first_step_of_epoch = state.step - losses.len();
             return Err(Error::Diverged {
                 epoch,
@@ -229,6 +234,18 @@ pub fn fit<M: Estimator>(
         fit_seconds: elapsed(),
         stopped_early,
         interrupted: None,
+    })
+}
+
+/// How many times its first epoch's loss (or 1, if more) a loss may grow before the fit
+/// counts as diverged: a training loss never grows a millionfold while it learns, and a loss
+/// of 1e35 is as lost as an infinite one, only slower to show it.
+const EXPLOSION_FACTOR: f64 = 1e6;
+
+/// The largest loss an epoch may report before the fit counts as diverged.
+fn explosion_limit(history: &[crate::records::EpochRecord]) -> f64 {
+    history.first().map_or(f64::INFINITY, |first| {
+        EXPLOSION_FACTOR * first.train_loss.abs().max(1.0)
     })
 }
 

@@ -33,7 +33,7 @@ pub fn fit<M: Estimator>(
         }
         None => (
             super::seeded(device, options.seed, || fresh::<M>(params, device)),
-            LoopState::default(),
+            options.fresh_state(),
         ),
     };
     let elapsed_before = state.elapsed_seconds;

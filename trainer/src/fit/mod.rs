@@ -38,6 +38,8 @@ pub struct FitOptions<'a> {
     pub interrupt: Option<&'a AtomicBool>,
     /// Sees each record as it is made, and whether a checkpoint was just written.
     pub on_epoch: Option<&'a mut OnEpoch<'a>>,
+    /// A fingerprint of the training data, kept in the checkpoints of a fit that starts here.
+    pub data_fingerprint: Option<String>,
 }
 
 /// What [`FitOptions::on_epoch`] calls with each record, and whether a checkpoint was just
@@ -55,6 +57,15 @@ impl<'a> FitOptions<'a> {
             resume: None,
             interrupt: None,
             on_epoch: None,
+            data_fingerprint: None,
+        }
+    }
+
+    /// The loop state a fit starts from when it does not resume.
+    fn fresh_state(&self) -> crate::checkpoint::LoopState {
+        crate::checkpoint::LoopState {
+            data_fingerprint: self.data_fingerprint.clone(),
+            ..Default::default()
         }
     }
 

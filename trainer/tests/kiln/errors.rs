@@ -18,6 +18,17 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
         "kind = \"logistic_regression\"\nl2 = -1",
     );
     let linear_on_labels = GOOD_CONFIG.replace("logistic_regression", "linear_regression");
+    let many_classes: String = std::iter::once("a,b,label".to_owned())
+        .chain((0..2_000).map(|i| format!("{i},{},c{}", i % 7, i % 1_000)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let long_cell = format!("a,b,label\n1,2,x\n2,{},y\n", "9".repeat(2 << 20));
+    let with_valid_file = GOOD_CONFIG.replace("valid_fraction = 0.25", "valid = \"v.csv\"");
+    let nul_bytes = "\0".repeat(17 << 20);
+    let kmeans = GOOD_CONFIG.replace(
+        "kind = \"logistic_regression\"",
+        "kind = \"kmeans\"\nk = 20",
+    );
     let misspelt_kernel = "[data]\ntrain = \"d.csv\"\ntarget = \"b\"\n\n[model]\nkind = \"gaussian_process\"\nkernel = \"1.0 * RBG(1.0)\"\n";
     let cases: Vec<BadInput> = vec![
         (
@@ -115,7 +126,7 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
             "unknown backend",
             vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
             vec!["--backend", "cuda"],
-            vec!["unknown backend `cuda`", "c.toml"],
+            vec!["unknown backend `cuda`", "in --backend cuda;"],
         ),
         (
             "negative penalty",
@@ -169,7 +180,85 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
             ],
         ),
     ];
-    for (what, files, extra, expected) in cases {
+    let more: Vec<BadInput> = vec![
+        (
+            "a validation fraction that leaves one training row",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec!["--set", "data.valid_fraction=0.999"],
+            vec![
+                "`valid_fraction = 0.999` leaves 1 of the 8 rows to train on",
+                "--set data.valid_fraction=0.999",
+                "lower it",
+            ],
+        ),
+        (
+            "more clusters than rows",
+            vec![("c.toml", &kmeans), ("d.csv", GOOD_DATA)],
+            vec![],
+            vec![
+                "has 6 rows, fewer than `k = 20` asks for",
+                "c.toml:8:1",
+                "lower `k` to at most 6",
+            ],
+        ),
+        (
+            "a label unknown to training among 1,000",
+            vec![
+                ("c.toml", &with_valid_file),
+                ("d.csv", &many_classes),
+                ("v.csv", "a,b,label\n1,2,c1\n2,1,unseen\n"),
+            ],
+            vec![],
+            vec![
+                "label `unseen` was not among the training labels (c0, c1,",
+                "(990 more)",
+                "v.csv:3",
+            ],
+        ),
+        (
+            "a cell longer than the limit",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", &long_cell)],
+            vec![],
+            vec![
+                "the cell of column b is longer than 1048576 bytes",
+                "d.csv:3;",
+                "max_field_bytes",
+            ],
+        ),
+        (
+            "a file of NUL bytes",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", &nul_bytes)],
+            vec![],
+            vec![
+                "a line longer than 16777216 bytes",
+                "d.csv:1;",
+                "max_line_bytes",
+            ],
+        ),
+        (
+            "streamed chunks smaller than a batch",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec![
+                "--set",
+                "data.chunk_rows=2",
+                "--set",
+                "data.valid_fraction=0",
+                "--set",
+                "train.batch_size=4",
+            ],
+            vec![
+                "`chunk_rows = 2` is smaller than `batch_size = 4`",
+                "--set data.chunk_rows=2",
+            ],
+        ),
+        (
+            "an override of the wrong type",
+            vec![("c.toml", GOOD_CONFIG), ("d.csv", GOOD_DATA)],
+            vec!["--set", "train.epochs=many"],
+            vec!["invalid type", "in --set train.epochs=many;"],
+        ),
+    ];
+    for (what, files, extra, expected) in cases.into_iter().chain(more) {
         let dir = workspace(&files);
         let mut args = vec!["train", "c.toml", "--out", "run"];
         args.extend(extra);

@@ -12,6 +12,7 @@ mod degenerate;
 mod embedded;
 mod errors;
 mod examples;
+mod reliability;
 mod resume;
 mod runs;
 mod streaming;
