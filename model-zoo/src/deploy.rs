@@ -119,6 +119,8 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
             serde_json::from_slice(header).map_err(|e| DeployError::Header(e.to_string()))?;
         let params = M::check(&deployment.model, &deployment.shape)
             .map_err(|e| DeployError::Model(e.to_string()))?;
+        crate::estimator::check_shape_fits::<M>(&params, &deployment.shape, weights)
+            .map_err(|e| DeployError::Weights(alloc::format!("{e:?}")))?;
         let model = M::load_weights(&params, weights, device)
             .map_err(|e| DeployError::Weights(alloc::format!("{e:?}")))?;
         Ok((deployment, model))

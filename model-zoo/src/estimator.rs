@@ -449,15 +449,49 @@ pub fn metric_names<M: Estimator>(params: &M::Params) -> Vec<&'static str> {
 }
 
 /// The number of rows of the stored tensor whose name ends with `name` (a kernel model's
-/// support vectors or training rows), for [`Estimator::shaped_for`].
+/// support vectors or training rows), for [`Estimator::shaped_for`]. A count the weights are
+/// too small to hold is refused: the model built for it would allocate without bound.
 pub fn stored_rows(weights: &[u8], name: &str) -> Result<usize, RecordError> {
     let bytes = burn::tensor::Bytes::from_bytes_vec(weights.to_vec());
     let tensors = burn_pack::Reader::from_bytes(bytes)?.into_tensors()?;
-    tensors
+    let rows = tensors
         .iter()
         .find(|t| t.name.ends_with(name))
-        .map(|t| t.shape.as_slice()[0])
-        .ok_or_else(|| RecordError::Io(alloc::format!("the weights hold no `{name}`")))
+        .and_then(|t| t.shape.as_slice().first().copied())
+        .ok_or_else(|| RecordError::Io(alloc::format!("the weights hold no `{name}`")))?;
+    if rows > weights.len() / 4 {
+        return Err(RecordError::Io(alloc::format!(
+            "the weights claim {rows} rows of `{name}` in {} bytes",
+            weights.len()
+        )));
+    }
+    Ok(rows)
+}
+
+/// Refuses a data shape too large for `weights` to hold, before a model is built for it:
+/// every model keeps at least one f32 per feature, and a classifier one per class and a few
+/// per feature and class together. A larger shape comes from a damaged or hostile file, and
+/// building the model for it would allocate without bound.
+pub fn check_shape_fits<M: Estimator>(
+    params: &M::Params,
+    shape: &DataShape,
+    weights: &[u8],
+) -> Result<(), RecordError> {
+    let floats = weights.len() / 4 + 1;
+    let d = shape.n_features;
+    let classifier = matches!(M::output(params), Output::Probabilities | Output::Scores);
+    let classes = match shape.task {
+        crate::data::Task::Classification { n_classes } if classifier => n_classes,
+        _ => 1,
+    };
+    if d > floats || classes > floats || d.saturating_mul(classes) > floats.saturating_mul(4) {
+        return Err(RecordError::Io(alloc::format!(
+            "a model of {d} features and {classes} classes cannot be held in {} bytes of \
+             weights",
+            weights.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Numbers parameters 1, 2, ... in module order (see [`fresh`]).

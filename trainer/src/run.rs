@@ -476,6 +476,8 @@ pub fn load_model<M: Estimator>(
     let weights = std::fs::read(run.join(MODEL_FILE))
         .map_err(|e| invalid(format!("cannot read model.bpk: {e}")))?;
     check_weights(run, &meta, &weights)?;
+    kiln_model_zoo::estimator::check_shape_fits::<M>(&params, &meta.shape, &weights)
+        .map_err(|e| invalid(format!("model.json does not match model.bpk: {e}")))?;
     let model = M::load_weights(&params, &weights, device)
         .map_err(|e| invalid(format!("model.bpk does not match model.json: {e}")))?;
     Ok(SavedModel {
