@@ -28,7 +28,11 @@ pub fn csv_reader(data: &[u8], dir: &Path) {
         max_line_bytes: 4096,
         max_field_bytes: 512,
     };
-    for target in [None, Some(("y", TargetKind::Labels)), Some(("y", TargetKind::Values))] {
+    for target in [
+        None,
+        Some(("y", TargetKind::Labels)),
+        Some(("y", TargetKind::Values)),
+    ] {
         let columns = Columns {
             target,
             features: None,

@@ -695,14 +695,19 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
             kiln_model_zoo::Model::write_config(&model)["l2"],
             serde_json::json!(2.0)
         );
+        // A key set by `--set` is located at its override; the others at their line.
+        assert_eq!(
+            loaded.locate(&["model", "l2"]).to_string(),
+            "--set model.l2=2"
+        );
         assert_eq!(
             loaded
-                .locate(&["model", "l2"])
+                .locate(&["model", "kind"])
                 .to_string()
                 .rsplit_once("c.toml")
                 .unwrap()
                 .1,
-            ":10:1"
+            ":9:1"
         );
     }
 
@@ -736,10 +741,15 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
                 && msg.contains("did you mean `linear_regression`?"),
             "{msg}"
         );
-        let msg = message(BASE, &["backend=flx"]);
+        let msg = message(&BASE.replace("\"flex\"", "\"flx\""), &[]);
         assert!(
             msg.starts_with("unknown backend `flx`, in ")
                 && msg.contains("c.toml:1:1; did you mean `flex`?"),
+            "{msg}"
+        );
+        let msg = message(BASE, &["backend=flx"]);
+        assert!(
+            msg.contains("in --backend flx; did you mean `flex`?"),
             "{msg}"
         );
     }
@@ -749,10 +759,19 @@ optimizer = { kind = "sgd", learning_rate = 0.1 }
         let msg = message(&BASE.replace("seed = 7", "seed = = 7"), &[]);
         assert!(msg.contains("c.toml:2:"), "{msg}");
         let msg = message(BASE, &["data.valid_fraction=1.5"]);
-        assert!(msg.contains("`valid_fraction` must be in [0, 1)"), "{msg}");
-        let msg = message(BASE, &["train.optimizer.learning_rate=-1"]);
+        assert!(
+            msg.contains("`valid_fraction` must be in [0, 1)")
+                && msg.contains("in --set data.valid_fraction=1.5;"),
+            "{msg}"
+        );
+        let msg = message(&BASE.replace("0.1 }", "-1 }"), &[]);
         assert!(
             msg.contains("`learning_rate` must be a positive number") && msg.contains("c.toml:14:"),
+            "{msg}"
+        );
+        let msg = message(BASE, &["train.optimizer.learning_rate=-1"]);
+        assert!(
+            msg.contains("in --set train.optimizer.learning_rate=-1;"),
             "{msg}"
         );
         let msg = message(BASE, &["train.epochs"]);

@@ -12,6 +12,7 @@ mod degenerate;
 mod embedded;
 mod errors;
 mod examples;
+mod fuzz_corpus;
 mod reliability;
 mod resume;
 mod runs;
