@@ -95,7 +95,7 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
         out.extend_from_slice(&header);
         out.extend_from_slice(&(weights.len() as u32).to_le_bytes());
         out.extend_from_slice(weights);
-        let checksum = crc32fast::hash(&out);
+        let checksum = crc32(&out);
         out.extend_from_slice(&checksum.to_le_bytes());
         Ok(out)
     }
@@ -110,7 +110,7 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
             .ok_or(DeployError::BadMagic)?;
         // The checksum first: nothing of a damaged file is read.
         let (_, checksum) = rest.split_last_chunk::<4>().ok_or(DeployError::Truncated)?;
-        if crc32fast::hash(&bytes[..bytes.len() - 4]) != u32::from_le_bytes(*checksum) {
+        if crc32(&bytes[..bytes.len() - 4]) != u32::from_le_bytes(*checksum) {
             return Err(DeployError::Checksum);
         }
         let (header, rest) = take_block(rest)?;
@@ -156,6 +156,13 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
     }
 }
 
+/// The IEEE CRC-32 (as zlib and crc32fast compute it), bit by bit: no table in the firmware.
+fn crc32(bytes: &[u8]) -> u32 {
+    const CRC: crc::Crc<u32, crc::NoTable> =
+        crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
+    CRC.checksum(bytes)
+}
+
 fn take_block(bytes: &[u8]) -> Result<(&[u8], &[u8]), DeployError> {
     let (len, rest) = bytes
         .split_first_chunk::<4>()
@@ -174,6 +181,13 @@ mod tests {
     use crate::estimator::fresh;
     use crate::model::{Model, ModelSpec};
     use crate::testing::for_each_device;
+
+    /// The check value of the IEEE CRC-32 (zlib's, crc32fast's): the firmware and the host
+    /// compute the same checksum.
+    #[test]
+    fn the_checksum_is_the_ieee_crc32() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
 
     #[test]
     #[cfg(feature = "logistic-regression")]

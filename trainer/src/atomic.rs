@@ -35,11 +35,7 @@ pub fn write_with(
         .file_name()
         .map_or("kiln".into(), |n| n.to_string_lossy().into_owned());
     let io = |e: std::io::Error| Error::io(action, path, e);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let mut tmp = temporary_beside(dir, &format!(".{file_name}."), ".tmp").map_err(io)?;
     {
         let mut buffered = BufWriter::new(tmp.as_file_mut());
         write(&mut buffered)?;
@@ -50,6 +46,23 @@ pub fn write_with(
     }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// A temporary file in `dir`, readable as a file `std::fs::write` makes would be (the umask
+/// applies; tempfile's default is owner-only), so the renamed output keeps the usual mode.
+pub fn temporary_beside(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
 }
 
 /// Writes `bytes` to `path` whole or not at all (see [`write_with`]).
@@ -109,6 +122,12 @@ mod tests {
         write_bytes(&path, "write", Durability::Buffered, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert!(same_file(&path, &dir.path().join(".").join("out.csv")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_ne!(mode & 0o044, 0, "written owner-only: {mode:o}");
+        }
         assert!(!same_file(&path, &dir.path().join("other.csv")));
     }
 }

@@ -27,10 +27,7 @@ pub fn write(path: &Path, history: &[EpochRecord], metric: &str, title: &str) ->
     };
     // Drawn into a temporary file beside it, renamed over it once complete.
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".training.")
-        .suffix(".png")
-        .tempfile_in(dir)
+    let tmp = crate::atomic::temporary_beside(dir, ".training.", ".png")
         .map_err(|e| failed(e.to_string()))?;
     draw(tmp.path(), history, metric, title).map_err(|e| failed(e.to_string()))?;
     tmp.persist(path).map_err(|e| failed(e.error.to_string()))?;

@@ -176,7 +176,7 @@ fn schedules_clipping_and_early_stopping_on_a_metric() {
         bad.path(),
     );
     assert!(
-        line.contains("`step` needs `every` >= 1") && line.contains("c.toml:"),
+        line.contains("`step` needs `every` >= 1") && line.contains("in --set train.schedule="),
         "{line}"
     );
 }
