@@ -1,3 +1,6 @@
+// Each fuzz target uses one of these functions; the corpus replay test uses them all.
+#![allow(dead_code)]
+
 //! What each fuzz target does with its input, shared by the cargo-fuzz targets (`fuzz/`,
 //! nightly) and the corpus replay in the test suite (`trainer/tests/kiln/fuzz_corpus.rs`,
 //! stable): every input must give a result or an error, never a panic, a hang or unbounded

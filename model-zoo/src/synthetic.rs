@@ -7,26 +7,27 @@ use std::path::Path;
 
 use crate::rng::Rng;
 
-/// Writes `rows × features` standard-normal features, and a target column `y`: a noisy linear
-/// function (`classes = 0`) or a class `0..classes` drawn from a softmax of linear scores.
-pub fn write_synthetic_csv(
-    path: &Path,
-    rows: usize,
+/// A synthetic row's target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SyntheticTarget {
+    /// A regression target.
+    Value(f64),
+    /// A class index.
+    Class(usize),
+}
+
+/// Rows of standard-normal features and a target: a noisy linear function (`classes = 0`) or
+/// a class `0..classes` drawn from a softmax of linear scores. Endless; take what you need.
+pub fn linear_rows(
     features: usize,
     classes: usize,
     seed: u64,
-) -> std::io::Result<()> {
+) -> impl Iterator<Item = (Vec<f64>, SyntheticTarget)> {
     let mut rng = Rng::new(seed);
     let outputs = classes.max(1);
     let weights: Vec<f64> = (0..features * outputs).map(|_| rng.normal()).collect();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    write_header(&mut out, features)?;
-    let mut x = vec![0.0; features];
-    for _ in 0..rows {
-        for v in x.iter_mut() {
-            *v = rng.normal();
-            write!(out, "{v:.6},")?;
-        }
+    std::iter::repeat_with(move || {
+        let x: Vec<f64> = (0..features).map(|_| rng.normal()).collect();
         let scores: Vec<f64> = (0..outputs)
             .map(|k| {
                 x.iter()
@@ -35,8 +36,8 @@ pub fn write_synthetic_csv(
                     .sum()
             })
             .collect();
-        if classes == 0 {
-            writeln!(out, "{:.6}", scores[0] + 3.0 + 0.5 * rng.normal())?;
+        let target = if classes == 0 {
+            SyntheticTarget::Value(scores[0] + 3.0 + 0.5 * rng.normal())
         } else {
             let max = scores.iter().cloned().fold(f64::MIN, f64::max);
             let exp: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
@@ -49,15 +50,57 @@ pub fn write_synthetic_csv(
                 }
                 u -= e;
             }
-            writeln!(out, "c{class}")?;
+            SyntheticTarget::Class(class)
+        };
+        (x, target)
+    })
+}
+
+/// Writes `rows` of [`linear_rows`] as CSV: features `x0..`, and `y` (a value, or `c<class>`).
+pub fn write_synthetic_csv(
+    path: &Path,
+    rows: usize,
+    features: usize,
+    classes: usize,
+    seed: u64,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    write_header(&mut out, features)?;
+    for (x, target) in linear_rows(features, classes, seed).take(rows) {
+        for v in x {
+            write!(out, "{v:.6},")?;
+        }
+        match target {
+            SyntheticTarget::Value(y) => writeln!(out, "{y:.6}")?,
+            SyntheticTarget::Class(class) => writeln!(out, "c{class}")?,
         }
     }
     out.flush()
 }
 
-/// Writes `rows × features` points around `k` centres drawn uniformly in [-10, 10]^features,
-/// with standard deviation `spread` (like scikit-learn's `make_blobs`), and the blob index as
-/// column `y`.
+/// Rows around `k` centres drawn uniformly in [-10, 10]^features, with standard deviation
+/// `spread` (like scikit-learn's `make_blobs`), the rows going to the blobs in turn; each with
+/// its blob. Endless; take what you need.
+pub fn blob_rows(
+    features: usize,
+    k: usize,
+    spread: f64,
+    seed: u64,
+) -> impl Iterator<Item = (Vec<f64>, usize)> {
+    let mut rng = Rng::new(seed);
+    let centres: Vec<f64> = (0..k * features)
+        .map(|_| rng.uniform() * 20.0 - 10.0)
+        .collect();
+    (0..).map(move |i| {
+        let blob = i % k;
+        let x = (0..features)
+            .map(|j| centres[blob * features + j] + spread * rng.normal())
+            .collect();
+        (x, blob)
+    })
+}
+
+/// Writes `rows` of [`blob_rows`] as CSV, the blob index as column `y` (`b<blob>`).
 pub fn write_blobs_csv(
     path: &Path,
     rows: usize,
@@ -66,20 +109,11 @@ pub fn write_blobs_csv(
     spread: f64,
     seed: u64,
 ) -> std::io::Result<()> {
-    let mut rng = Rng::new(seed);
-    let centres: Vec<f64> = (0..k * features)
-        .map(|_| rng.uniform() * 20.0 - 10.0)
-        .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     write_header(&mut out, features)?;
-    for i in 0..rows {
-        let blob = i % k;
-        for j in 0..features {
-            write!(
-                out,
-                "{:.6},",
-                centres[blob * features + j] + spread * rng.normal()
-            )?;
+    for (x, blob) in blob_rows(features, k, spread, seed).take(rows) {
+        for v in x {
+            write!(out, "{v:.6},")?;
         }
         writeln!(out, "b{blob}")?;
     }
