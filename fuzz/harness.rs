@@ -13,6 +13,7 @@ use kiln_model_zoo::deploy::Deployment;
 use kiln_trainer::checkpoint::Checkpoint;
 use kiln_trainer::config::LoadedConfig;
 use kiln_trainer::data::{Columns, CsvFormat, CsvReader, TargetKind};
+use kiln_trainer::table::{Holdout, TableSpec, fit_table};
 
 /// Splits `data` at the first `sep`: (before, after).
 fn split<'a>(data: &'a [u8], sep: &[u8]) -> (&'a [u8], &'a [u8]) {
@@ -38,13 +39,33 @@ pub fn csv_reader(data: &[u8], dir: &Path) {
     ] {
         let columns = Columns {
             target,
-            features: None,
             format,
+            ..Default::default()
         };
         if let Ok(mut reader) = CsvReader::open(&path, columns) {
             while let Ok(rows) = reader.read_rows(3) {
                 if rows.n_rows() == 0 {
                     break;
+                }
+            }
+        }
+        // The raw-table path: column types, missing cells and categories fitted, then the
+        // file read through the encoding.
+        let holdout = Holdout::Fraction {
+            fraction: 0.25,
+            seed: 1,
+        };
+        if let Ok(table) = fit_table(&path, target, &TableSpec::default(), format, holdout) {
+            let columns = Columns {
+                encoding: Some(&table.encoding),
+                drop_incomplete: true,
+                ..columns
+            };
+            if let Ok(mut reader) = CsvReader::open(&path, columns) {
+                while let Ok(rows) = reader.read_rows(3) {
+                    if rows.n_rows() == 0 {
+                        break;
+                    }
                 }
             }
         }

@@ -23,6 +23,7 @@ use crate::estimator::Estimator;
 use crate::fit::Prediction;
 use crate::model::ModelConfig;
 use crate::preprocess::Preprocessing;
+use crate::table::Cell;
 
 const MAGIC: &[u8; 8] = b"KILNDEP2";
 
@@ -70,6 +71,9 @@ pub enum DeployError {
         /// Values the model takes.
         want: usize,
     },
+    /// A raw row the model's table encoding cannot encode.
+    #[error("{0}")]
+    Row(#[from] crate::table::RowError),
     /// Reading a prediction back failed.
     #[error("{0}")]
     Fit(#[from] crate::FitError),
@@ -143,7 +147,38 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
         }
         let mut scaled = row.to_vec();
         self.preprocessing.transform(&mut scaled);
-        let x = Tensor::<2>::from_data(TensorData::new(scaled, [1, want]), device);
+        self.predict_scaled(model, scaled, device)
+    }
+
+    /// Predicts one raw table row: its cells as the table has them, in the order of the
+    /// preprocessing's columns (category names, missing cells and all), encoded and scaled as
+    /// in training.
+    pub fn predict_cells<M: Estimator>(
+        &self,
+        model: &M,
+        cells: &[Cell<'_>],
+        device: &Device,
+    ) -> Result<Vec<f32>, DeployError> {
+        let want = self.shape.n_features;
+        let mut scaled = alloc::vec![0.0; want];
+        let encoding = self.preprocessing.encoding();
+        if encoding.width() != want {
+            return Err(DeployError::RowLength {
+                got: encoding.width(),
+                want,
+            });
+        }
+        self.preprocessing.encode_row(cells, &mut scaled)?;
+        self.predict_scaled(model, scaled, device)
+    }
+
+    fn predict_scaled<M: Estimator>(
+        &self,
+        model: &M,
+        scaled: Vec<f32>,
+        device: &Device,
+    ) -> Result<Vec<f32>, DeployError> {
+        let x = Tensor::<2>::from_data(TensorData::new(scaled, [1, self.shape.n_features]), device);
         Ok(match model.predict(x) {
             Prediction::Values(v)
             | Prediction::Probabilities(v)
@@ -218,6 +253,7 @@ mod tests {
                     class_names: Some(["a", "b", "c"].iter().map(|s| s.to_string()).collect()),
                     mean: alloc::vec![1.0, 2.0],
                     scale: alloc::vec![2.0, 0.5],
+                    table: None,
                 },
             };
             let bytes = deployment.encode(&model).unwrap();

@@ -77,6 +77,7 @@ pub mod preprocess;
 pub mod rng;
 #[cfg(feature = "std")]
 pub mod synthetic;
+pub mod table;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Task;
+use crate::table::{Cell, RowError, TableEncoding};
 
 /// What a model needs besides its weights to turn raw rows into predictions: the feature
 /// columns, their scaling, and the class names.
@@ -21,6 +22,7 @@ use crate::data::Task;
 ///     class_names: Some(vec!["no".into(), "yes".into()]),
 ///     mean: vec![1.0, 10.0],
 ///     scale: vec![2.0, 5.0],
+///     table: None,
 /// };
 /// let mut rows = [3.0, 20.0, 1.0, 0.0];
 /// prep.transform(&mut rows);
@@ -40,6 +42,10 @@ pub struct Preprocessing {
     pub mean: Vec<f32>,
     /// Per-feature scale divided by after the mean (1 when not standardizing).
     pub scale: Vec<f32>,
+    /// How the table's raw columns become the features (absent in models saved before
+    /// tables had encodings: every feature is then a numeric column of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableEncoding>,
 }
 
 impl Preprocessing {
@@ -52,7 +58,26 @@ impl Preprocessing {
             class_names,
             mean: alloc::vec![0.0; d],
             scale: alloc::vec![1.0; d],
+            table: None,
         }
+    }
+
+    /// How raw rows become features: the fitted table encoding, or each feature a numeric
+    /// column as it is.
+    pub fn encoding(&self) -> alloc::borrow::Cow<'_, TableEncoding> {
+        match &self.table {
+            Some(table) => alloc::borrow::Cow::Borrowed(table),
+            None => alloc::borrow::Cow::Owned(TableEncoding::numeric(&self.feature_names)),
+        }
+    }
+
+    /// Encodes and scales one raw row (`cells[i]` of the encoding's column `i`) into `out`
+    /// ([`Preprocessing::n_features`] values); returns how many of its categories training
+    /// never saw.
+    pub fn encode_row(&self, cells: &[Cell<'_>], out: &mut [f32]) -> Result<usize, RowError> {
+        let unseen = self.encoding().encode(cells, out)?;
+        self.transform(out);
+        Ok(unseen)
     }
 
     /// The number of features the model takes.

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::atomic::{self, Durability};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
-use crate::data::{Columns, CsvReader, Dataset, Target, TargetKind, read_csv, split_indices};
+use crate::data::{Columns, CsvReader, Dataset, Target, TargetKind, read_csv};
 use crate::early_stopping::watchable_metrics;
 use crate::error::{Error, Location, Result};
 use crate::evaluate::{evaluate_final, evaluate_train, predict_host};
@@ -27,6 +27,7 @@ use crate::records::{EpochRecord, Metrics};
 use crate::rows::{Split, TrainRows};
 use crate::run::{self, ModelMeta, Resumable, RunWriter};
 use crate::stream::{ChunkedCsv, RowCheck};
+use crate::table::{FittedTable, Holdout, TableReport, fit_table};
 use kiln_model_zoo::HostPrediction;
 
 /// Options of `kiln train`.
@@ -89,6 +90,10 @@ pub struct Summary {
     /// The process's peak resident memory so far, in bytes (Linux only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// What each feature column holds (type, missing cells, categories kept), and the rows
+    /// left out.
+    #[serde(flatten)]
+    pub table: TableReport,
 }
 
 /// A finished training run.
@@ -268,44 +273,53 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
         ));
     }
     let train_path = loaded.resolve(&config.data.train);
-    let columns = Columns {
-        target: target.map(|t| (t, target_kind)),
-        features: None,
-        format: loaded.csv_format()?,
+    let format = loaded.csv_format()?;
+    let target_column = target.map(|t| (t, target_kind));
+    let fraction = config.data.valid_fraction.unwrap_or(0.2);
+    let holdout = match (&config.data.valid, config.data.chunk_rows) {
+        (None, None) if fraction > 0.0 => Holdout::Fraction {
+            fraction,
+            seed: config.seed,
+        },
+        _ => Holdout::None,
     };
-    let read_valid = |feature_names: &[String]| -> Result<Option<Dataset>> {
-        config
-            .data
-            .valid
-            .as_ref()
-            .map(|valid| {
-                read_csv(
-                    &loaded.resolve(valid),
-                    Columns {
-                        features: Some(feature_names),
-                        ..columns
-                    },
-                )
-            })
-            .transpose()
+    let table = fit_table(
+        &train_path,
+        target_column,
+        &config.data.table_spec(),
+        format,
+        holdout,
+    )
+    .map_err(|e| locate_table_error(loaded, e))?;
+    report_columns(&train_path, &table);
+    let columns = Columns {
+        target: target_column,
+        format,
+        encoding: Some(&table.encoding),
+        drop_incomplete: true,
+        ..Default::default()
+    };
+    let read_valid = || -> Result<Option<Dataset>> {
+        let Some(valid) = &config.data.valid else {
+            return Ok(None);
+        };
+        let path = loaded.resolve(valid);
+        let mut reader = CsvReader::open(&path, columns)?;
+        let data = reader.read_all()?;
+        warn_read(&path, &reader);
+        Ok(Some(data))
     };
     let (mut train_data, valid_data) = match config.data.chunk_rows {
         Some(chunk_rows) => {
             let csv = ChunkedCsv::scan(&train_path, columns, chunk_rows)?;
-            let valid = read_valid(&csv.preprocessing(None, false).feature_names)?;
-            (TrainData::Streamed(Box::new(csv)), valid)
+            (TrainData::Streamed(Box::new(csv)), read_valid()?)
         }
         None => {
             let full = read_csv(&train_path, columns)?;
             match &config.data.valid {
-                Some(_) => {
-                    let valid = read_valid(&full.feature_names)?;
-                    (TrainData::Resident(full), valid)
-                }
+                Some(_) => (TrainData::Resident(full), read_valid()?),
                 None => {
-                    let fraction = config.data.valid_fraction.unwrap_or(0.2);
-                    let (train_idx, valid_idx) =
-                        split_indices(full.n_rows(), fraction, config.seed);
+                    let (train_idx, valid_idx) = (&table.train_rows, &table.valid_rows);
                     if train_idx.len() < 2 && fraction > 0.0 && full.n_rows() >= 2 {
                         return Err(loaded.error(
                             &["data", "valid_fraction"],
@@ -327,8 +341,8 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
                             fix: "add rows, or set `valid_fraction = 0`".into(),
                         });
                     }
-                    let valid = (!valid_idx.is_empty()).then(|| full.select(&valid_idx));
-                    (TrainData::Resident(full.select(&train_idx)), valid)
+                    let valid = (!valid_idx.is_empty()).then(|| full.select(valid_idx));
+                    (TrainData::Resident(full.select(train_idx)), valid)
                 }
             }
         }
@@ -587,6 +601,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
         load_seconds,
         fit_seconds: fitted.fit_seconds,
         peak_rss_bytes: peak_rss_bytes(),
+        table: table.report,
     };
     writer.write_json(run::SUMMARY_FILE, &summary)?;
     let run_dir = writer.commit()?;
@@ -641,6 +656,98 @@ fn train_rows_count(data: &TrainData) -> usize {
 enum TrainData {
     Resident(Dataset),
     Streamed(Box<ChunkedCsv>),
+}
+
+/// A table error about a `[data]` key located at that key in the config; one about the data
+/// stays at its file and line.
+fn locate_table_error(loaded: &LoadedConfig, error: Error) -> Error {
+    match error {
+        Error::Table { source, .. } if source.key().is_some() => {
+            let key = source.key().unwrap_or_default().to_owned();
+            Error::Table {
+                location: loaded.locate(&["data", &key]),
+                source,
+            }
+        }
+        e => e,
+    }
+}
+
+/// Prints what the table's columns hold, and the rows left out, before training.
+fn report_columns(path: &Path, table: &FittedTable) {
+    let TableReport {
+        columns,
+        dropped_missing_target,
+        dropped_missing_feature,
+    } = &table.report;
+    let plain = columns
+        .iter()
+        .all(|c| c.kind == "numeric" && c.missing == 0);
+    if !plain {
+        eprintln!("columns of {} ({} rows):", path.display(), table.rows);
+        let width = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for column in columns {
+            let mut line = format!("  {:width$}  {:11}", column.name, column.kind);
+            if column.kind == "categorical" {
+                line.push_str(&format!(
+                    "  {} categories ({})",
+                    column.categories.len(),
+                    column.encoding
+                ));
+                if column.folded > 0 {
+                    line.push_str(&format!(", {} rare folded into (other)", column.folded));
+                }
+            }
+            if column.missing > 0 {
+                line.push_str(&format!(
+                    "  {} missing -> {}",
+                    column.missing,
+                    column.fill.as_deref().unwrap_or("?")
+                ));
+            }
+            eprintln!("{}", line.trim_end());
+        }
+    }
+    if *dropped_missing_target > 0 {
+        eprintln!(
+            "warning: left out {dropped_missing_target} rows of {} whose target is missing",
+            path.display()
+        );
+    }
+    if *dropped_missing_feature > 0 {
+        eprintln!(
+            "warning: left out {dropped_missing_feature} rows of {} missing a cell of a \
+             `missing = \"drop_row\"` column",
+            path.display()
+        );
+    }
+}
+
+/// Warns of the rows a reader left out and the categories it had never seen.
+fn warn_read(path: &Path, reader: &CsvReader) {
+    let dropped = reader.dropped();
+    if dropped.missing_target > 0 {
+        eprintln!(
+            "warning: left out {} rows of {} whose target is missing",
+            dropped.missing_target,
+            path.display()
+        );
+    }
+    if dropped.missing_feature > 0 {
+        eprintln!(
+            "warning: left out {} rows of {} missing a cell of a `missing = \"drop_row\"` column",
+            dropped.missing_feature,
+            path.display()
+        );
+    }
+    let unseen = reader.unseen_categories();
+    if unseen > 0 {
+        eprintln!(
+            "warning: {unseen} cells of {} hold categories training never saw; they encode as \
+             all zeros (one-hot) or -1 (ordinal)",
+            path.display()
+        );
+    }
 }
 
 /// The check a model's targets must pass beyond being numbers (a GLM family's range), naming
@@ -711,14 +818,18 @@ pub fn eval<M: Estimator>(run: &Path, data_path: &Path, backend: Option<&str>) -
             });
         }
     };
-    let data = read_csv(
+    let encoding = prep.encoding();
+    let mut reader = CsvReader::open(
         data_path,
         Columns {
             target,
-            features: Some(&prep.feature_names),
+            encoding: Some(&encoding),
+            drop_incomplete: true,
             ..Default::default()
         },
     )?;
+    let data = reader.read_all()?;
+    warn_read(data_path, &reader);
     let split = Split::new(prep, &data, &device)?;
     let mut metrics = evaluate_final(&saved.model, &split)?;
     if let Some((name, _)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
@@ -751,11 +862,12 @@ pub fn predict<M: Estimator>(
 ) -> Result<usize> {
     let (saved, device) = load::<M>(run, backend)?;
     let prep = &saved.meta.preprocessing;
+    let encoding = prep.encoding();
     let mut reader = CsvReader::open(
         data,
         Columns {
             target: None,
-            features: Some(&prep.feature_names),
+            encoding: Some(&encoding),
             ..Default::default()
         },
     )?;
@@ -795,13 +907,10 @@ pub fn predict<M: Estimator>(
         rows += n;
     }
     if rows == 0 {
-        return Err(Error::Data {
-            message: "the file has a header but no rows".into(),
-            location: Location::line(data, 1),
-            fix: "add data rows below the header".into(),
-        });
+        return Err(reader.no_rows_error());
     }
     csv.flush().map_err(write_error)?;
+    warn_read(data, &reader);
     Ok(rows)
 }
 

@@ -6,11 +6,14 @@ use kiln_backends::BackendKind;
 use kiln_model_zoo::{ConfigReadError, Estimator};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::data::CsvFormat;
 use crate::error::{Error, Location, Result};
 pub use crate::options::{
     AdamConfig, EarlyStopping, OptimizerConfig, RmsPropConfig, Schedule, SgdConfig, TrainConfig,
 };
+use crate::table::{CategoryEncoding, ColumnSpec, Impute, MissingRule, TableSpec};
 
 /// A whole config file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +79,68 @@ pub struct DataConfig {
     /// only; validation then comes from `valid` alone (default: load the whole file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_rows: Option<usize>,
+    /// Only these columns are features ([`TableSpec::features`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    /// Every column but these is a feature ([`TableSpec::drop`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+    /// Columns read as categories ([`TableSpec::categorical`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<String>,
+    /// Columns that must hold numbers ([`TableSpec::numeric`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numeric: Vec<String>,
+    /// `one_hot` (default) or `ordinal` ([`TableSpec::encoding`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<CategoryEncoding>,
+    /// The most one-hot features per column ([`TableSpec::max_categories`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_categories: Option<usize>,
+    /// Rarer categories fold into `(other)` ([`TableSpec::min_frequency`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_frequency: Option<f64>,
+    /// Whether rare categories share an `(other)` feature ([`TableSpec::other`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<bool>,
+    /// Cell texts that mean missing ([`TableSpec::missing_values`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_values: Option<Vec<String>>,
+    /// `impute` (default), `drop_row` or `error` ([`TableSpec::missing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<MissingRule>,
+    /// A numeric column's missing cell: `mean` (default), `median`, `most_frequent` or
+    /// `{ constant = x }` ([`TableSpec::impute`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impute: Option<Impute>,
+    /// Mark imputed cells with a 0/1 feature ([`TableSpec::missing_indicator`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_indicator: Option<bool>,
+    /// Per-column settings, `[data.columns.NAME]` ([`TableSpec::columns`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnSpec>,
+}
+
+impl DataConfig {
+    /// The column keys, as the library takes them.
+    pub fn table_spec(&self) -> TableSpec {
+        let defaults = TableSpec::default();
+        TableSpec {
+            features: self.features.clone(),
+            drop: self.drop.clone(),
+            categorical: self.categorical.clone(),
+            numeric: self.numeric.clone(),
+            encoding: self.encoding.unwrap_or(defaults.encoding),
+            max_categories: self.max_categories,
+            min_frequency: self.min_frequency,
+            other: self.other.unwrap_or(defaults.other),
+            missing_values: self.missing_values.clone(),
+            missing: self.missing.unwrap_or(defaults.missing),
+            impute: self.impute.clone(),
+            missing_indicator: self.missing_indicator.unwrap_or(defaults.missing_indicator),
+            columns: self.columns.clone(),
+        }
+    }
 }
 
 fn yes() -> bool {

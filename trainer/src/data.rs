@@ -2,7 +2,9 @@
 //! in memory, and the seeded train/valid split.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use kiln_model_zoo::table::{Cell, RowError, TableEncoding};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -91,6 +93,11 @@ pub struct Dataset {
     /// The file line of each row (its 1-based number for rows built in memory), for error
     /// messages.
     pub lines: Vec<u64>,
+    /// The table encoding the features were read through, if any: a model fitted on these
+    /// rows keeps it, to read raw rows the same way ([`Preprocessing::table`]).
+    ///
+    /// [`Preprocessing::table`]: kiln_model_zoo::Preprocessing::table
+    pub encoding: Option<Arc<TableEncoding>>,
 }
 
 /// Why rows given in memory cannot make a [`Dataset`]: one variant per rule.
@@ -223,6 +230,7 @@ impl Dataset {
             target_column: (target != Target::None).then(|| "target".to_owned()),
             target,
             lines: (1..=n as u64).collect(),
+            encoding: None,
         })
     }
 
@@ -307,6 +315,7 @@ impl Dataset {
             target_column: self.target_column.clone(),
             target,
             lines: indices.iter().map(|&i| self.lines[i]).collect(),
+            encoding: self.encoding.clone(),
         }
     }
 
@@ -340,6 +349,22 @@ pub struct Columns<'a> {
     pub features: Option<&'a [String]>,
     /// The delimiter and the limits on lines and fields.
     pub format: CsvFormat,
+    /// How the feature cells become numbers: a fitted table encoding, whose columns are then
+    /// the ones read (`features` is ignored). `None` reads every feature cell as a number.
+    pub encoding: Option<&'a TableEncoding>,
+    /// Leave out, and count ([`CsvReader::dropped`]), the rows whose target is missing or
+    /// that miss a cell whose column's rule is `drop_row` (training and evaluation), rather
+    /// than refuse them. Needs an `encoding`, which says what is missing.
+    pub drop_incomplete: bool,
+}
+
+/// Rows a reader left out, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// Rows whose target cell is missing.
+    pub missing_target: u64,
+    /// Rows missing a cell of a `missing = "drop_row"` column.
+    pub missing_feature: u64,
 }
 
 /// How a CSV file is read: its delimiter, and the limits that keep memory bounded whatever
@@ -405,16 +430,7 @@ fn first_line(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
 
 /// Reads a CSV file with a header row. Every error names the file and line and the fix.
 pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Dataset> {
-    let mut reader = CsvReader::open(path, columns)?;
-    let table = reader.read_rows(usize::MAX)?;
-    if table.n_rows() == 0 {
-        return Err(reader.data_error(
-            1,
-            "the file has a header but no rows".into(),
-            "add data rows below the header",
-        ));
-    }
-    Ok(table)
+    CsvReader::open(path, columns)?.read_all()
 }
 
 /// Where a run of rows starts in a CSV file, to read it again with [`CsvReader::seek`].
@@ -448,6 +464,92 @@ pub struct CsvReader {
     parallel: bool,
     /// The longest cell accepted.
     max_field_bytes: usize,
+    /// The fitted encoding of the feature cells, if any (else they are numbers).
+    encoding: Option<Arc<TableEncoding>>,
+    /// Features per row.
+    width: usize,
+    /// See [`Columns::drop_incomplete`].
+    drop_incomplete: bool,
+    /// Rows left out so far.
+    dropped: Dropped,
+    /// Cells so far of categories the encoding never saw (encoded as unknown).
+    unseen: u64,
+}
+
+/// What parsing a block of rows' features found besides the values.
+#[derive(Debug, Default)]
+struct Parsed {
+    /// The block's rows to leave out.
+    dropped: Vec<usize>,
+    /// Cells of categories the encoding never saw.
+    unseen: u64,
+}
+
+/// The targets of the rows read so far.
+#[derive(Debug, Default)]
+struct TargetRows {
+    /// Numeric targets.
+    values: Vec<f32>,
+    /// Each distinct label once, in order of first appearance.
+    label_names: Vec<String>,
+    /// The index of each label in `label_names`.
+    label_index: std::collections::HashMap<String, u32>,
+    /// Each row's index into `label_names`.
+    labels: Vec<u32>,
+}
+
+/// Why a target cell cannot be used.
+enum TargetProblem {
+    /// A regression target that is not a finite number.
+    NotANumber,
+    /// An empty label.
+    Empty,
+}
+
+impl TargetRows {
+    /// Adds one row's target cell.
+    fn push(&mut self, kind: TargetKind, text: &str) -> Result<(), TargetProblem> {
+        match kind {
+            TargetKind::Values => {
+                self.values
+                    .push(parse_number(text).ok_or(TargetProblem::NotANumber)?);
+            }
+            TargetKind::Labels if text.is_empty() => return Err(TargetProblem::Empty),
+            TargetKind::Labels => {
+                let index = match self.label_index.get(text) {
+                    Some(&index) => index,
+                    None => {
+                        let index = self.label_names.len() as u32;
+                        self.label_names.push(text.to_owned());
+                        self.label_index.insert(text.to_owned(), index);
+                        index
+                    }
+                };
+                self.labels.push(index);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes the rows `dropped` (sorted, counted from element `start`, `width` values each)
+/// from `v`.
+fn remove_rows<T: Copy>(v: &mut Vec<T>, start: usize, dropped: &[usize], width: usize) {
+    if dropped.is_empty() || v.len() < start {
+        return;
+    }
+    let rows = (v.len() - start) / width;
+    let (mut keep, mut next) = (start, 0);
+    for row in 0..rows {
+        if dropped.get(next) == Some(&row) {
+            next += 1;
+            continue;
+        }
+        let from = start + row * width;
+        v.copy_within(from..from + width, keep);
+        keep += width;
+    }
+    v.truncate(keep);
 }
 
 /// Rows read before their feature cells are parsed together.
@@ -489,6 +591,11 @@ impl CsvReader {
             block: Vec::new(),
             parallel: true,
             max_field_bytes: format.max_field_bytes,
+            encoding: columns.encoding.map(|e| Arc::new(e.clone())),
+            width: 0,
+            drop_incomplete: columns.drop_incomplete && columns.encoding.is_some(),
+            dropped: Dropped::default(),
+            unseen: 0,
         };
         let header = match this.reader.headers() {
             Ok(header) => header.iter().map(str::to_owned).collect::<Vec<_>>(),
@@ -535,7 +642,8 @@ impl CsvReader {
             Some((name, kind)) => Some((find(name, "target")?, kind)),
             None => None,
         };
-        let feature_idx: Vec<usize> = match columns.features {
+        let encoded_names = columns.encoding.map(TableEncoding::column_names);
+        let feature_idx: Vec<usize> = match encoded_names.as_deref().or(columns.features) {
             Some(names) => names
                 .iter()
                 .map(|n| find(n, "feature"))
@@ -551,6 +659,17 @@ impl CsvReader {
                 "add at least one numeric column besides the target",
             ));
         }
+        this.width = match &this.encoding {
+            Some(encoding) => encoding.width(),
+            None => feature_idx.len(),
+        };
+        if this.width == 0 {
+            return Err(this.data_error(
+                1,
+                "the model's table encoding gives no features".into(),
+                "retrain the model",
+            ));
+        }
         this.header = header;
         this.feature_idx = feature_idx;
         this.target = target;
@@ -562,12 +681,30 @@ impl CsvReader {
         &self.path
     }
 
-    /// The feature columns read, in order.
+    /// The features read, in order: the columns' names, or the encoding's feature names.
     pub fn feature_names(&self) -> Vec<String> {
+        match &self.encoding {
+            Some(encoding) => encoding.feature_names(),
+            None => self.column_names(),
+        }
+    }
+
+    /// The feature columns read, in order.
+    pub fn column_names(&self) -> Vec<String> {
         self.feature_idx
             .iter()
             .map(|&i| self.header[i].clone())
             .collect()
+    }
+
+    /// The rows left out so far (see [`Columns::drop_incomplete`]).
+    pub fn dropped(&self) -> Dropped {
+        self.dropped
+    }
+
+    /// The cells read so far whose category the encoding never saw.
+    pub fn unseen_categories(&self) -> u64 {
+        self.unseen
     }
 
     /// Where the next row starts.
@@ -588,39 +725,22 @@ impl CsvReader {
         Ok(())
     }
 
-    /// Reads up to `max_rows` more rows (none at the end of the file).
-    pub fn read_rows(&mut self, max_rows: usize) -> Result<Dataset> {
-        let reserve = max_rows.min(1 << 16);
-        let mut x = Vec::with_capacity(reserve * self.feature_idx.len());
-        let mut values = Vec::new();
-        let mut label_names: Vec<String> = Vec::new();
-        let mut label_index: std::collections::HashMap<String, u32> = Default::default();
-        let mut labels = Vec::new();
-        let mut lines = Vec::with_capacity(reserve);
-        // Rows read whose features are not parsed yet: `block[..filled]`, the last `filled`
-        // of `lines`. Records are reused from call to call.
-        let mut block = std::mem::take(&mut self.block);
-        let mut filled = 0;
-        let outcome = loop {
-            if lines.len() >= max_rows {
-                break Ok(());
-            }
-            if filled == block.len() {
-                block.push(csv::ByteRecord::new());
-            }
-            match self.reader.read_byte_record(&mut block[filled]) {
+    /// Reads the next record into `record`, skipping blank lines: its line, or `None` at the
+    /// end of the file.
+    fn next_record(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>> {
+        loop {
+            match self.reader.read_byte_record(record) {
                 Ok(true) => {}
-                Ok(false) => break Ok(()),
-                Err(e) => break Err(self.csv_error(e)),
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(self.csv_error(e)),
             }
-            let record = &block[filled];
             let byte = record.position().map_or(0, csv::Position::byte);
             let line = self.reader.get_mut().line_of(byte);
             if let Some(column) = record
                 .iter()
                 .position(|cell| cell.len() > self.max_field_bytes)
             {
-                break Err(self.data_error(
+                return Err(self.data_error(
                     line,
                     format!(
                         "the cell of column {} is longer than {} bytes",
@@ -634,6 +754,103 @@ impl CsvReader {
             if record.len() == 1 && record[0].trim_ascii().is_empty() {
                 continue; // a blank line
             }
+            return Ok(Some(line));
+        }
+    }
+
+    /// Reads every remaining row and calls `visit` with its line, its feature cells (the
+    /// columns read, in order, trimmed) and its target cell, parsing none of them: for a pass
+    /// that gathers what the cells hold before an encoding exists.
+    pub fn visit_rows(
+        &mut self,
+        mut visit: impl FnMut(u64, &[&str], Option<&str>) -> Result<()>,
+    ) -> Result<()> {
+        let mut record = csv::ByteRecord::new();
+        while let Some(line) = self.next_record(&mut record)? {
+            let cells = self
+                .feature_idx
+                .iter()
+                .map(|&i| self.cell(&record, i, line))
+                .collect::<Result<Vec<_>>>()?;
+            let target = match self.target {
+                Some((i, _)) => Some(self.cell(&record, i, line)?),
+                None => None,
+            };
+            visit(line, &cells, target)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `record`'s target cell is missing and the row is to be left out for it.
+    fn drops_target(&self, record: &csv::ByteRecord) -> bool {
+        let (Some((i, _)), Some(encoding), true) =
+            (self.target, &self.encoding, self.drop_incomplete)
+        else {
+            return false;
+        };
+        std::str::from_utf8(record[i].trim_ascii()).is_ok_and(|text| encoding.is_missing(text))
+    }
+
+    /// Reads every remaining row; an error if there is none.
+    pub fn read_all(&mut self) -> Result<Dataset> {
+        let table = self.read_rows(usize::MAX)?;
+        if table.n_rows() == 0 {
+            return Err(self.no_rows_error());
+        }
+        Ok(table)
+    }
+
+    /// The error for a file with no rows (or none left once incomplete ones are left out).
+    pub fn no_rows_error(&self) -> Error {
+        let Dropped {
+            missing_target,
+            missing_feature,
+        } = self.dropped;
+        if missing_target + missing_feature > 0 {
+            return self.data_error(
+                1,
+                format!(
+                    "no rows are left once the incomplete ones are left out ({missing_target} \
+                     with a missing target, {missing_feature} with a missing `drop_row` cell)"
+                ),
+                "fill the cells, or impute them",
+            );
+        }
+        self.data_error(
+            1,
+            "the file has a header but no rows".into(),
+            "add data rows below the header",
+        )
+    }
+
+    /// Reads up to `max_rows` more rows (none at the end of the file).
+    pub fn read_rows(&mut self, max_rows: usize) -> Result<Dataset> {
+        let reserve = max_rows.min(1 << 16);
+        let mut x = Vec::with_capacity(reserve * self.width);
+        let mut targets = TargetRows::default();
+        let mut lines = Vec::with_capacity(reserve);
+        let dropped_before = self.dropped;
+        // Rows read whose features are not parsed yet: `block[..filled]`, the last `filled`
+        // of `lines`. Records are reused from call to call.
+        let mut block = std::mem::take(&mut self.block);
+        let mut filled = 0;
+        let outcome = loop {
+            if lines.len() >= max_rows {
+                break Ok(());
+            }
+            if filled == block.len() {
+                block.push(csv::ByteRecord::new());
+            }
+            let line = match self.next_record(&mut block[filled]) {
+                Ok(Some(line)) => line,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            let record = &block[filled];
+            if self.drops_target(record) {
+                self.dropped.missing_target += 1;
+                continue;
+            }
             // The row's features are parsed with its block, before any error of its target is
             // reported: a bad cell earlier in the file comes first.
             lines.push(line);
@@ -643,52 +860,42 @@ impl CsvReader {
                     Ok(text) => text,
                     Err(e) => break Err(e),
                 };
-                match kind {
-                    TargetKind::Values => match parse_number(text) {
-                        Some(value) => values.push(value),
-                        None => {
-                            break Err(self.data_error(
-                                line,
-                                format!(
-                                    "target column `{}` holds `{text}`, which is not a finite number",
-                                    self.header[i]
-                                ),
-                                "a regression target must be numeric; use a classifier for labels",
-                            ));
-                        }
-                    },
-                    TargetKind::Labels if text.is_empty() => {
-                        break Err(self.data_error(
+                if let Err(problem) = targets.push(kind, text) {
+                    let column = &self.header[i];
+                    break Err(match problem {
+                        TargetProblem::NotANumber => self.data_error(
                             line,
-                            format!("target column `{}` is empty", self.header[i]),
+                            format!(
+                                "target column `{column}` holds `{text}`, which is not a finite number"
+                            ),
+                            "a regression target must be numeric; use a classifier for labels",
+                        ),
+                        TargetProblem::Empty => self.data_error(
+                            line,
+                            format!("target column `{column}` is empty"),
                             "give every row a label",
-                        ));
-                    }
-                    TargetKind::Labels => labels.push(match label_index.get(text) {
-                        Some(&index) => index,
-                        None => {
-                            let index = label_names.len() as u32;
-                            label_names.push(text.to_owned());
-                            label_index.insert(text.to_owned(), index);
-                            index
-                        }
-                    }),
+                        ),
+                    });
                 }
             }
             if filled == PARSE_BLOCK_ROWS {
-                self.parse_features(&block[..filled], &lines[lines.len() - filled..], &mut x)?;
+                self.finish_block(&block[..filled], &mut lines, &mut x, &mut targets)?;
                 filled = 0;
             }
         };
-        self.parse_features(&block[..filled], &lines[lines.len() - filled..], &mut x)?;
+        self.finish_block(&block[..filled], &mut lines, &mut x, &mut targets)?;
         outcome?;
         self.block = block;
         let target = match self.target {
             None => Target::None,
-            Some((_, TargetKind::Values)) => Target::Values(values),
+            Some((_, TargetKind::Values)) => Target::Values(targets.values),
+            // Rows left out may have taken the only use of a label with them.
+            Some((_, TargetKind::Labels)) if self.dropped != dropped_before => {
+                Target::labels(&targets.label_names, targets.labels.into_iter())
+            }
             Some((_, TargetKind::Labels)) => Target::Labels {
-                names: label_names,
-                rows: labels,
+                names: targets.label_names,
+                rows: targets.labels,
             },
         };
         Ok(Dataset {
@@ -698,13 +905,122 @@ impl CsvReader {
             x,
             target,
             lines,
+            encoding: self.encoding.clone(),
         })
+    }
+
+    /// Parses the features of `records`, the last of `lines`, onto `x`, and leaves out the
+    /// rows the encoding drops (from `lines` and `targets` too).
+    fn finish_block(
+        &mut self,
+        records: &[csv::ByteRecord],
+        lines: &mut Vec<u64>,
+        x: &mut Vec<f32>,
+        targets: &mut TargetRows,
+    ) -> Result<()> {
+        let start = lines.len() - records.len();
+        let parsed = self.parse_features(records, &lines[start..], x)?;
+        self.unseen += parsed.unseen;
+        if !parsed.dropped.is_empty() {
+            self.dropped.missing_feature += parsed.dropped.len() as u64;
+            remove_rows(lines, start, &parsed.dropped, 1);
+            remove_rows(&mut targets.values, start, &parsed.dropped, 1);
+            remove_rows(&mut targets.labels, start, &parsed.dropped, 1);
+        }
+        Ok(())
     }
 
     /// Parses the feature cells of `records` (read from `lines`) onto the end of `x`, on every
     /// core unless [`CsvReader::single_threaded`]. An error names the first bad cell in file
     /// order, wherever the threads found one.
     fn parse_features(
+        &self,
+        records: &[csv::ByteRecord],
+        lines: &[u64],
+        x: &mut Vec<f32>,
+    ) -> Result<Parsed> {
+        let Some(encoding) = &self.encoding else {
+            self.parse_numbers(records, lines, x)?;
+            return Ok(Parsed::default());
+        };
+        let width = self.width;
+        let start = x.len();
+        x.resize(start + records.len() * width, 0.0);
+        // `None` for a cell that is not UTF-8.
+        let encode = |(row, record): (&mut [f32], &csv::ByteRecord)| {
+            let cells = self
+                .feature_idx
+                .iter()
+                .map(|&i| std::str::from_utf8(record[i].trim_ascii()).map(Cell::Text))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| None)?;
+            encoding.encode(&cells, row).map_err(Some)
+        };
+        let outcomes: Vec<_> = if self.parallel {
+            x[start..]
+                .par_chunks_mut(width)
+                .zip(records)
+                .map(encode)
+                .collect()
+        } else {
+            x[start..]
+                .chunks_mut(width)
+                .zip(records)
+                .map(encode)
+                .collect()
+        };
+        let mut parsed = Parsed::default();
+        for (row, outcome) in outcomes.into_iter().enumerate() {
+            match outcome {
+                Ok(unseen) => parsed.unseen += unseen as u64,
+                Err(Some(RowError::Missing { drop_row: true, .. })) if self.drop_incomplete => {
+                    parsed.dropped.push(row);
+                }
+                Err(e) => {
+                    x.truncate(start);
+                    return Err(self.row_error(lines[row], e));
+                }
+            }
+        }
+        remove_rows(x, start, &parsed.dropped, width);
+        Ok(parsed)
+    }
+
+    /// The error for a row the encoding refused (`None`: a cell that is not UTF-8).
+    fn row_error(&self, line: u64, error: Option<RowError>) -> Error {
+        match error {
+            None => self.data_error(
+                line,
+                "row is not valid UTF-8".into(),
+                "save the file as UTF-8",
+            ),
+            Some(RowError::Missing { column, drop_row }) => self.data_error(
+                line,
+                format!(
+                    "column `{column}` is missing, and the model has no value to put in its place"
+                ),
+                if drop_row {
+                    "the model was trained with `missing = \"drop_row\"` for this column: fill \
+                     the cell, or retrain with an `impute` rule for it"
+                } else {
+                    "fill the cell, or retrain with an `impute` rule for the column \
+                     (`[data] missing = \"impute\"`)"
+                },
+            ),
+            Some(RowError::NotANumber { column, text }) => self.data_error(
+                line,
+                format!("column `{column}` holds `{text}`, which is not a finite number"),
+                "the model reads this column as numbers: fix the cell, or declare the column \
+                 categorical (`[data] categorical = [...]`) and retrain",
+            ),
+            Some(other @ RowError::Cells { .. }) => {
+                self.data_error(line, other.to_string(), "retrain the model")
+            }
+        }
+    }
+
+    /// Parses every feature cell of `records` as a number onto the end of `x`.
+    fn parse_numbers(
         &self,
         records: &[csv::ByteRecord],
         lines: &[u64],

@@ -86,6 +86,14 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+    /// A table's columns break a rule (a column all missing, a numeric one holding text...).
+    #[error("{}, in {location}; {}", what_then_fix(source).0, what_then_fix(source).1)]
+    Table {
+        /// The rule broken.
+        source: Box<crate::table::TableError>,
+        /// The data file, and the line when known; or the config key at fault.
+        location: Location,
+    },
     /// The backend cannot be used.
     #[error("{source}, in {location}")]
     Backend {
@@ -168,6 +176,15 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+}
+
+/// A message `what; fix` as its two parts, so the location goes between them.
+fn what_then_fix(error: &impl std::fmt::Display) -> (String, String) {
+    let text = error.to_string();
+    match text.split_once("; ") {
+        Some((what, fix)) => (what.to_owned(), fix.to_owned()),
+        None => (text, String::new()),
+    }
 }
 
 /// The trainer's result type, [`Error`] by default.

@@ -64,6 +64,7 @@ pub mod rows;
 pub mod run;
 pub mod schedule;
 pub mod stream;
+pub mod table;
 pub mod trainer;
 
 pub use data::Dataset;

@@ -15,7 +15,9 @@ use crate::error::{Error, Location, Result};
 pub fn fit(train: &Dataset, target: Option<&str>, standardize: bool) -> Preprocessing {
     let mut summary = ColumnSummary::default();
     summary.add(train);
-    summary.preprocessing(train.feature_names.clone(), target, standardize)
+    let mut prep = summary.preprocessing(train.feature_names.clone(), target, standardize);
+    prep.table = train.encoding.as_deref().cloned();
+    prep
 }
 
 /// The class index of every row's label, or an error naming the row of a label that is not
@@ -174,6 +176,7 @@ impl ColumnSummary {
             class_names,
             mean,
             scale,
+            table: None,
         }
     }
 }

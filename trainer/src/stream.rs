@@ -15,6 +15,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use kiln_model_zoo::Preprocessing;
+use kiln_model_zoo::table::TableEncoding;
 
 use crate::data::{Columns, CsvFormat, CsvReader, Dataset, RowsStart, TargetKind};
 use crate::error::{Error, Location, Result};
@@ -39,6 +40,8 @@ struct Source {
     target: Option<(String, TargetKind)>,
     features: Vec<String>,
     format: CsvFormat,
+    encoding: Option<TableEncoding>,
+    drop_incomplete: bool,
 }
 
 impl Source {
@@ -52,6 +55,8 @@ impl Source {
                     .map(|(name, kind)| (name.as_str(), *kind)),
                 features: Some(&self.features),
                 format: self.format,
+                encoding: self.encoding.as_ref(),
+                drop_incomplete: self.drop_incomplete,
             },
         )
     }
@@ -115,17 +120,15 @@ impl ChunkedCsv {
             bar.finish_and_clear();
         }
         if chunks.is_empty() {
-            return Err(Error::Data {
-                message: "the file has a header but no rows".into(),
-                location: Location::line(path, 1),
-                fix: "add data rows below the header".into(),
-            });
+            return Err(reader.no_rows_error());
         }
         let source = Source {
             path: path.to_owned(),
             target: columns.target.map(|(name, kind)| (name.to_owned(), kind)),
-            features: reader.feature_names(),
+            features: reader.column_names(),
             format: columns.format,
+            encoding: columns.encoding.cloned(),
+            drop_incomplete: columns.drop_incomplete,
         };
         Ok(Self {
             reader,
@@ -148,8 +151,11 @@ impl ChunkedCsv {
 
     /// The scaling and class names of the whole file.
     pub fn preprocessing(&self, target: Option<&str>, standardize: bool) -> Preprocessing {
-        self.summary
-            .preprocessing(self.reader.feature_names(), target, standardize)
+        let mut prep = self
+            .summary
+            .preprocessing(self.reader.feature_names(), target, standardize);
+        prep.table = self.source.encoding.clone();
+        prep
     }
 
     /// Rows in the file.
