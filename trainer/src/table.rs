@@ -1067,3 +1067,133 @@ fn most_frequent(counts: &BTreeMap<String, u64>) -> String {
         .map(|(c, _)| c.clone())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max_categories: Option<usize>, min_frequency: Option<f64>) -> Settings {
+        let spec = TableSpec {
+            max_categories,
+            min_frequency,
+            ..Default::default()
+        };
+        Settings::of("x", &spec).unwrap()
+    }
+
+    /// scikit-learn 1.9.1's `OneHotEncoder` on a column holding a×5, b×3, c×3, d, e:
+    ///
+    /// ```python
+    /// x = np.array(['a']*5 + ['b']*3 + ['c']*3 + ['d', 'e']).reshape(-1, 1)
+    /// OneHotEncoder(max_categories=3).fit(x).infrequent_categories_   # b, d, e
+    /// OneHotEncoder(min_frequency=2).fit(x).infrequent_categories_    # d, e
+    /// OneHotEncoder(min_frequency=0.2).fit(x).infrequent_categories_  # d, e
+    /// OneHotEncoder(max_categories=2, min_frequency=2).fit(x).infrequent_categories_  # b-e
+    /// ```
+    #[test]
+    fn rare_categories_fold_as_scikit_learn_folds_them() {
+        let counts: BTreeMap<String, u64> = [("a", 5), ("b", 3), ("c", 3), ("d", 1), ("e", 1)]
+            .into_iter()
+            .map(|(c, n)| (c.to_owned(), n))
+            .collect();
+        let fold = |max, min| settings(max, min).fold(&counts, 13).unwrap();
+        let strings = |s: &[&str]| s.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            fold(Some(3), None),
+            (strings(&["a", "c"]), strings(&["b", "d", "e"]))
+        );
+        assert_eq!(
+            fold(None, Some(2.0)),
+            (strings(&["a", "b", "c"]), strings(&["d", "e"]))
+        );
+        assert_eq!(
+            fold(None, Some(0.2)),
+            (strings(&["a", "b", "c"]), strings(&["d", "e"]))
+        );
+        assert_eq!(
+            fold(Some(2), Some(2.0)),
+            (strings(&["a"]), strings(&["b", "c", "d", "e"]))
+        );
+        assert_eq!(
+            fold(None, None),
+            (strings(&["a", "b", "c", "d", "e"]), Vec::new())
+        );
+        let no_other = Settings {
+            other: false,
+            ..settings(Some(3), None)
+        };
+        assert_eq!(
+            no_other.fold(&counts, 13).unwrap_err(),
+            TableError::TooManyCategories {
+                column: "x".into(),
+                count: 5,
+                max: 3
+            }
+        );
+    }
+
+    #[test]
+    fn medians_and_modes_are_numpys_and_scikit_learns() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        let counts: HashMap<u32, u64> = [(2.0f32, 2), (1.0, 2), (5.0, 1)]
+            .into_iter()
+            .map(|(v, n)| (v.to_bits(), n))
+            .collect();
+        assert_eq!(most_frequent_number(&counts), 1.0);
+        let counts: BTreeMap<String, u64> = [("m", 2), ("f", 2), ("x", 1)]
+            .into_iter()
+            .map(|(c, n)| (c.to_owned(), n))
+            .collect();
+        assert_eq!(most_frequent(&counts), "f");
+    }
+
+    #[test]
+    fn features_and_drop_pick_columns_and_name_the_nearest_header() {
+        let header: Vec<String> = ["island", "mass", "year"].map(String::from).to_vec();
+        let pick = |spec: TableSpec| pick_columns(&header, Some("species"), &spec);
+        assert_eq!(pick(TableSpec::default()).unwrap(), header);
+        let drop = TableSpec {
+            drop: vec!["year".into()],
+            ..Default::default()
+        };
+        assert_eq!(pick(drop).unwrap(), ["island", "mass"]);
+        let only = TableSpec {
+            features: Some(vec!["mass".into()]),
+            ..Default::default()
+        };
+        assert_eq!(pick(only).unwrap(), ["mass"]);
+        let typo = TableSpec {
+            features: Some(vec!["islnd".into()]),
+            ..Default::default()
+        };
+        let error = pick(typo).unwrap_err();
+        assert_eq!(error.key(), Some("features"));
+        assert!(
+            error.to_string().contains("did you mean `island`?"),
+            "{error}"
+        );
+        let target = TableSpec {
+            features: Some(vec!["species".into()]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            pick(target).unwrap_err(),
+            TableError::TargetAsFeature { .. }
+        ));
+        let both = TableSpec {
+            categorical: vec!["year".into()],
+            numeric: vec!["year".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            pick(both).unwrap_err(),
+            TableError::DeclaredTwice("year".into())
+        );
+        let all_dropped = TableSpec {
+            drop: header.clone(),
+            ..Default::default()
+        };
+        assert_eq!(pick(all_dropped).unwrap_err(), TableError::NoFeatures);
+    }
+}

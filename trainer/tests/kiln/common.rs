@@ -86,11 +86,16 @@ pub fn kiln_error(args: &[&str], dir: &Path) -> String {
         "expected exit 1 from {args:?}, got {:?}: {stderr}",
         out.status
     );
-    // Progress lines (`epoch N/M ...`, stderr not being a terminal) may precede the error.
+    // Progress lines (`epoch N/M ...`, stderr not being a terminal) and the report of a raw
+    // table's columns may precede the error.
     let lines: Vec<&str> = stderr
         .lines()
         .filter(|l| {
-            !l.trim().is_empty() && !l.contains("XDG_RUNTIME_DIR") && !l.starts_with("epoch ")
+            !l.trim().is_empty()
+                && !l.contains("XDG_RUNTIME_DIR")
+                && !l.starts_with("epoch ")
+                && !l.starts_with("columns of ")
+                && !l.starts_with("  ")
         })
         .collect();
     assert_eq!(

@@ -62,6 +62,29 @@ fn check_quality(name: &str, report: &TrainReport) {
         // f32 rounding).
         "sine-gp.toml" => check_gaussian_process(report, -54.574_320, 0.313_935),
         "waves-gp.toml" => check_gaussian_process(report, -119.034_241, 0.216_585),
+        // The raw tables (text categories, missing cells), against scikit-learn 1.9.1's
+        // pipeline of kiln's defaults (`python3 benches/peers/tables_reference.py`): mean /
+        // "(missing)" imputation, one-hot, StandardScaler. Penguins, LogisticRegression(C=1):
+        // test accuracy 1.000000, log-loss 0.026199; the issue allows 1 point of accuracy.
+        "penguins-logistic.toml" => {
+            assert!(valid["accuracy"] >= 1.0 - 0.01, "{valid:?}");
+            assert!(valid["log_loss"] <= 0.026_199 * 1.1, "{valid:?}");
+        }
+        // Cars, Ridge(alpha=1), the 8 rows without an mpg left out: test R² 0.785345.
+        "cars-ridge.toml" => assert!((valid["r2"] - 0.785_345).abs() <= 1e-3, "{valid:?}"),
+        // Penguins clustered, KMeans(3, n_init=10) for random states 0-4: inertia 1772.9615,
+        // adjusted Rand index 0.548522.
+        "penguins-kmeans.toml" => {
+            let train = &report.summary.train;
+            assert!(
+                (train["inertia"] - 1772.9615).abs() <= 1e-3 * 1772.9615,
+                "{train:?}"
+            );
+            assert!(
+                train["adjusted_rand_index"] >= 0.548_522 - 0.01,
+                "{train:?}"
+            );
+        }
         other => panic!("no quality bar for shipped config {other}; add one here"),
     }
 }
@@ -184,8 +207,9 @@ const PIN_TOLERANCE: f64 = 1e-6;
 
 /// Each shipped config's epochs, last training loss and final metrics on flex, as the trainer
 /// gave them before the framework redesign (`shipped-metrics.json`, written from
-/// `kiln train CONFIG --backend flex` for every config of commit e1ba961). A change to them
-/// must be deliberate: rerun and explain it.
+/// `kiln train CONFIG --backend flex` for every config of commit e1ba961; the raw-table
+/// configs, `penguins-*` and `cars-ridge`, as they were added). A change to them must be
+/// deliberate: rerun and explain it.
 fn check_pinned(name: &str, report: &TrainReport) {
     let pins: serde_json::Value =
         serde_json::from_str(include_str!("shipped-metrics.json")).unwrap();

@@ -17,4 +17,5 @@ mod reliability;
 mod resume;
 mod runs;
 mod streaming;
+mod tables;
 mod training;
