@@ -1,6 +1,7 @@
 //! Puts memory.x on the linker path, and embeds the models to run: every `NAME.kiln` (from
-//! `kiln export`) in `$KILN_EMBED_DIR`, with `NAME.inputs.f32` (raw rows to predict, f32 LE)
-//! and, for on-device training, `NAME.train-x.f32` / `NAME.train-y.f32` (scaled rows, targets).
+//! `kiln export`) in `$KILN_EMBED_DIR`, with `NAME.inputs.f32` (raw rows to predict, f32 LE) or
+//! `NAME.cells.txt` (raw table rows: a line each, cells separated by tabs) and, for on-device
+//! training, `NAME.train-x.f32` / `NAME.train-y.f32` (scaled rows, targets).
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -11,10 +12,12 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
 
+    // 60 KiB: every model trained on the device, the MLP's the largest (its deployment holds a
+    // table encoding of 64 columns besides); heap and stack stay within 96 KiB of RAM.
     let heap: usize = std::env::var("FW_HEAP")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(48 * 1024);
+        .unwrap_or(60 * 1024);
     println!("cargo:rerun-if-env-changed=FW_HEAP");
     println!("cargo:rerun-if-env-changed=KILN_EMBED_DIR");
 
@@ -47,9 +50,10 @@ fn main() {
             };
             writeln!(
                 code,
-                "    Embedded {{ name: {name:?}, model: {}, inputs: {}, train_x: {}, train_y: {} }},",
+                "    Embedded {{ name: {name:?}, model: {}, inputs: {}, cells: {}, train_x: {}, train_y: {} }},",
                 file(".kiln"),
                 file(".inputs.f32"),
+                file(".cells.txt"),
                 file(".train-x.f32"),
                 file(".train-y.f32"),
             )

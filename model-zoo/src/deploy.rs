@@ -23,6 +23,7 @@ use crate::estimator::Estimator;
 use crate::fit::Prediction;
 use crate::model::ModelConfig;
 use crate::preprocess::Preprocessing;
+#[cfg(feature = "tables")]
 use crate::table::Cell;
 
 const MAGIC: &[u8; 8] = b"KILNDEP2";
@@ -72,6 +73,7 @@ pub enum DeployError {
         want: usize,
     },
     /// A raw row the model's table encoding cannot encode.
+    #[cfg(feature = "tables")]
     #[error("{0}")]
     Row(#[from] crate::table::RowError),
     /// Reading a prediction back failed.
@@ -153,6 +155,7 @@ impl<C: Serialize + DeserializeOwned> Deployment<C> {
     /// Predicts one raw table row: its cells as the table has them, in the order of the
     /// preprocessing's columns (category names, missing cells and all), encoded and scaled as
     /// in training.
+    #[cfg(feature = "tables")]
     pub fn predict_cells<M: Estimator>(
         &self,
         model: &M,
@@ -253,7 +256,7 @@ mod tests {
                     class_names: Some(["a", "b", "c"].iter().map(|s| s.to_string()).collect()),
                     mean: alloc::vec![1.0, 2.0],
                     scale: alloc::vec![2.0, 0.5],
-                    table: None,
+                    ..Preprocessing::identity(alloc::vec![], None)
                 },
             };
             let bytes = deployment.encode(&model).unwrap();

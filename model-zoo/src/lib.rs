@@ -77,6 +77,7 @@ pub mod preprocess;
 pub mod rng;
 #[cfg(feature = "std")]
 pub mod synthetic;
+#[cfg(feature = "tables")]
 pub mod table;
 
 #[cfg(test)]

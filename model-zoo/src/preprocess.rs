@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Task;
+#[cfg(feature = "tables")]
 use crate::table::{Cell, RowError, TableEncoding};
 
 /// What a model needs besides its weights to turn raw rows into predictions: the feature
@@ -22,7 +23,7 @@ use crate::table::{Cell, RowError, TableEncoding};
 ///     class_names: Some(vec!["no".into(), "yes".into()]),
 ///     mean: vec![1.0, 10.0],
 ///     scale: vec![2.0, 5.0],
-///     table: None,
+///     ..Preprocessing::identity(vec![], None)
 /// };
 /// let mut rows = [3.0, 20.0, 1.0, 0.0];
 /// prep.transform(&mut rows);
@@ -44,6 +45,7 @@ pub struct Preprocessing {
     pub scale: Vec<f32>,
     /// How the table's raw columns become the features (absent in models saved before
     /// tables had encodings: every feature is then a numeric column of its own).
+    #[cfg(feature = "tables")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<TableEncoding>,
 }
@@ -58,12 +60,14 @@ impl Preprocessing {
             class_names,
             mean: alloc::vec![0.0; d],
             scale: alloc::vec![1.0; d],
+            #[cfg(feature = "tables")]
             table: None,
         }
     }
 
     /// How raw rows become features: the fitted table encoding, or each feature a numeric
     /// column as it is.
+    #[cfg(feature = "tables")]
     pub fn encoding(&self) -> alloc::borrow::Cow<'_, TableEncoding> {
         match &self.table {
             Some(table) => alloc::borrow::Cow::Borrowed(table),
@@ -74,6 +78,7 @@ impl Preprocessing {
     /// Encodes and scales one raw row (`cells[i]` of the encoding's column `i`) into `out`
     /// ([`Preprocessing::n_features`] values); returns how many of its categories training
     /// never saw.
+    #[cfg(feature = "tables")]
     pub fn encode_row(&self, cells: &[Cell<'_>], out: &mut [f32]) -> Result<usize, RowError> {
         let unseen = self.encoding().encode(cells, out)?;
         self.transform(out);

@@ -4,7 +4,8 @@
 //! lines the host test parses:
 //!
 //! ```text
-//! predict NAME ROW v0 v1 ...                       one model output per input row
+//! predict NAME ROW v0 v1 ...                       one model output per input row (numbers,
+//!                                                  or a raw table row's cells)
 //! train NAME epochs E lr L before B after A        mean loss before and after training
 //!                                                  (kiln_model_zoo::online::train)
 //! trained NAME ROW v0 v1 ...                       the trained model's output per training row
@@ -29,12 +30,17 @@ use cortex_m_semihosting::{debug, hprintln};
 use kiln_backends::{BackendKind, Device};
 use kiln_model_zoo::Model;
 use kiln_model_zoo::deploy::Deployment;
+#[cfg(feature = "tables")]
+use kiln_model_zoo::table::Cell;
 
 /// One embedded model and its data (all byte slices are little-endian `f32`s but `model`).
 pub struct Embedded {
     pub name: &'static str,
     pub model: &'static [u8],
     pub inputs: &'static [u8],
+    /// Raw table rows, one per line, cells separated by tabs, in the order of the model's
+    /// columns (category names and missing cells as the table has them).
+    pub cells: &'static [u8],
     pub train_x: &'static [u8],
     pub train_y: &'static [u8],
 }
@@ -134,6 +140,18 @@ fn run(device: &Device) -> Result<(), String> {
             let output = deployment
                 .predict_row(&model, input, device)
                 .map_err(|e| alloc::format!("{e}"))?;
+            line(format_args!("predict {} {row}", embedded.name), &output);
+        }
+        #[cfg(feature = "tables")]
+        for (row, cells) in core::str::from_utf8(embedded.cells)
+            .map_err(|e| alloc::format!("{e}"))?
+            .lines()
+            .enumerate()
+        {
+            let cells: Vec<Cell> = cells.split('\t').map(Cell::Text).collect();
+            let output = deployment
+                .predict_cells(&model, &cells, device)
+                .map_err(|e| alloc::format!("{}: {e}", embedded.name))?;
             line(format_args!("predict {} {row}", embedded.name), &output);
         }
         phase(embedded.name, "predict");

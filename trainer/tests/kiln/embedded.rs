@@ -19,6 +19,7 @@ use kiln_backends::BackendKind;
 use kiln_model_zoo::deploy::Deployment;
 use kiln_model_zoo::online::Rows;
 use kiln_model_zoo::rng::Rng;
+use kiln_model_zoo::table::Cell;
 use kiln_model_zoo::{Model, ModelConfig, Task};
 use kiln_trainer::cli::Registry;
 use kiln_trainer::commands::TrainOptions;
@@ -155,13 +156,15 @@ fn model_feature(case: &str) -> &'static str {
 }
 
 /// Everything trained on the host for one embedded case: the deployment and model, the raw
-/// rows to predict, and the scaled rows and targets to train on.
+/// rows to predict (numbers, or a raw table's cells), and the scaled rows and targets to train
+/// on.
 type HostCase = (
     Deployment,
     kiln_model_zoo::Model,
     Vec<f32>,
     Vec<f32>,
     Vec<f32>,
+    Vec<Vec<String>>,
 );
 
 /// What a firmware printed, and its size as `arm-none-eabi-size` reports it.
@@ -290,12 +293,28 @@ fn check_outputs(
     let predictions = outputs(stdout, "predict");
     let trained_rows = outputs(stdout, "trained");
     for name in names {
-        let (deployment, model, inputs, x, y) = &deployments[*name];
+        let (deployment, model, inputs, x, y, raw_rows) = &deployments[*name];
         let what = format!("firmware `{}`, {name}", firmware.name);
         let d = deployment.shape.n_features;
         let task = deployment.shape.task;
         let device_rows = &predictions[*name];
-        assert_eq!(device_rows.len(), inputs.len() / d, "{what}");
+        assert_eq!(
+            device_rows.len(),
+            inputs.len() / d + raw_rows.len(),
+            "{what}"
+        );
+        // Raw table rows: the device encodes the cells as the host does.
+        for (row, (cells, device_out)) in raw_rows.iter().zip(device_rows).enumerate() {
+            let cells: Vec<Cell> = cells.iter().map(|c| Cell::Text(c)).collect();
+            let host_out = deployment.predict_cells(model, &cells, host).unwrap();
+            assert_same_outputs(
+                &format!("{what} raw row {row} {cells:?}"),
+                device_out,
+                &host_out,
+                deployment,
+                PREDICT_TOLERANCE,
+            );
+        }
         for (row, (input, device_out)) in inputs.chunks(d).zip(device_rows).enumerate() {
             let host_out = deployment.predict_row(model, input, host).unwrap();
             assert_same_outputs(
@@ -365,6 +384,31 @@ fn check_outputs(
     }
 }
 
+/// The first 10 rows of a raw table, in the deployment's column order, then a row with a
+/// category training never saw and one of missing cells.
+fn raw_rows(path: &Path, deployment: &Deployment) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let columns = deployment.preprocessing.encoding().column_names();
+    let index: Vec<usize> = columns
+        .iter()
+        .map(|c| header.iter().position(|h| h == c).unwrap())
+        .collect();
+    let mut rows: Vec<Vec<String>> = lines
+        .take(10)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            index.iter().map(|&i| cells[i].to_owned()).collect()
+        })
+        .collect();
+    let mut unseen = rows[0].clone();
+    unseen[0] = "Atlantis".into();
+    rows.push(unseen);
+    rows.push(vec!["NA".to_owned(); columns.len()]);
+    rows
+}
+
 #[test]
 fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     let dir = tempfile::tempdir().unwrap();
@@ -381,7 +425,7 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
     let gp_train = format!("data.train={:?}", small_sine.display().to_string());
 
     // Train and export on the host; embed raw input rows and synthetic training rows.
-    let cases: [(&str, &str, &str, &[&str]); 9] = [
+    let cases: [(&str, &str, &str, &[&str]); 10] = [
         ("kmeans", "iris-kmeans.toml", "iris.csv", &[]),
         ("gmm", "iris-gmm.toml", "iris.csv", &[]),
         ("linear", "diabetes-ols.toml", "diabetes.csv", &[]),
@@ -399,6 +443,13 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
         ),
         // Predict-only on the host's fit (mean and std); the device fits a fresh one too.
         ("gp", "sine-gp.toml", "sine-test.csv", &[gp_train.as_str()]),
+        // A raw table: the device reads text categories and missing cells.
+        (
+            "penguins",
+            "penguins-logistic.toml",
+            "penguins-test.csv",
+            &[],
+        ),
     ];
     let mut deployments = BTreeMap::new();
     for (i, (name, config, data, set)) in cases.iter().enumerate() {
@@ -420,6 +471,18 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
         Registry::zoo().export(&run, &file).unwrap();
         let (deployment, model) =
             Deployment::decode::<Model>(&std::fs::read(&file).unwrap(), &host).unwrap();
+        let d = deployment.shape.n_features;
+        let positive = matches!(deployment.model, ModelConfig::Glm(_));
+        let (x, y) = training_rows(24, d, deployment.shape.task, positive, 7 + i as u64);
+        if *name == "penguins" {
+            let cells = raw_rows(&repo().join("examples/data").join(data), &deployment);
+            let text: Vec<String> = cells.iter().map(|row| row.join("\t")).collect();
+            std::fs::write(embed.join(format!("{name}.cells.txt")), text.join("\n")).unwrap();
+            write_f32(&embed.join(format!("{name}.train-x.f32")), &x);
+            write_f32(&embed.join(format!("{name}.train-y.f32")), &y);
+            deployments.insert(name.to_string(), (deployment, model, vec![], x, y, cells));
+            continue;
+        }
         let table = read_csv(
             &repo().join("examples/data").join(data),
             Columns {
@@ -434,15 +497,12 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
             },
         )
         .unwrap();
-        let d = deployment.shape.n_features;
         write_f32(
             &embed.join(format!("{name}.inputs.f32")),
             &table.x[..12 * d],
         );
-        let positive = matches!(deployment.model, ModelConfig::Glm(_));
-        let (x, y) = training_rows(24, d, deployment.shape.task, positive, 7 + i as u64);
         // The Gaussian process is predict-only on the device: its fit (kernel matrices and
-        // the autodiff graph of their gradient) ran out of the firmware's 48 KiB heap even on
+        // the autodiff graph of their gradient) ran out of the firmware's 48 KiB heap (then) even on
         // 12 rows. No training rows, no `train` line.
         if *name != PREDICT_ONLY {
             write_f32(&embed.join(format!("{name}.train-x.f32")), &x);
@@ -450,13 +510,19 @@ fn exported_models_predict_and_train_on_a_cortex_m4_under_qemu() {
         }
         deployments.insert(
             name.to_string(),
-            (deployment, model, table.x[..12 * d].to_vec(), x, y),
+            (deployment, model, table.x[..12 * d].to_vec(), x, y, vec![]),
         );
     }
 
     // The whole check: every model, trained on the device too.
     let all: Vec<&str> = cases.iter().map(|case| case.0).collect();
-    let full = run_firmware(dir.path(), "all", &all, &["train", "all-models"], None);
+    let full = run_firmware(
+        dir.path(),
+        "all",
+        &all,
+        &["train", "all-models", "tables"],
+        None,
+    );
     check_outputs(&full, &deployments, &all, &host, true);
     assert!(
         full.ram() <= TRAIN_RAM_BUDGET,
