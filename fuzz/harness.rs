@@ -12,7 +12,8 @@ use kiln_model_zoo::Model;
 use kiln_model_zoo::deploy::Deployment;
 use kiln_trainer::checkpoint::Checkpoint;
 use kiln_trainer::config::LoadedConfig;
-use kiln_trainer::data::{Columns, CsvFormat, CsvReader, TargetKind};
+use kiln_trainer::data::{Columns, CsvFormat, TargetKind};
+use kiln_trainer::source::TableReader;
 use kiln_trainer::table::{Holdout, TableSpec, fit_table};
 
 /// Splits `data` at the first `sep`: (before, after).
@@ -27,10 +28,35 @@ fn split<'a>(data: &'a [u8], sep: &[u8]) -> (&'a [u8], &'a [u8]) {
 pub fn csv_reader(data: &[u8], dir: &Path) {
     let path = dir.join("data.csv");
     std::fs::write(&path, data).unwrap();
+    read_every_way(&path);
+}
+
+/// The same bytes as a Parquet file and as an Arrow IPC file, read as [`csv_reader`] reads CSV.
+pub fn columnar(data: &[u8], dir: &Path) {
+    for name in ["data.parquet", "data.arrow"] {
+        let path = dir.join(name);
+        std::fs::write(&path, data).unwrap();
+        read_every_way(&path);
+    }
+}
+
+/// The table at `path` read in chunks of 3 rows with no target, a label target and a value
+/// target; then the raw-table path: column types, missing cells and categories fitted, and the
+/// file read through the encoding.
+fn read_every_way(path: &Path) {
     let format = CsvFormat {
         delimiter: None,
         max_line_bytes: 4096,
         max_field_bytes: 512,
+    };
+    let read_in_chunks = |columns: Columns<'_>| {
+        if let Ok(mut reader) = TableReader::open(path, columns) {
+            while let Ok(rows) = reader.read_rows(3) {
+                if rows.n_rows() == 0 {
+                    break;
+                }
+            }
+        }
     };
     for target in [
         None,
@@ -42,32 +68,17 @@ pub fn csv_reader(data: &[u8], dir: &Path) {
             format,
             ..Default::default()
         };
-        if let Ok(mut reader) = CsvReader::open(&path, columns) {
-            while let Ok(rows) = reader.read_rows(3) {
-                if rows.n_rows() == 0 {
-                    break;
-                }
-            }
-        }
-        // The raw-table path: column types, missing cells and categories fitted, then the
-        // file read through the encoding.
+        read_in_chunks(columns);
         let holdout = Holdout::Fraction {
             fraction: 0.25,
             seed: 1,
         };
-        if let Ok(table) = fit_table(&path, target, &TableSpec::default(), format, holdout) {
-            let columns = Columns {
+        if let Ok(table) = fit_table(path, target, &TableSpec::default(), format, holdout) {
+            read_in_chunks(Columns {
                 encoding: Some(&table.encoding),
                 drop_incomplete: true,
                 ..columns
-            };
-            if let Ok(mut reader) = CsvReader::open(&path, columns) {
-                while let Ok(rows) = reader.read_rows(3) {
-                    if rows.n_rows() == 0 {
-                        break;
-                    }
-                }
-            }
+            });
         }
     }
 }

@@ -3,7 +3,8 @@
 //! one-vs-rest linear SVM and a Poisson GLM by Adam, 80,000 rows × 20 features;
 //! k-means and a Gaussian mixture on 100,000 × 10 blobs; an RBF kernel SVM on 5,000 × 20; and
 //! the MLP training loop on 50,000 × 784 against PyTorch
-//! (`benches/peers/mlp_torch.py` times the same shapes).
+//! (`benches/peers/mlp_torch.py` times the same shapes); and loading a raw 1,000,000-row table
+//! from CSV, Parquet and Arrow IPC.
 //!
 //! `cargo bench -p kiln-benches --bench train` (add `--features wgpu` for the GPU backend).
 
@@ -369,8 +370,46 @@ fn bench_mlp(c: &mut Criterion) {
     group.finish();
 }
 
+/// Loading a raw table as `kiln train` does (the encoding fitted on a profile pass and a
+/// statistics pass, then every row read and encoded), from CSV, Parquet and Arrow IPC holding
+/// the same 1,000,000 rows: six numeric columns (one with missing cells), two text ones.
+fn bench_tables(c: &mut Criterion) {
+    use kiln_trainer::data::{Columns, CsvFormat, TargetKind};
+    use kiln_trainer::source::read_table;
+    use kiln_trainer::table::{Holdout, TableSpec, fit_table};
+
+    const TABLE_ROWS: usize = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = kiln_benches::write_mixed_table(dir.path(), TABLE_ROWS, 5).unwrap();
+    let target = Some(("label", TargetKind::Labels));
+    let mut group = c.benchmark_group("table_1m_x_8");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(TABLE_ROWS as u64));
+    for (name, path) in ["csv", "parquet", "arrow"].into_iter().zip(&paths) {
+        group.bench_function(format!("fit_and_read/{name}"), |b| {
+            b.iter(|| {
+                let spec = TableSpec::default();
+                let fitted =
+                    fit_table(path, target, &spec, CsvFormat::default(), Holdout::None).unwrap();
+                let columns = Columns {
+                    target,
+                    encoding: Some(&fitted.encoding),
+                    drop_incomplete: true,
+                    ..Default::default()
+                };
+                let data = read_table(path, columns).unwrap();
+                // 5 colours and 40 cities one-hot, beside the six numbers.
+                assert_eq!((data.n_rows(), data.n_features()), (TABLE_ROWS, 51));
+                data
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    bench_tables,
     bench_train,
     bench_kmeans,
     bench_gmm,

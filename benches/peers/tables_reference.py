@@ -24,6 +24,12 @@ amount to, and prints its numbers on the test file:
   inertia and adjusted Rand index against `species` (configs/penguins-kmeans.toml).
 
 Missing cells are the texts kiln reads as missing by default: empty, NA, N/A, NaN, null, ?.
+
+It also writes the penguins splits as Parquet (`penguins-train.parquet`,
+`penguins-test.parquet`, pyarrow's default Snappy) and the training split as an Arrow IPC
+file (`penguins-train.arrow`), as pandas reads the CSV (missing cells null, numbers float64,
+text columns strings): kiln must fit the same model from them, byte for byte, as from the CSV.
+Needs pyarrow besides pandas and scikit-learn.
 """
 
 from pathlib import Path
@@ -51,6 +57,16 @@ def split(name):
     for part, indices in (("train", order[:cut]), ("test", order[cut:])):
         (DATA / f"{name}-{part}.csv").write_bytes(header + b"".join(rows[i] for i in indices))
     print(f"{name}: {cut} train rows, {len(rows) - cut} test rows")
+
+
+def write_columnar():
+    for part in ("train", "test"):
+        frame = pd.read_csv(DATA / f"penguins-{part}.csv", na_values=MISSING,
+                            keep_default_na=False)
+        frame.to_parquet(DATA / f"penguins-{part}.parquet", index=False)
+        if part == "train":
+            frame.to_feather(DATA / f"penguins-{part}.arrow")
+    print("penguins: wrote the splits as Parquet and the training split as Arrow IPC")
 
 
 def read(name, target):
@@ -108,6 +124,7 @@ def penguin_clusters():
 if __name__ == "__main__":
     split("penguins")
     split("cars")
+    write_columnar()
     penguins()
     cars()
     penguin_clusters()

@@ -118,7 +118,7 @@ pub enum Missing {
 }
 
 /// One cell of a raw row: text (from CSV, or a string column), a number (from a numeric
-/// column of a typed table), or a null.
+/// column of a typed table such as Parquet; NaN is missing), or a null.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell<'a> {
     /// Text, trimmed; one of the missing values counts as missing.
@@ -214,6 +214,16 @@ impl TableEncoding {
         names
     }
 
+    /// Whether `cell` is missing: a null, a NaN (a typed table's missing number) or one of
+    /// the missing values.
+    pub fn cell_is_missing(&self, cell: Cell<'_>) -> bool {
+        match cell {
+            Cell::Missing => true,
+            Cell::Text(text) => self.is_missing(text),
+            Cell::Number(value) => value.is_nan(),
+        }
+    }
+
     /// Whether `text` is one of the missing values.
     pub fn is_missing(&self, text: &str) -> bool {
         self.missing_values
@@ -243,11 +253,7 @@ impl TableEncoding {
             let slot = &mut out[at..at + width];
             at += width;
             slot.fill(0.0);
-            let missing = match cell {
-                Cell::Missing => true,
-                Cell::Text(text) => self.is_missing(text),
-                Cell::Number(_) => false,
-            };
+            let missing = self.cell_is_missing(cell);
             if column.indicator {
                 slot[width - 1] = if missing { 1.0 } else { 0.0 };
             }

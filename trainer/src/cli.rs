@@ -27,7 +27,9 @@ use crate::atomic::{self, Durability};
 use crate::commands::{self, Resume, TrainJob, TrainOptions, TrainReport};
 use crate::config::suggestion;
 use crate::error::{Error, Location, Result};
+use crate::predictions::Output;
 use crate::records::Metrics;
+use crate::source::Format;
 
 /// The commands one model type answers, behind one object so a registry can hold many types.
 trait Commands: Send + Sync {
@@ -39,7 +41,7 @@ trait Commands: Send + Sync {
         run: &Path,
         data: &Path,
         backend: Option<&str>,
-        out: &mut dyn Write,
+        out: Output<'_>,
     ) -> Result<usize>;
     fn export(&self, run: &Path, out: &Path) -> Result<usize>;
 }
@@ -65,7 +67,7 @@ impl<M: Estimator> Commands for Entry<M> {
         run: &Path,
         data: &Path,
         backend: Option<&str>,
-        out: &mut dyn Write,
+        out: Output<'_>,
     ) -> Result<usize> {
         commands::predict::<M>(run, data, backend, out)
     }
@@ -166,7 +168,7 @@ impl Registry {
         run: &Path,
         data: &Path,
         backend: Option<&str>,
-        out: &mut dyn Write,
+        out: Output<'_>,
     ) -> Result<usize> {
         self.for_run(run)?.predict(run, data, backend, out)
     }
@@ -288,17 +290,20 @@ enum Command {
     },
     /// Write one prediction per row of a CSV file.
     #[command(
-        after_help = "Example:\n  kiln predict --model runs/iris-logistic --data examples/data/iris.csv --out predictions.csv"
+        after_help = "Examples:\n  kiln predict --model runs/iris-logistic --data examples/data/iris.csv --out predictions.csv\n  \
+        kiln predict --model runs/penguins-logistic --data examples/data/penguins-test.parquet --out predictions.parquet"
     )]
     Predict {
         /// The run directory `kiln train` wrote.
         #[arg(long, value_name = "RUN_DIR")]
         model: PathBuf,
-        /// CSV with the feature columns the model was trained on (others are ignored).
-        #[arg(long, value_name = "CSV")]
+        /// The table to predict (CSV, Parquet or Arrow IPC) with the feature columns the model
+        /// was trained on (others are ignored).
+        #[arg(long, value_name = "TABLE")]
         data: PathBuf,
-        /// Output CSV (default: standard output).
-        #[arg(long, value_name = "CSV")]
+        /// Output file: CSV, or Parquet (`.parquet`) or Arrow IPC (`.arrow`, `.feather`) by its
+        /// extension (default: CSV to standard output).
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Backend to predict on (default: the one the model was trained on).
         #[arg(long, value_name = "NAME")]
@@ -478,9 +483,10 @@ impl Cli {
                         // Written to a temporary file, renamed over `--out` only once every row
                         // is predicted: a failure leaves an existing file as it was.
                         atomic::write_with(path, "write", Durability::Synced, |file| {
-                            rows =
-                                self.registry
-                                    .predict(&model, &data, backend.as_deref(), file)?;
+                            let out = Output::file(Format::of(path), file);
+                            rows = self
+                                .registry
+                                .predict(&model, &data, backend.as_deref(), out)?;
                             Ok(())
                         })?;
                         rows
@@ -489,7 +495,7 @@ impl Cli {
                         &model,
                         &data,
                         backend.as_deref(),
-                        &mut std::io::stdout().lock(),
+                        Output::Csv(&mut std::io::stdout().lock()),
                     )?,
                 };
                 if let Some(path) = out {

@@ -10,25 +10,26 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 use kiln_backends::BackendKind;
 use kiln_model_zoo::deploy::{DeployError, Deployment};
-use kiln_model_zoo::{Estimator, FitError, Preprocessing, Supervision, Task};
+use kiln_model_zoo::{Estimator, FitError, Supervision, Task};
 use serde::Serialize;
 
 use crate::atomic::{self, Durability};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
-use crate::data::{Columns, CsvReader, Dataset, Target, TargetKind, read_csv};
+use crate::data::{Columns, Dataset, Target, TargetKind};
 use crate::early_stopping::watchable_metrics;
 use crate::error::{Error, Location, Result};
 use crate::evaluate::{evaluate_final, evaluate_train, predict_host};
 use crate::fit::{FitOptions, fit, sync};
 use crate::plot;
+use crate::predictions::{Output, PredictionColumns, PredictionWriter};
 use crate::progress::Progress;
 use crate::records::{EpochRecord, Metrics};
 use crate::rows::{Split, TrainRows};
 use crate::run::{self, ModelMeta, Resumable, RunWriter};
-use crate::stream::{ChunkedCsv, RowCheck};
+use crate::source::{TableReader, read_table};
+use crate::stream::{ChunkedTable, RowCheck};
 use crate::table::{FittedTable, Holdout, TableReport, fit_table};
-use kiln_model_zoo::HostPrediction;
 
 /// Options of `kiln train`.
 #[derive(Clone, Debug, Default)]
@@ -304,18 +305,18 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
             return Ok(None);
         };
         let path = loaded.resolve(valid);
-        let mut reader = CsvReader::open(&path, columns)?;
+        let mut reader = TableReader::open(&path, columns)?;
         let data = reader.read_all()?;
         warn_read(&path, &reader);
         Ok(Some(data))
     };
     let (mut train_data, valid_data) = match config.data.chunk_rows {
         Some(chunk_rows) => {
-            let csv = ChunkedCsv::scan(&train_path, columns, chunk_rows)?;
+            let csv = ChunkedTable::scan(&train_path, columns, chunk_rows)?;
             (TrainData::Streamed(Box::new(csv)), read_valid()?)
         }
         None => {
-            let full = read_csv(&train_path, columns)?;
+            let full = read_table(&train_path, columns)?;
             match &config.data.valid {
                 Some(_) => (TrainData::Resident(full), read_valid()?),
                 None => {
@@ -655,7 +656,7 @@ fn train_rows_count(data: &TrainData) -> usize {
 /// The training rows as loaded: a whole data set, or a file to read a chunk at a time.
 enum TrainData {
     Resident(Dataset),
-    Streamed(Box<ChunkedCsv>),
+    Streamed(Box<ChunkedTable>),
 }
 
 /// A table error about a `[data]` key located at that key in the config; one about the data
@@ -724,7 +725,7 @@ fn report_columns(path: &Path, table: &FittedTable) {
 }
 
 /// Warns of the rows a reader left out and the categories it had never seen.
-fn warn_read(path: &Path, reader: &CsvReader) {
+fn warn_read(path: &Path, reader: &TableReader) {
     let dropped = reader.dropped();
     if dropped.missing_target > 0 {
         eprintln!(
@@ -819,7 +820,7 @@ pub fn eval<M: Estimator>(run: &Path, data_path: &Path, backend: Option<&str>) -
         }
     };
     let encoding = prep.encoding();
-    let mut reader = CsvReader::open(
+    let mut reader = TableReader::open(
         data_path,
         Columns {
             target,
@@ -858,12 +859,12 @@ pub fn predict<M: Estimator>(
     run: &Path,
     data: &Path,
     backend: Option<&str>,
-    out: &mut dyn Write,
+    out: Output<'_>,
 ) -> Result<usize> {
     let (saved, device) = load::<M>(run, backend)?;
     let prep = &saved.meta.preprocessing;
     let encoding = prep.encoding();
-    let mut reader = CsvReader::open(
+    let mut reader = TableReader::open(
         data,
         Columns {
             target: None,
@@ -879,11 +880,7 @@ pub fn predict<M: Estimator>(
             fix: "check the output path and the disk".into(),
         },
     };
-    let csv_error = |e: csv::Error| match e.into_kind() {
-        csv::ErrorKind::Io(io) => write_error(io),
-        other => write_error(std::io::Error::other(format!("{other:?}"))),
-    };
-    let mut csv = csv::Writer::from_writer(out);
+    let mut writer = PredictionWriter::new(out);
     let mut rows = 0;
     // A chunk at a time, so a file larger than memory can be predicted.
     loop {
@@ -903,113 +900,21 @@ pub fn predict<M: Estimator>(
                 &format!("a prediction for line {}", chunk.lines[row]),
             ));
         }
-        write_predictions(&mut csv, &prediction, prep, rows == 0).map_err(csv_error)?;
+        writer
+            .write(&PredictionColumns::of(&prediction, prep))
+            .map_err(write_error)?;
         rows += n;
     }
     if rows == 0 {
         return Err(reader.no_rows_error());
     }
-    csv.flush().map_err(write_error)?;
+    writer.finish().map_err(write_error)?;
     warn_read(data, &reader);
     Ok(rows)
 }
 
 /// Rows `kiln predict` reads, predicts and writes at a time.
 const PREDICT_CHUNK_ROWS: usize = 65_536;
-
-/// Writes one chunk's predictions as CSV rows, after the header when `header`.
-pub fn write_predictions<W: Write>(
-    csv: &mut csv::Writer<W>,
-    prediction: &HostPrediction,
-    prep: &Preprocessing,
-    header: bool,
-) -> csv::Result<()> {
-    let names = prep.class_names.clone().unwrap_or_default();
-    match prediction {
-        HostPrediction::Values(values) => {
-            if header {
-                csv.write_record(["prediction"])?;
-            }
-            for v in values {
-                csv.write_record([number(*v)])?;
-            }
-        }
-        HostPrediction::Gaussian { mean, std } => {
-            if header {
-                csv.write_record(["prediction", "std"])?;
-            }
-            for (m, s) in mean.iter().zip(std) {
-                csv.write_record([number(*m), number(*s)])?;
-            }
-        }
-        HostPrediction::Clusters { .. } => {
-            if header {
-                csv.write_record(["cluster"])?;
-            }
-            for cluster in prediction.clusters().unwrap_or_default() {
-                csv.write_record([cluster.to_string()])?;
-            }
-        }
-        HostPrediction::Memberships { proba, k } => {
-            // Components are numbered; one probability column per component.
-            let components: Vec<String> = (0..*k).map(|c| c.to_string()).collect();
-            let columns = components.iter().map(|c| format!("proba_{c}")).collect();
-            let labels = prediction.clusters().unwrap_or_default();
-            let header = header.then_some(("cluster", columns));
-            write_classes(csv, header, &components, proba, *k, labels)?;
-        }
-        HostPrediction::Scores { scores, width } => {
-            // One `decision` column for a binary SVM, one per class otherwise.
-            let columns = match *width {
-                1 => vec!["decision".to_owned()],
-                _ => names.iter().map(|n| format!("decision_{n}")).collect(),
-            };
-            let labels = prediction.classes().unwrap_or_default();
-            let header = header.then_some(("prediction", columns));
-            write_classes(csv, header, &names, scores, *width, labels)?;
-        }
-        HostPrediction::Probabilities { proba, n_classes } => {
-            let columns = names.iter().map(|n| format!("proba_{n}")).collect();
-            let labels = prediction.classes().unwrap_or_default();
-            let header = header.then_some(("prediction", columns));
-            write_classes(csv, header, &names, proba, *n_classes, labels)?;
-        }
-    }
-    Ok(())
-}
-
-/// `v` as CSV text: shortest round-trip digits, in exponent form when tiny (a probability of
-/// 1e-35 is not 37 zeros).
-fn number(v: f32) -> String {
-    if v != 0.0 && v.abs() < 1e-4 {
-        format!("{v:e}")
-    } else {
-        v.to_string()
-    }
-}
-
-/// A classifier's (or soft clustering's) predictions: after the header (a label column, then
-/// one column per value), the label of each row, then its `width` values.
-fn write_classes<W: Write>(
-    csv: &mut csv::Writer<W>,
-    header: Option<(&str, Vec<String>)>,
-    names: &[String],
-    values: &[f32],
-    width: usize,
-    labels: Vec<usize>,
-) -> csv::Result<()> {
-    if let Some((label_column, columns)) = header {
-        csv.write_record(std::iter::once(label_column.to_owned()).chain(columns))?;
-    }
-    for (row, label) in values.chunks_exact(width).zip(labels) {
-        let name = names
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| label.to_string());
-        csv.write_record(std::iter::once(name).chain(row.iter().map(|v| number(*v))))?;
-    }
-    Ok(())
-}
 
 /// One line of `kiln backends`.
 #[derive(Clone, Debug, Serialize)]

@@ -435,13 +435,13 @@ pub fn read_csv(path: &Path, columns: Columns<'_>) -> Result<Dataset> {
 
 /// Where a run of rows starts in a CSV file, to read it again with [`CsvReader::seek`].
 #[derive(Clone, Debug)]
-pub struct RowsStart {
+pub struct CsvStart {
     position: csv::Position,
     /// Line breaks before `position`.
     newlines: u64,
 }
 
-impl RowsStart {
+impl CsvStart {
     /// The byte offset in the file.
     pub fn byte(&self) -> u64 {
         self.position.byte()
@@ -485,21 +485,82 @@ struct Parsed {
     unseen: u64,
 }
 
+/// The error for a row a table encoding refused, on `line` of `path`.
+pub fn row_error(path: &Path, line: u64, error: RowError) -> Error {
+    match error {
+        RowError::Missing { column, drop_row } => data_error(
+            path,
+            line,
+            format!("column `{column}` is missing, and the model has no value to put in its place"),
+            if drop_row {
+                "the model was trained with `missing = \"drop_row\"` for this column: fill \
+                     the cell, or retrain with an `impute` rule for it"
+            } else {
+                "fill the cell, or retrain with an `impute` rule for the column \
+                     (`[data] missing = \"impute\"`)"
+            },
+        ),
+        RowError::NotANumber { column, text } => data_error(
+            path,
+            line,
+            format!("column `{column}` holds `{text}`, which is not a finite number"),
+            "the model reads this column as numbers: fix the cell, or declare the column \
+                 categorical (`[data] categorical = [...]`) and retrain",
+        ),
+        other @ RowError::Cells { .. } => {
+            data_error(path, line, other.to_string(), "retrain the model")
+        }
+    }
+}
+
+/// The error for a target cell that cannot be used.
+pub(crate) fn target_error(
+    path: &Path,
+    line: u64,
+    column: &str,
+    text: &str,
+    problem: TargetProblem,
+) -> Error {
+    match problem {
+        TargetProblem::NotANumber => data_error(
+            path,
+            line,
+            format!("target column `{column}` holds `{text}`, which is not a finite number"),
+            "a regression target must be numeric; use a classifier for labels",
+        ),
+        TargetProblem::Empty => data_error(
+            path,
+            line,
+            format!("target column `{column}` is empty"),
+            "give every row a label",
+        ),
+    }
+}
+
+/// An error on `line` of the data file `path`.
+fn data_error(path: &Path, line: u64, message: String, fix: &str) -> Error {
+    Error::Data {
+        message,
+        location: Location::line(path, line as usize),
+        fix: fix.to_owned(),
+    }
+}
+
 /// The targets of the rows read so far.
 #[derive(Debug, Default)]
-struct TargetRows {
+pub(crate) struct TargetRows {
     /// Numeric targets.
-    values: Vec<f32>,
+    pub(crate) values: Vec<f32>,
     /// Each distinct label once, in order of first appearance.
-    label_names: Vec<String>,
+    pub(crate) label_names: Vec<String>,
     /// The index of each label in `label_names`.
     label_index: std::collections::HashMap<String, u32>,
     /// Each row's index into `label_names`.
-    labels: Vec<u32>,
+    pub(crate) labels: Vec<u32>,
 }
 
 /// Why a target cell cannot be used.
-enum TargetProblem {
+pub(crate) enum TargetProblem {
     /// A regression target that is not a finite number.
     NotANumber,
     /// An empty label.
@@ -507,8 +568,24 @@ enum TargetProblem {
 }
 
 impl TargetRows {
+    /// The targets as a [`Target`]: labels re-indexed to those used when `renumber` (rows
+    /// were left out after their labels were noted).
+    pub(crate) fn into_target(self, kind: Option<TargetKind>, renumber: bool) -> Target {
+        match kind {
+            None => Target::None,
+            Some(TargetKind::Values) => Target::Values(self.values),
+            Some(TargetKind::Labels) if renumber => {
+                Target::labels(&self.label_names, self.labels.into_iter())
+            }
+            Some(TargetKind::Labels) => Target::Labels {
+                names: self.label_names,
+                rows: self.labels,
+            },
+        }
+    }
+
     /// Adds one row's target cell.
-    fn push(&mut self, kind: TargetKind, text: &str) -> Result<(), TargetProblem> {
+    pub(crate) fn push(&mut self, kind: TargetKind, text: &str) -> Result<(), TargetProblem> {
         match kind {
             TargetKind::Values => {
                 self.values
@@ -534,7 +611,7 @@ impl TargetRows {
 
 /// Removes the rows `dropped` (sorted, counted from element `start`, `width` values each)
 /// from `v`.
-fn remove_rows<T: Copy>(v: &mut Vec<T>, start: usize, dropped: &[usize], width: usize) {
+pub(crate) fn remove_rows<T: Copy>(v: &mut Vec<T>, start: usize, dropped: &[usize], width: usize) {
     if dropped.is_empty() || v.len() < start {
         return;
     }
@@ -708,14 +785,14 @@ impl CsvReader {
     }
 
     /// Where the next row starts.
-    pub fn position(&mut self) -> RowsStart {
+    pub fn position(&mut self) -> CsvStart {
         let position = self.reader.position().clone();
         let newlines = self.reader.get_mut().newlines_before(position.byte());
-        RowsStart { position, newlines }
+        CsvStart { position, newlines }
     }
 
     /// Goes back (or on) to a place [`CsvReader::position`] gave.
-    pub fn seek(&mut self, start: &RowsStart) -> Result<()> {
+    pub fn seek(&mut self, start: &CsvStart) -> Result<()> {
         let position = start.position.clone();
         // `seek_raw` always seeks, so the line count restarts from a known place.
         self.reader
@@ -763,17 +840,17 @@ impl CsvReader {
     /// that gathers what the cells hold before an encoding exists.
     pub fn visit_rows(
         &mut self,
-        mut visit: impl FnMut(u64, &[&str], Option<&str>) -> Result<()>,
+        mut visit: impl FnMut(u64, &[Cell<'_>], Option<Cell<'_>>) -> Result<()>,
     ) -> Result<()> {
         let mut record = csv::ByteRecord::new();
         while let Some(line) = self.next_record(&mut record)? {
             let cells = self
                 .feature_idx
                 .iter()
-                .map(|&i| self.cell(&record, i, line))
+                .map(|&i| self.cell(&record, i, line).map(Cell::Text))
                 .collect::<Result<Vec<_>>>()?;
             let target = match self.target {
-                Some((i, _)) => Some(self.cell(&record, i, line)?),
+                Some((i, _)) => Some(Cell::Text(self.cell(&record, i, line)?)),
                 None => None,
             };
             visit(line, &cells, target)?;
@@ -861,21 +938,13 @@ impl CsvReader {
                     Err(e) => break Err(e),
                 };
                 if let Err(problem) = targets.push(kind, text) {
-                    let column = &self.header[i];
-                    break Err(match problem {
-                        TargetProblem::NotANumber => self.data_error(
-                            line,
-                            format!(
-                                "target column `{column}` holds `{text}`, which is not a finite number"
-                            ),
-                            "a regression target must be numeric; use a classifier for labels",
-                        ),
-                        TargetProblem::Empty => self.data_error(
-                            line,
-                            format!("target column `{column}` is empty"),
-                            "give every row a label",
-                        ),
-                    });
+                    break Err(target_error(
+                        &self.path,
+                        line,
+                        &self.header[i],
+                        text,
+                        problem,
+                    ));
                 }
             }
             if filled == PARSE_BLOCK_ROWS {
@@ -886,18 +955,11 @@ impl CsvReader {
         self.finish_block(&block[..filled], &mut lines, &mut x, &mut targets)?;
         outcome?;
         self.block = block;
-        let target = match self.target {
-            None => Target::None,
-            Some((_, TargetKind::Values)) => Target::Values(targets.values),
-            // Rows left out may have taken the only use of a label with them.
-            Some((_, TargetKind::Labels)) if self.dropped != dropped_before => {
-                Target::labels(&targets.label_names, targets.labels.into_iter())
-            }
-            Some((_, TargetKind::Labels)) => Target::Labels {
-                names: targets.label_names,
-                rows: targets.labels,
-            },
-        };
+        // Rows left out may have taken the only use of a label with them.
+        let target = targets.into_target(
+            self.target.map(|(_, kind)| kind),
+            self.dropped != dropped_before,
+        );
         Ok(Dataset {
             path: self.path.clone(),
             feature_names: self.feature_names(),
@@ -994,28 +1056,7 @@ impl CsvReader {
                 "row is not valid UTF-8".into(),
                 "save the file as UTF-8",
             ),
-            Some(RowError::Missing { column, drop_row }) => self.data_error(
-                line,
-                format!(
-                    "column `{column}` is missing, and the model has no value to put in its place"
-                ),
-                if drop_row {
-                    "the model was trained with `missing = \"drop_row\"` for this column: fill \
-                     the cell, or retrain with an `impute` rule for it"
-                } else {
-                    "fill the cell, or retrain with an `impute` rule for the column \
-                     (`[data] missing = \"impute\"`)"
-                },
-            ),
-            Some(RowError::NotANumber { column, text }) => self.data_error(
-                line,
-                format!("column `{column}` holds `{text}`, which is not a finite number"),
-                "the model reads this column as numbers: fix the cell, or declare the column \
-                 categorical (`[data] categorical = [...]`) and retrain",
-            ),
-            Some(other @ RowError::Cells { .. }) => {
-                self.data_error(line, other.to_string(), "retrain the model")
-            }
+            Some(error) => row_error(&self.path, line, error),
         }
     }
 
@@ -1080,11 +1121,7 @@ impl CsvReader {
     }
 
     fn data_error(&self, line: u64, message: String, fix: &str) -> Error {
-        Error::Data {
-            message,
-            location: Location::line(&self.path, line as usize),
-            fix: fix.to_owned(),
-        }
+        data_error(&self.path, line, message, fix)
     }
 
     fn csv_error(&mut self, e: csv::Error) -> Error {

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use crate::error::Result;
 use crate::preprocess::Moments;
 use crate::rows::{Split, TrainRows};
-use crate::stream::ChunkedCsv;
+use crate::stream::ChunkedTable;
 
 /// `model`'s prediction for the rows of `x`, read back to the host.
 pub fn predict_host<M: Estimator>(model: &M, x: Tensor<2>) -> Result<HostPrediction> {
@@ -84,7 +84,7 @@ const MEAN_METRICS: [&str; 6] = [
 /// once (silhouette, adjusted Rand index) are left out.
 pub fn evaluate_streamed<M: Estimator>(
     model: &M,
-    csv: &ChunkedCsv,
+    csv: &ChunkedTable,
     prep: &Preprocessing,
     device: &Device,
 ) -> Result<Metrics> {

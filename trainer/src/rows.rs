@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use crate::data::{Dataset, Target};
 use crate::error::{Error, Result};
 use crate::preprocess::{encode_labels, to_batch};
-use crate::stream::{ChunkedCsv, ReadAhead};
+use crate::stream::{ChunkedTable, ReadAhead};
 
 /// A data set on the device, and its targets on the host for metrics.
 #[derive(Clone, Debug)]
@@ -46,7 +46,7 @@ pub enum TrainRows {
     /// A file read a chunk at a time.
     Streamed {
         /// The file.
-        csv: Box<ChunkedCsv>,
+        csv: Box<ChunkedTable>,
         /// The scaling and classes applied to each chunk.
         prep: Preprocessing,
         /// The epoch's chunks, being read ahead.
@@ -56,7 +56,7 @@ pub enum TrainRows {
 
 impl TrainRows {
     /// Rows read from `csv` a chunk at a time, scaled by `prep`.
-    pub fn streamed(csv: Box<ChunkedCsv>, prep: Preprocessing) -> Self {
+    pub fn streamed(csv: Box<ChunkedTable>, prep: Preprocessing) -> Self {
         Self::Streamed {
             csv,
             prep,

@@ -1,4 +1,4 @@
-//! Training rows read from a CSV file a chunk at a time (`[data] chunk_rows`), for files larger
+//! Training rows read from a table file (CSV, Parquet, Arrow) a chunk at a time (`[data] chunk_rows`), for files larger
 //! than memory.
 //!
 //! A first pass over the file notes where each chunk starts and gathers the scaling and the
@@ -17,9 +17,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kiln_model_zoo::Preprocessing;
 use kiln_model_zoo::table::TableEncoding;
 
-use crate::data::{Columns, CsvFormat, CsvReader, Dataset, RowsStart, TargetKind};
+use crate::data::{Columns, CsvFormat, Dataset, TargetKind};
 use crate::error::{Error, Location, Result};
 use crate::preprocess::ColumnSummary;
+use crate::source::{RowsStart, TableReader};
 
 /// A check every chunk's rows must pass before training on them (a GLM's target range).
 pub type RowCheck = Arc<Check>;
@@ -45,8 +46,8 @@ struct Source {
 }
 
 impl Source {
-    fn open(&self) -> Result<CsvReader> {
-        CsvReader::open(
+    fn open(&self) -> Result<TableReader> {
+        TableReader::open(
             &self.path,
             Columns {
                 target: self
@@ -63,17 +64,17 @@ impl Source {
 }
 
 /// The training file, read a chunk at a time.
-pub struct ChunkedCsv {
-    reader: CsvReader,
+pub struct ChunkedTable {
+    reader: TableReader,
     source: Source,
     chunks: Vec<Chunk>,
     summary: ColumnSummary,
     check: Option<RowCheck>,
 }
 
-impl std::fmt::Debug for ChunkedCsv {
+impl std::fmt::Debug for ChunkedTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChunkedCsv")
+        f.debug_struct("ChunkedTable")
             .field("reader", &self.reader)
             .field("chunks", &self.chunks.len())
             .field("rows", &self.summary.rows())
@@ -81,20 +82,27 @@ impl std::fmt::Debug for ChunkedCsv {
     }
 }
 
-impl ChunkedCsv {
+impl ChunkedTable {
     /// Reads the whole file once, `chunk_rows` rows at a time: checks every row, notes where
     /// each chunk starts, and gathers the column statistics and labels.
     pub fn scan(path: &Path, columns: Columns<'_>, chunk_rows: usize) -> Result<Self> {
-        let mut reader = CsvReader::open(path, columns)?;
-        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        let mut reader = TableReader::open(path, columns)?;
+        let (total, template) = match &reader {
+            TableReader::Csv(_) => (
+                reader.progress_total(),
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} ({elapsed}, eta {eta})",
+            ),
+            TableReader::Columnar(_) => (
+                reader.progress_total(),
+                "{prefix} [{bar:30}] {pos}/{len} rows ({elapsed}, eta {eta})",
+            ),
+        };
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(bytes);
+            let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {bytes}/{total_bytes} ({elapsed}, eta {eta})",
-                )
-                .expect("the template is valid")
-                .progress_chars("=> "),
+                ProgressStyle::with_template(template)
+                    .expect("the template is valid")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(format!("scanning {}", path.display()));
             bar
@@ -113,7 +121,7 @@ impl ChunkedCsv {
                 start,
             });
             if let Some(bar) = &bar {
-                bar.set_position(reader.position().byte());
+                bar.set_position(reader.progress());
             }
         }
         if let Some(bar) = bar {
@@ -186,7 +194,7 @@ impl ChunkedCsv {
         let (source, chunks, check) =
             (self.source.clone(), self.chunks.clone(), self.check.clone());
         std::thread::spawn(move || {
-            let mut reader = match source.open().map(CsvReader::single_threaded) {
+            let mut reader = match source.open().map(TableReader::single_threaded) {
                 Ok(reader) => reader,
                 Err(e) => {
                     let _ = sender.send((None, Err(e)));
@@ -207,7 +215,7 @@ impl ChunkedCsv {
 
 /// Chunk `index` read from `reader`, checked.
 fn read_chunk(
-    reader: &mut CsvReader,
+    reader: &mut TableReader,
     chunks: &[Chunk],
     index: usize,
     check: Option<&Check>,
@@ -234,7 +242,7 @@ fn read_chunk(
 }
 
 /// Chunks being read on a background thread, in the order given to
-/// [`ChunkedCsv::read_ahead`].
+/// [`ChunkedTable::read_ahead`].
 #[derive(Debug)]
 pub struct ReadAhead {
     receiver: Receiver<(Option<usize>, Result<Dataset>)>,

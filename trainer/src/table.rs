@@ -26,13 +26,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use kiln_model_zoo::table::{
-    ColumnEncoding, ColumnKind, DEFAULT_MISSING_VALUES, Missing, TableEncoding,
+    Cell, ColumnEncoding, ColumnKind, DEFAULT_MISSING_VALUES, Missing, TableEncoding,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::config::suggestion;
-use crate::data::{Columns, CsvFormat, CsvReader, TargetKind, split_indices};
+use crate::data::{Columns, CsvFormat, TargetKind, split_indices};
 use crate::error::{Error, Location, Result};
+use crate::source::TableReader;
 
 /// How a table's columns are chosen and encoded: `[data]`'s column keys, as the library takes
 /// them. Every field's default is scikit-learn's usual pipeline: every non-target column a
@@ -441,9 +442,13 @@ pub fn fit_table(
             .map(|v| v.to_string())
             .collect(),
     };
-    let is_missing = |text: &str| missing_values.iter().any(|m| m.eq_ignore_ascii_case(text));
+    let is_missing = |cell: &Cell<'_>| match *cell {
+        Cell::Missing => true,
+        Cell::Number(value) => value.is_nan(),
+        Cell::Text(text) => missing_values.iter().any(|m| m.eq_ignore_ascii_case(text)),
+    };
     let open = || {
-        CsvReader::open(
+        TableReader::open(
             path,
             Columns {
                 target,
@@ -452,7 +457,7 @@ pub fn fit_table(
                 ..Default::default()
             },
         )
-        .map(CsvReader::single_threaded)
+        .map(TableReader::single_threaded)
     };
 
     // Pass 1: what each column holds, and which rows are complete.
@@ -460,7 +465,7 @@ pub fn fit_table(
     let mut report = TableReport::default();
     let mut complete = 0usize;
     open()?.visit_rows(|line, cells, target_cell| {
-        if target_cell.is_some_and(is_missing) {
+        if target_cell.as_ref().is_some_and(is_missing) {
             report.dropped_missing_target += 1;
             return Ok(());
         }
@@ -510,11 +515,12 @@ pub fn fit_table(
     // Pass 2: the training rows' statistics.
     let mut stats: Vec<Stats> = kinds
         .iter()
-        .map(|&categorical| Stats::new(categorical))
+        .zip(&settings)
+        .map(|(&categorical, setting)| Stats::new(categorical, &setting.numeric_impute()))
         .collect();
     let mut index = 0usize;
     open()?.visit_rows(|_, cells, target_cell| {
-        if target_cell.is_some_and(is_missing)
+        if target_cell.as_ref().is_some_and(is_missing)
             || cells
                 .iter()
                 .zip(&settings)
@@ -574,7 +580,7 @@ fn select_features(
     spec: &TableSpec,
     format: CsvFormat,
 ) -> Result<Vec<String>> {
-    let header = CsvReader::open(
+    let header = TableReader::open(
         path,
         Columns {
             target,
@@ -701,6 +707,14 @@ impl Settings {
         Ok(settings)
     }
 
+    /// How the column's missing cells are filled if it is numeric.
+    fn numeric_impute(&self) -> Impute {
+        self.impute
+            .clone()
+            .or_else(|| self.numeric_impute.clone())
+            .unwrap_or(Impute::Mean)
+    }
+
     /// Whether the column is categorical, from its declaration or from what it holds.
     fn categorical(&self, profile: &Profile) -> std::result::Result<bool, TableError> {
         match (self.declared, &profile.first_text) {
@@ -725,8 +739,7 @@ impl Settings {
             Stats::Numbers {
                 sum,
                 count,
-                values,
-                counts,
+                center,
                 missing,
             } => {
                 if count == 0 {
@@ -735,15 +748,11 @@ impl Settings {
                         cells: missing,
                     });
                 }
-                let rule = self
-                    .impute
-                    .clone()
-                    .or_else(|| self.numeric_impute.clone())
-                    .unwrap_or(Impute::Mean);
+                let rule = self.numeric_impute();
                 let value = match &rule {
-                    Impute::Mean => (sum / count as f64) as f32,
-                    Impute::Median => median(values),
-                    Impute::MostFrequent => most_frequent_number(&counts),
+                    Impute::Mean | Impute::Median | Impute::MostFrequent => {
+                        center.value(sum, count)
+                    }
                     Impute::Constant(Constant::Number(v)) => *v as f32,
                     Impute::Constant(Constant::Text(text)) => match text.parse::<f32>() {
                         Ok(v) if v.is_finite() => v,
@@ -952,13 +961,16 @@ struct Profile {
 }
 
 impl Profile {
-    fn add(&mut self, cell: &str, line: u64, missing: bool) {
+    fn add(&mut self, cell: &Cell<'_>, line: u64, missing: bool) {
         if missing {
             self.missing += 1;
-        } else if self.first_text.is_none()
-            && cell.parse::<f32>().ok().is_none_or(|v| !v.is_finite())
+        } else if let Cell::Text(text) = cell
+            && self.first_text.is_none()
+            // `inf` is a number, if an unusable one: the column stays numeric, and the encoder
+            // refuses the cell with its line.
+            && text.parse::<f32>().is_err()
         {
-            self.first_text = Some((cell.to_owned(), line));
+            self.first_text = Some((text.to_string(), line));
         }
     }
 }
@@ -969,10 +981,8 @@ enum Stats {
     Numbers {
         sum: f64,
         count: u64,
-        /// Every value, for a median.
-        values: Vec<f32>,
-        /// Each value's count (by its bits), for the most frequent.
-        counts: HashMap<u32, u64>,
+        /// What the column's imputation needs besides the sum.
+        center: Center,
         missing: u64,
     },
     Categories {
@@ -981,8 +991,45 @@ enum Stats {
     },
 }
 
+/// The value a numeric column's missing cells take, as it is gathered: only a median or a mode
+/// keeps more than a sum, so a mean-imputed column fits in constant memory however long the table.
+#[derive(Clone, Debug)]
+enum Center {
+    Mean,
+    /// Every value.
+    Median(Vec<f32>),
+    /// Each value's count (by its bits).
+    MostFrequent(HashMap<u32, u64>),
+}
+
+impl Center {
+    fn of(rule: &Impute) -> Self {
+        match rule {
+            Impute::Median => Center::Median(Vec::new()),
+            Impute::MostFrequent => Center::MostFrequent(HashMap::new()),
+            Impute::Mean | Impute::Constant(_) => Center::Mean,
+        }
+    }
+
+    fn add(&mut self, value: f32) {
+        match self {
+            Center::Mean => {}
+            Center::Median(values) => values.push(value),
+            Center::MostFrequent(counts) => *counts.entry(value.to_bits()).or_default() += 1,
+        }
+    }
+
+    fn value(self, sum: f64, count: u64) -> f32 {
+        match self {
+            Center::Mean => (sum / count as f64) as f32,
+            Center::Median(values) => median(values),
+            Center::MostFrequent(counts) => most_frequent_number(&counts),
+        }
+    }
+}
+
 impl Stats {
-    fn new(categorical: bool) -> Self {
+    fn new(categorical: bool, impute: &Impute) -> Self {
         if categorical {
             Stats::Categories {
                 counts: BTreeMap::new(),
@@ -992,8 +1039,7 @@ impl Stats {
             Stats::Numbers {
                 sum: 0.0,
                 count: 0,
-                values: Vec::new(),
-                counts: HashMap::new(),
+                center: Center::of(impute),
                 missing: 0,
             }
         }
@@ -1006,32 +1052,42 @@ impl Stats {
     }
 
     /// Adds a cell; false when a categorical column passes [`MAX_DISTINCT`] categories.
-    fn add(&mut self, cell: &str, missing: bool) -> bool {
+    fn add(&mut self, cell: &Cell<'_>, missing: bool) -> bool {
         match self {
             Stats::Numbers { missing: m, .. } | Stats::Categories { missing: m, .. } if missing => {
                 *m += 1;
             }
             Stats::Numbers {
-                sum,
-                count,
-                values,
-                counts,
-                ..
+                sum, count, center, ..
             } => {
                 // The first pass checked every cell of a numeric column is a number.
-                let value: f32 = cell.parse().unwrap_or(0.0);
+                let value: f32 = match cell {
+                    Cell::Number(value) => *value as f32,
+                    Cell::Text(text) => text.parse().unwrap_or(0.0),
+                    Cell::Missing => 0.0,
+                };
                 *sum += value as f64;
                 *count += 1;
-                values.push(value);
-                *counts.entry(value.to_bits()).or_default() += 1;
+                center.add(value);
             }
             Stats::Categories { counts, .. } => {
-                if let Some(count) = counts.get_mut(cell) {
+                // A typed table's number is the category its decimal form names (as the
+                // encoder reads it).
+                let number;
+                let text = match cell {
+                    Cell::Text(text) => *text,
+                    Cell::Number(value) => {
+                        number = format!("{value}");
+                        &number
+                    }
+                    Cell::Missing => "",
+                };
+                if let Some(count) = counts.get_mut(text) {
                     *count += 1;
                 } else if counts.len() >= MAX_DISTINCT {
                     return false;
                 } else {
-                    counts.insert(cell.to_owned(), 1);
+                    counts.insert(text.to_owned(), 1);
                 }
             }
         }

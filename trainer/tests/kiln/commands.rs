@@ -4,6 +4,7 @@
 use kiln_backends::BackendKind;
 
 use kiln_trainer::cli::Registry;
+use kiln_trainer::predictions::Output;
 
 use crate::common::*;
 
@@ -181,7 +182,7 @@ fn svm_predict_writes_labels_and_decision_scores() {
     let mut out = Vec::new();
     let data = repo().join("examples/data/margin-test.csv");
     let rows = Registry::zoo()
-        .predict(&run, &data, None, &mut out)
+        .predict(&run, &data, None, Output::Csv(&mut out))
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     let mut lines = text.lines();
@@ -205,7 +206,7 @@ fn gmm_predict_writes_clusters_and_probabilities() {
     let mut out = Vec::new();
     let data = repo().join("examples/data/iris.csv");
     let rows = Registry::zoo()
-        .predict(&run, &data, None, &mut out)
+        .predict(&run, &data, None, Output::Csv(&mut out))
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     let mut lines = text.lines();
@@ -232,7 +233,12 @@ fn gaussian_process_predict_writes_mean_and_std() {
     train(&config("sine-gp.toml"), BackendKind::Flex, &run, &[]);
     let mut out = Vec::new();
     let rows = Registry::zoo()
-        .predict(&run, &dir.path().join("far.csv"), None, &mut out)
+        .predict(
+            &run,
+            &dir.path().join("far.csv"),
+            None,
+            Output::Csv(&mut out),
+        )
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     let mut lines = text.lines();

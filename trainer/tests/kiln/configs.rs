@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use kiln_backends::BackendKind;
 use kiln_trainer::commands::TrainReport;
+use kiln_trainer::predictions::Output;
 
 use kiln_trainer::cli::Registry;
 
@@ -105,7 +106,7 @@ fn check_rbf_svm(report: &TrainReport) {
     let mut out = Vec::new();
     let data = repo().join("examples/data/clusters-test.csv");
     Registry::zoo()
-        .predict(&report.run_dir, &data, None, &mut out)
+        .predict(&report.run_dir, &data, None, Output::Csv(&mut out))
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     let ours: Vec<&str> = text

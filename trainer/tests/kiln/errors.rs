@@ -69,22 +69,30 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
             vec!["row has 2 fields but the header has 3", "d.csv:3;"],
         ),
         (
-            "non-numeric cell",
+            "text in a column declared numeric",
             vec![
                 ("c.toml", GOOD_CONFIG),
                 ("d.csv", "a,b,label\n1,2,x\n2,two,y\n"),
             ],
-            vec![],
-            vec!["column `b` holds `two`", "d.csv:3;"],
+            vec!["--set", "data.numeric=[\"b\"]"],
+            vec![
+                "column `b` is declared numeric but holds `two` on line 3",
+                "d.csv",
+                "remove it from `numeric`",
+            ],
         ),
         (
-            "NaN cell",
+            "NaN cell where missing cells are refused",
             vec![
                 ("c.toml", GOOD_CONFIG),
                 ("d.csv", "a,b,label\n1,2,x\nNaN,1,y\n"),
             ],
-            vec![],
-            vec!["column `a` holds `NaN`", "d.csv:3;"],
+            vec!["--set", "data.missing=\"error\""],
+            vec![
+                "column `a` has a missing cell on line 3",
+                "`missing = \"error\"`",
+                "d.csv",
+            ],
         ),
         (
             "infinite cell",

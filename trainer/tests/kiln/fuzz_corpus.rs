@@ -49,3 +49,8 @@ fn the_run_directory_corpus_replays() {
 fn the_deployment_corpus_replays() {
     replay("deployment", |data, _| harness::deployment(data));
 }
+
+#[test]
+fn the_columnar_corpus_replays() {
+    replay("columnar", harness::columnar);
+}

@@ -9,6 +9,7 @@ use kiln_model_zoo::deploy::Deployment;
 use kiln_model_zoo::table::{Cell, ColumnKind, Missing, TableEncoding};
 use kiln_model_zoo::{Model, Preprocessing};
 use kiln_trainer::cli::Registry;
+use kiln_trainer::predictions::Output;
 
 use crate::common::*;
 
@@ -135,7 +136,12 @@ fn the_raw_penguins_table_trains_and_its_encoding_goes_wherever_the_model_goes()
         Deployment::decode::<Model>(&std::fs::read(&exported).unwrap(), &device).unwrap();
     let mut host = Vec::new();
     Registry::zoo()
-        .predict(&run, &dir.path().join("rows.csv"), None, &mut host)
+        .predict(
+            &run,
+            &dir.path().join("rows.csv"),
+            None,
+            Output::Csv(&mut host),
+        )
         .unwrap();
     let host = String::from_utf8(host).unwrap();
     for (line, expected) in rows.lines().skip(1).zip(host.lines().skip(1)) {
@@ -368,4 +374,106 @@ fn a_streamed_raw_table_fits_the_encoding_the_whole_file_does() {
     assert_eq!(table(&whole), table(&streamed));
     let (a, b) = (a.summary.valid["log_loss"], b.summary.valid["log_loss"]);
     assert!((a - b).abs() <= 1e-4 * a, "{a} vs {b}");
+}
+
+/// The penguins split written by pandas 3.1.2 / pyarrow 26 (`benches/peers/tables_reference.py`):
+/// Parquet (Snappy) and Arrow IPC (Feather v2, LZ4) files holding the CSV files' rows, with
+/// typed columns and nulls where the CSV has `NA`.
+#[test]
+fn parquet_and_arrow_tables_train_predict_and_stream_as_their_csv_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo().join("examples/data");
+    let config = config("penguins-logistic.toml");
+    let run = |name: &str, train_file: &str, set: &[&str]| {
+        let out = dir.path().join(name);
+        let train_set = format!("data.train=\"{}\"", data.join(train_file).display());
+        let valid_set = format!(
+            "data.valid=\"{}\"",
+            data.join("penguins-test.parquet").display()
+        );
+        let mut all = vec![train_set.as_str(), valid_set.as_str()];
+        all.extend(set);
+        train(&config, BackendKind::Flex, &out, &all);
+        out
+    };
+    let bytes = |run: &Path| std::fs::read(run.join("model.bpk")).unwrap();
+    let csv = run("csv", "penguins-train.csv", &[]);
+    for file in ["penguins-train.parquet", "penguins-train.arrow"] {
+        assert_eq!(bytes(&run(file, file, &[])), bytes(&csv), "{file}");
+    }
+    // Streamed in chunks, Parquet row groups are read a slice at a time.
+    let chunked = ["data.chunk_rows=64"];
+    assert_eq!(
+        bytes(&run("csv-chunks", "penguins-train.csv", &chunked)),
+        bytes(&run("parquet-chunks", "penguins-train.parquet", &chunked)),
+    );
+
+    // `eval` reads either; `predict` writes the format `--out` names.
+    let test_csv = data.join("penguins-test.csv");
+    let test_parquet = data.join("penguins-test.parquet");
+    assert_eq!(
+        eval_json(&csv, &test_parquet, dir.path()),
+        eval_json(&csv, &test_csv, dir.path())
+    );
+    let predict = |data: &Path, out: &str| {
+        let out = dir.path().join(out);
+        kiln_ok(
+            &[
+                "predict",
+                "--model",
+                csv.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        out
+    };
+    let text = std::fs::read_to_string(predict(&test_csv, "p.csv")).unwrap();
+    assert_eq!(
+        text,
+        std::fs::read_to_string(predict(&test_parquet, "q.csv")).unwrap()
+    );
+    let csv_rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let file = std::fs::File::open(predict(&test_parquet, "p.parquet")).unwrap();
+    let batches: Vec<_> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let schema = batches[0].schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, csv_rows[0]);
+    let mut row = 1;
+    for batch in &batches {
+        let labels = arrow_array::cast::AsArray::as_string::<i32>(batch.column(0));
+        let adelie = arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float32Type>(
+            batch.column(1),
+        );
+        for i in 0..batch.num_rows() {
+            assert_eq!(labels.value(i), csv_rows[row][0]);
+            assert_eq!(adelie.value(i), csv_rows[row][1].parse::<f32>().unwrap());
+            row += 1;
+        }
+    }
+    assert_eq!(row, csv_rows.len(), "every row predicted");
+
+    // A file that is not what its extension says: one line naming it.
+    std::fs::write(dir.path().join("bad.parquet"), "island,sex\nBiscoe,male\n").unwrap();
+    let line = kiln_error(
+        &[
+            "eval",
+            "--model",
+            csv.to_str().unwrap(),
+            "--data",
+            "bad.parquet",
+        ],
+        dir.path(),
+    );
+    assert!(line.contains("bad.parquet"), "{line}");
+    assert!(line.contains("Parquet"), "{line}");
 }
