@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """kiln against scikit-learn and linfa on the same data, in one run, on this machine.
 
-    python3 benches/peers/compare.py            # OLS, logistic, k-means, GMM, RBF SVM, GP
+    python3 benches/peers/compare.py            # OLS, logistic, GLMs, k-means, GMM, RBF SVM, GP
     python3 benches/peers/compare.py --repeat 5 # best of 5 fits each
     python3 benches/peers/compare.py --no-linfa # kiln and scikit-learn only
+    python3 benches/peers/compare.py --only glm_poisson glm_gamma
 
-Writes seeded synthetic CSVs (80,000 x 20 regression and 3-class classification,
-100,000 x 10 blobs for k-means and the Gaussian mixture with k = 8) and takes
+Writes seeded synthetic CSVs (80,000 x 20 regression and 3-class classification, Poisson
+counts and Gamma amounts with log-means linear in the features, 100,000 x 10 blobs for k-means and the Gaussian mixture with k = 8) and takes
 examples/data/clusters-train.csv (5,000 x 20, two classes) for the RBF SVM and
 examples/data/waves-train.csv (1,000 x 5) for Gaussian-process regression (C * RBF with five
 length scales + white noise, normalised target), trains each with `kiln train` (flex, the
@@ -19,7 +20,9 @@ of benches/peers/linfa/, f64, pure-Rust linear algebra), and prints one table:
 - whole: the whole `kiln train` process (CSV parsing, run directory) against scikit-learn's
   CSV load + scaling + fit in Python and linfa-peer's CSV load + scaling + fit (in-process);
 - quality on the training rows (all fit every row: `valid_fraction = 0`): R², accuracy,
-  inertia, mean log-likelihood, log marginal likelihood.
+  inertia, mean log-likelihood, log marginal likelihood, mean unit deviance (the GLMs: both
+  fit by L-BFGS to scikit-learn's gradient tolerance 1e-4, alpha = 1e-3, so equal deviance means
+  equal objective).
 
 linfa's models, features scaled where scikit-learn's are (StandardScaler, ddof 0):
 `LinearRegression` (least squares); `MultiLogisticRegression` (alpha 1 = scikit-learn's C = 1,
@@ -109,6 +112,12 @@ def write_data(directory):
     labels = (p.cumsum(1) > rng.random((80_000, 1))).argmax(1)
     np.savetxt(directory / "cls.csv", np.column_stack([x, labels]), fmt="%.6f", delimiter=",",
                header=header + ",y", comments="")
+    eta = 0.5 + x @ (0.2 * rng.standard_normal(20))
+    np.savetxt(directory / "counts.csv", np.column_stack([x, rng.poisson(np.exp(eta))]),
+               fmt="%.6f", delimiter=",", header=header + ",y", comments="")
+    amounts = rng.gamma(2.0, np.exp(eta) / 2.0)
+    np.savetxt(directory / "amounts.csv", np.column_stack([x, amounts]), fmt="%.6f",
+               delimiter=",", header=header + ",y", comments="")
     xb, yb = make_blobs(n_samples=100_000, n_features=10, centers=8, cluster_std=1.0,
                         random_state=3)
     np.savetxt(directory / "blobs.csv", np.column_stack([xb, yb]), fmt="%.6f", delimiter=",",
@@ -121,6 +130,27 @@ CONFIGS = {
     "logistic": (
         "cls.csv",
         'kind = "logistic_regression"\nsolver = "lbfgs"\nmax_iter = 1000',
+        "epochs = 1000",
+        "accuracy",
+    ),
+    # scikit-learn's PoissonRegressor / GammaRegressor: lbfgs, tol 1e-4.
+    "glm_poisson": (
+        "counts.csv",
+        'kind = "glm"\nfamily = "poisson"\nalpha = 0.001\nsolver = "lbfgs"\nmax_iter = 1000',
+        "epochs = 1000",
+        "deviance",
+    ),
+    "glm_gamma": (
+        "amounts.csv",
+        'kind = "glm"\nfamily = "gamma"\nalpha = 0.001\nsolver = "lbfgs"\nmax_iter = 1000',
+        "epochs = 1000",
+        "deviance",
+    ),
+    # LinearSVC's loss (squared hinge), C = 1, tol 1e-4, one-vs-rest on the 3 classes; kiln by
+    # L-BFGS on the primal. liblinear also penalises the intercept, kiln does not.
+    "linear_svm": (
+        "cls.csv",
+        'kind = "linear_svm"\nsolver = "lbfgs"\nmax_iter = 1000',
         "epochs = 1000",
         "accuracy",
     ),
@@ -166,10 +196,12 @@ def run_sklearn(directory, task, repeat):
     from sklearn.cluster import KMeans
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.linear_model import (GammaRegressor, LinearRegression, LogisticRegression,
+                                      PoissonRegressor)
+    from sklearn.metrics import mean_gamma_deviance, mean_poisson_deviance
     from sklearn.mixture import GaussianMixture
     from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
+    from sklearn.svm import SVC, LinearSVC
 
     data, _, _, metric = CONFIGS[task]
     best = None
@@ -182,6 +214,9 @@ def run_sklearn(directory, task, repeat):
         model = {
             "ols": lambda: LinearRegression(),
             "logistic": lambda: LogisticRegression(max_iter=1000),
+            "glm_poisson": lambda: PoissonRegressor(alpha=1e-3, max_iter=1000),
+            "glm_gamma": lambda: GammaRegressor(alpha=1e-3, max_iter=1000),
+            "linear_svm": lambda: LinearSVC(),
             "kmeans": lambda: KMeans(8, n_init=1, random_state=0),
             "gmm": lambda: GaussianMixture(8, random_state=0),
             "rbf_svm": lambda: SVC(),
@@ -193,7 +228,7 @@ def run_sklearn(directory, task, repeat):
         if task in ("kmeans", "gmm"):
             model.fit(x)
         else:
-            model.fit(x, y if task in ("ols", "gp") else y.astype(int))
+            model.fit(x, y.astype(int) if task in ("logistic", "linear_svm", "rbf_svm") else y)
         fit = time.perf_counter() - fit_start
         whole = time.perf_counter() - start
         quality = {
@@ -202,6 +237,8 @@ def run_sklearn(directory, task, repeat):
             "inertia": lambda: model.inertia_,
             "log_likelihood": lambda: model.score(x),
             "log_marginal_likelihood": lambda: model.log_marginal_likelihood_value_,
+            "deviance": lambda: (mean_poisson_deviance if task == "glm_poisson"
+                                 else mean_gamma_deviance)(y, model.predict(x)),
         }[metric]()
         result = (fit, whole, quality)
         best = result if best is None or result[0] < best[0] else best
@@ -226,6 +263,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="fits per tool; the fastest counts")
     parser.add_argument("--no-linfa", action="store_true", help="skip linfa (no cargo build of it)")
+    parser.add_argument("--only", nargs="+", choices=list(CONFIGS), metavar="TASK",
+                        help=f"these tasks only (of {', '.join(CONFIGS)})")
     args = parser.parse_args()
     ensure_sklearn()
     import sklearn
@@ -250,7 +289,7 @@ def main():
             header += f"{'linfa whole':>13}"
         header += "   quality (kiln / scikit-learn" + (" / linfa)" if linfa is not None else ")")
         print(header)
-        for task in CONFIGS:
+        for task in args.only or CONFIGS:
             k_fit, k_whole, k_q = run_kiln(kiln, directory, task, args.repeat)
             s_fit, s_whole, s_q = run_sklearn(directory, task, args.repeat)
             lin = run_linfa(linfa, directory, task, args.repeat)

@@ -4,6 +4,13 @@
 //! Objective (scikit-learn's `PoissonRegressor`, `GammaRegressor`, `TweedieRegressor`):
 //! `1/(2n)·Σ d(y, μ) + alpha/2·‖w‖²`, the intercept unpenalised, where `d` is the family's
 //! unit deviance and `μ = exp(x·w + b)` (identity for Normal).
+//!
+//! Two solvers minimise it:
+//! - `solver = "sgd"` (default): the trainer's gradient loop, `[train]`'s optimizer, batches
+//!   and epochs; it streams and trains on a microcontroller.
+//! - `solver = "lbfgs"`: scikit-learn's default solver, full-batch L-BFGS ([`crate::lbfgs`]),
+//!   one iteration per step until the largest gradient entry is below `tol` or `max_iter`
+//!   iterations; each objective evaluation is one sum over the rows, so it streams too.
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -12,9 +19,14 @@ use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task};
-use crate::error::{ConfigError, FitError, check_non_negative};
-use crate::estimator::{BadTarget, Estimator, Output, Supervision};
-use crate::fit::Prediction;
+use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
+use crate::estimator::{
+    BadTarget, Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json,
+};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
+use crate::lbfgs::{Lbfgs, Stopping};
+use crate::linalg;
+use crate::linear_lbfgs::LinearObjective;
 use crate::metrics::{HostPrediction, HostTargets, Metrics};
 
 const NAME: &str = "glm";
@@ -35,6 +47,17 @@ pub enum Family {
     Normal,
 }
 
+/// How a GLM is fitted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GlmSolver {
+    /// The trainer's gradient loop: `[train]`'s optimizer, batch size and epochs.
+    #[default]
+    Sgd,
+    /// Full-batch L-BFGS, one iteration per step (scikit-learn's default solver).
+    Lbfgs,
+}
+
 /// `[model]` keys of `kind = "glm"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -48,6 +71,12 @@ pub struct GlmConfig {
     pub alpha: f64,
     /// Fit an intercept (default `true`).
     pub fit_intercept: bool,
+    /// `"sgd"` (default): `[train]`'s optimizer and epochs; `"lbfgs"`: scikit-learn's solver.
+    pub solver: GlmSolver,
+    /// L-BFGS stops once no gradient entry exceeds this (scikit-learn's `tol`, default 1e-4).
+    pub tol: f64,
+    /// L-BFGS iterations at most (scikit-learn's `max_iter`, default 100).
+    pub max_iter: usize,
 }
 
 impl Default for GlmConfig {
@@ -57,6 +86,9 @@ impl Default for GlmConfig {
             power: 1.5,
             alpha: 1.0,
             fit_intercept: true,
+            solver: GlmSolver::Sgd,
+            tol: 1e-4,
+            max_iter: 100,
         }
     }
 }
@@ -70,6 +102,10 @@ pub struct GlmParams {
     pub alpha: f64,
     /// Whether the model has an intercept.
     pub fit_intercept: bool,
+    /// The solver.
+    pub solver: GlmSolver,
+    /// When L-BFGS stops.
+    pub stopping: Stopping,
     /// Number of feature columns.
     pub n_features: usize,
 }
@@ -102,6 +138,13 @@ impl GlmConfig {
             power,
             alpha: check_non_negative("alpha", self.alpha)?,
             fit_intercept: self.fit_intercept,
+            solver: self.solver,
+            stopping: Stopping {
+                gtol: check_non_negative("tol", self.tol)?,
+                // scikit-learn's `64·eps`: in effect the gradient rule decides.
+                ftol: 64.0 * f64::EPSILON,
+                max_iter: check_at_least_one("max_iter", self.max_iter)?,
+            },
             n_features: shape.n_features,
         })
     }
@@ -111,6 +154,47 @@ impl GlmParams {
     /// Whether the link is the identity (Normal) rather than the log.
     pub fn identity_link(&self) -> bool {
         self.power == 0.0
+    }
+
+    /// The unit deviance `d(y, μ)` of each row from its linear predictor `η`, `[n, 1]`.
+    fn unit_deviance(&self, y: Tensor<2>, eta: Tensor<2>) -> Tensor<2> {
+        let p = self.power;
+        // y·log(y), 0 where y = 0.
+        let y_log_y = || y.clone() * y.clone().clamp_min(f32::MIN_POSITIVE).log();
+        if p == 0.0 {
+            (y.clone() - eta).square()
+        } else if p == 1.0 {
+            (y_log_y() - y.clone() * eta.clone() - y.clone() + eta.exp()).mul_scalar(2.0)
+        } else if p == 2.0 {
+            // log(μ/y) + y/μ − 1
+            (eta.clone() - y.clone().log() + y.clone() * eta.neg().exp() - 1.0).mul_scalar(2.0)
+        } else {
+            let y_term = y
+                .clone()
+                .clamp_min(f32::MIN_POSITIVE)
+                .log()
+                .mul_scalar(2.0 - p)
+                .exp()
+                .mul_scalar(1.0 / ((1.0 - p) * (2.0 - p)));
+            let cross = (y * eta.clone().mul_scalar(1.0 - p).exp()).mul_scalar(1.0 / (1.0 - p));
+            let mean = eta.mul_scalar(2.0 - p).exp().mul_scalar(1.0 / (2.0 - p));
+            (y_term - cross + mean).mul_scalar(2.0)
+        }
+    }
+
+    /// The derivative of half the unit deviance in `η`, `[n, 1]`: `μ^(1−p)·(μ − y)` under the
+    /// log link (`μ − y` Poisson, `1 − y/μ` Gamma), `η − y` under the identity.
+    fn residual(&self, y: Tensor<2>, eta: Tensor<2>) -> Tensor<2> {
+        let p = self.power;
+        if p == 0.0 {
+            eta - y
+        } else if p == 1.0 {
+            eta.exp() - y
+        } else if p == 2.0 {
+            (y * eta.neg().exp()).neg().add_scalar(1.0)
+        } else {
+            eta.clone().mul_scalar(2.0 - p).exp() - y * eta.mul_scalar(1.0 - p).exp()
+        }
     }
 
     /// Checks that every target is in the family's domain; `Err` names the first row that is
@@ -168,6 +252,9 @@ pub struct Glm {
     /// The checked parameters it was built with.
     #[module(skip)]
     pub params: GlmParams,
+    /// L-BFGS's state between steps (none before the first, and for `sgd`).
+    #[module(skip)]
+    optimizer: Option<Lbfgs>,
 }
 
 impl Glm {
@@ -175,7 +262,11 @@ impl Glm {
     /// (`μ = 0` for Normal).
     pub fn new(params: GlmParams, device: &Device) -> Self {
         let linear = crate::linalg::zero_linear(params.n_features, 1, params.fit_intercept, device);
-        Self { linear, params }
+        Self {
+            linear,
+            params,
+            optimizer: None,
+        }
     }
 
     /// The linear predictor `η`, `[n, 1]`.
@@ -205,37 +296,51 @@ impl Glm {
                 needs: "numeric targets",
             });
         };
-        let y = y.clone();
         let eta = self.linear_predictor(batch.x.clone());
-        let p = self.params.power;
-        // y·log(y), 0 where y = 0.
-        let y_log_y = || y.clone() * y.clone().clamp_min(f32::MIN_POSITIVE).log();
-        let deviance = if p == 0.0 {
-            (y.clone() - eta).square()
-        } else if p == 1.0 {
-            (y_log_y() - y.clone() * eta.clone() - y.clone() + eta.exp()).mul_scalar(2.0)
-        } else if p == 2.0 {
-            // log(μ/y) + y/μ − 1
-            (eta.clone() - y.clone().log() + y.clone() * eta.neg().exp() - 1.0).mul_scalar(2.0)
-        } else {
-            let y_term = y
-                .clone()
-                .clamp_min(f32::MIN_POSITIVE)
-                .log()
-                .mul_scalar(2.0 - p)
-                .exp()
-                .mul_scalar(1.0 / ((1.0 - p) * (2.0 - p)));
-            let cross = (y * eta.clone().mul_scalar(1.0 - p).exp()).mul_scalar(1.0 / (1.0 - p));
-            let mean = eta.mul_scalar(2.0 - p).exp().mul_scalar(1.0 / (2.0 - p));
-            (y_term - cross + mean).mul_scalar(2.0)
-        };
-        let data_loss = crate::linalg::mean_all(deviance).mul_scalar(0.5);
+        let data_loss = linalg::mean_all(self.params.unit_deviance(y.clone(), eta)).mul_scalar(0.5);
         Ok(if self.params.alpha > 0.0 {
             let penalty = self.linear.weight.val().square().sum();
             data_loss + penalty.mul_scalar(self.params.alpha / 2.0)
         } else {
             data_loss
         })
+    }
+
+    /// One L-BFGS iteration over the training rows (the first step starts from the current,
+    /// zero, weights). Each evaluation of the objective is one sum over the rows: half the mean
+    /// unit deviance and its gradient `Xᵀr/n`, `r` the [`GlmParams::residual`].
+    pub fn lbfgs_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        let objective = self.lbfgs_objective();
+        let params = self.params;
+        objective.step(
+            &mut self.linear,
+            &mut self.optimizer,
+            self.params.stopping,
+            rows,
+            &mut |part, eta| {
+                let Targets::Values(y) = &part.targets else {
+                    return Err(FitError::WrongTargets {
+                        model: NAME,
+                        needs: "numeric targets",
+                    });
+                };
+                let deviance = params.unit_deviance(y.clone(), eta.clone());
+                Ok((
+                    deviance.sum().mul_scalar(0.5),
+                    params.residual(y.clone(), eta),
+                ))
+            },
+        )
+    }
+
+    /// The layout L-BFGS sees: `w` then the intercept, and the penalty `alpha/2·‖w‖²`.
+    fn lbfgs_objective(&self) -> LinearObjective {
+        LinearObjective {
+            n_features: self.params.n_features,
+            outputs: 1,
+            fit_intercept: self.params.fit_intercept,
+            penalty: self.params.alpha,
+        }
     }
 }
 
@@ -250,6 +355,19 @@ impl Estimator for Glm {
 
     fn check(config: &GlmConfig, shape: &DataShape) -> Result<GlmParams, ConfigError> {
         config.check(shape)
+    }
+
+    /// By the trainer's gradient loop, or by its own L-BFGS steps.
+    fn fit_method(params: &GlmParams) -> FitMethod {
+        match params.solver {
+            GlmSolver::Sgd => FitMethod::Gradient,
+            GlmSolver::Lbfgs => FitMethod::Iterative,
+        }
+    }
+
+    /// Both solvers read the rows only through sums, so both stream.
+    fn streams(_: &GlmParams) -> bool {
+        true
     }
 
     fn output(_: &GlmParams) -> Output {
@@ -288,6 +406,34 @@ impl Estimator for Glm {
         self.deviance_loss(batch)
     }
 
+    fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
+        match self.params.solver {
+            GlmSolver::Lbfgs => self.lbfgs_step(rows),
+            GlmSolver::Sgd => Err(FitError::WrongMethod {
+                model: NAME,
+                method: "iterative steps",
+            }),
+        }
+    }
+
+    /// On a microcontroller, online SGD on the same objective, whichever solver the host uses.
+    fn on_device(_: &GlmConfig, _: &GlmParams) -> OnDevice<GlmConfig> {
+        OnDevice::OnlineSgd
+    }
+
+    /// The L-BFGS state (none before the first step, and for `sgd`).
+    fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
+        match self.params.solver {
+            GlmSolver::Lbfgs => state_to_json(&self.optimizer),
+            GlmSolver::Sgd => Ok(None),
+        }
+    }
+
+    fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
+        self.optimizer = state_from_json(state)?;
+        Ok(())
+    }
+
     /// The mean unit `deviance` of the predicted means.
     fn add_metrics(
         &self,
@@ -307,32 +453,7 @@ impl Estimator for Glm {
 mod tests {
     use super::*;
     use crate::data::read_f32;
-    use crate::testing::{for_each_device, minimize_lbfgs, regression_batch};
-
-    /// Reads a shipped CSV of numbers (header row, target column last) and standardises the
-    /// features with the population standard deviation, as scikit-learn's `StandardScaler`.
-    fn standardized_csv(text: &str) -> (alloc::vec::Vec<f32>, alloc::vec::Vec<f32>, usize) {
-        let mut lines = text.lines();
-        let d = lines.next().unwrap().split(',').count() - 1;
-        let rows: alloc::vec::Vec<alloc::vec::Vec<f64>> = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-            .collect();
-        let n = rows.len() as f64;
-        let mut x = alloc::vec::Vec::new();
-        let stats: alloc::vec::Vec<(f64, f64)> = (0..d)
-            .map(|j| {
-                let mean = rows.iter().map(|r| r[j]).sum::<f64>() / n;
-                let var = rows.iter().map(|r| (r[j] - mean).powi(2)).sum::<f64>() / n;
-                (mean, var.sqrt())
-            })
-            .collect();
-        for r in &rows {
-            x.extend((0..d).map(|j| ((r[j] - stats[j].0) / stats[j].1) as f32));
-        }
-        let y = rows.iter().map(|r| r[d] as f32).collect();
-        (x, y, d)
-    }
+    use crate::testing::{for_each_device, minimize_lbfgs, regression_batch, standardized_csv};
 
     fn fit(family: Family, power: f64, csv: &str, device: &Device) -> (Glm, f32) {
         let (x, y, d) = standardized_csv(csv);
@@ -340,7 +461,7 @@ mod tests {
             family,
             power,
             alpha: 1e-3,
-            fit_intercept: true,
+            ..Default::default()
         }
         .check(&DataShape {
             n_features: d,
@@ -418,6 +539,68 @@ mod tests {
         });
     }
 
+    /// The L-BFGS solver, stepped until scikit-learn's stopping rule holds, reaches the same
+    /// optima (the same references), and a copy restored from its state mid-fit ends with the
+    /// same weights.
+    #[test]
+    fn lbfgs_matches_scikit_learn_and_resumes() {
+        let cases = [
+            (Family::Poisson, CLAIMS, POISSON),
+            (Family::Gamma, COSTS, GAMMA),
+            (Family::Tweedie, COSTS, TWEEDIE_1_5),
+            (Family::Normal, COSTS, NORMAL),
+        ];
+        for_each_device(|device| {
+            for (family, csv, (intercept, coef, objective)) in cases {
+                let (x, y, d) = standardized_csv(csv);
+                let params = GlmConfig {
+                    family,
+                    alpha: 1e-3,
+                    solver: GlmSolver::Lbfgs,
+                    tol: 1e-6,
+                    ..Default::default()
+                }
+                .check(&DataShape {
+                    n_features: d,
+                    task: Task::Regression,
+                })
+                .unwrap();
+                assert_eq!(Glm::fit_method(&params), FitMethod::Iterative);
+                let mut batch = regression_batch(&x, &y, d, device);
+                let mut model = Glm::new(params, device);
+                let (mut steps, mut resumed) = (0, None);
+                let loss = loop {
+                    let record = model.fit_step(&mut batch).unwrap();
+                    if record.converged {
+                        break record.loss;
+                    }
+                    steps += 1;
+                    assert!(steps < 100, "{device:?} {family:?}: no convergence");
+                    if steps == 3 {
+                        let mut copy = Glm::new(params, device);
+                        let state = model.fit_state().unwrap().unwrap();
+                        let x: Vec<f64> = serde_json::from_value(state["x"].clone()).unwrap();
+                        copy.lbfgs_objective()
+                            .set_weights(&mut copy.linear, &x, device);
+                        copy.restore_fit_state(state).unwrap();
+                        resumed = Some(copy);
+                    }
+                };
+                assert_matches(&model, intercept, &coef, device);
+                assert!(
+                    (loss - objective).abs() < 1e-5 * objective,
+                    "{device:?} {family:?}: objective {loss} vs {objective}"
+                );
+                let mut copy = resumed.expect("more than 3 iterations");
+                while !copy.fit_step(&mut batch).unwrap().converged {}
+                assert_eq!(
+                    read_f32(copy.linear.weight.val()).unwrap(),
+                    read_f32(model.linear.weight.val()).unwrap()
+                );
+            }
+        });
+    }
+
     #[test]
     fn deviances_are_zero_at_the_target_and_positive_elsewhere() {
         for p in [0.0, 1.0, 1.5, 2.0, 3.0] {
@@ -425,11 +608,18 @@ mod tests {
             assert!(unit_deviance(p, 2.0, 3.0) > 0.0, "p = {p}");
         }
         assert!((unit_deviance(1.0, 0.0, 0.5) - 1.0).abs() < 1e-12);
-        let glm = |power| GlmParams {
-            power,
-            alpha: 0.0,
-            fit_intercept: true,
-            n_features: 1,
+        let glm = |power| {
+            GlmConfig {
+                family: Family::Tweedie,
+                power,
+                alpha: 0.0,
+                ..Default::default()
+            }
+            .check(&DataShape {
+                n_features: 1,
+                task: Task::Regression,
+            })
+            .unwrap()
         };
         assert_eq!(
             glm(1.0).check_targets(&[0.0, 2.0, -1.0]),

@@ -61,6 +61,7 @@ pub mod kernel_svm;
 pub mod kmeans;
 pub mod lbfgs;
 pub mod linalg;
+pub mod linear_lbfgs;
 #[cfg(feature = "linear-regression")]
 pub mod linear_regression;
 #[cfg(feature = "linear-svm")]

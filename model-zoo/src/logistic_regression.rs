@@ -11,20 +11,18 @@
 //!   iteration, so it checkpoints and resumes like every iterative fit. It stops as
 //!   scikit-learn's does: the largest gradient entry below `tol`, or `max_iter` iterations.
 
-use alloc::vec::Vec;
-
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::{log_softmax, sigmoid, softmax};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Batch, DataShape, Targets, read_f32};
+use crate::data::{Batch, DataShape, Targets};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
 use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
-use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
+use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
-use crate::linalg;
+use crate::linear_lbfgs::LinearObjective;
 
 const NAME: &str = "logistic_regression";
 
@@ -183,120 +181,58 @@ impl LogisticRegression {
     }
 
     /// One L-BFGS iteration over the training rows (the first step starts from the current,
-    /// zero, weights). Each evaluation of the objective is one sum over the rows.
+    /// zero, weights). Each evaluation of the objective is one sum over the rows: the mean
+    /// log-loss and its gradient `Xᵀ(P − Y)/n`.
     pub fn lbfgs_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
-        let mut optimizer = match self.optimizer.take() {
-            Some(optimizer) => optimizer,
-            None => {
-                let mut start = read_f32(self.linear.weight.val())?;
-                if let Some(bias) = &self.linear.bias {
-                    start.extend(read_f32(bias.val())?);
-                }
-                let start: Vec<f64> = start.into_iter().map(f64::from).collect();
-                let (value, gradient) = self.objective_and_gradient(&start, rows)?;
-                let p = start.len();
-                // Unbounded; the largest finite bounds, since a checkpoint's JSON has no ∞.
-                let (lower, upper) = (alloc::vec![f64::MIN; p], alloc::vec![f64::MAX; p]);
-                Lbfgs::new(start, value, gradient, lower, upper)
-            }
-        };
-        optimizer.step(self.params.stopping, |theta| {
-            self.objective_and_gradient(theta, rows)
-                .map(|(value, gradient)| Some((value, gradient, ())))
-        })?;
-        self.set_weights(&optimizer.x, &self.linear.weight.device());
-        let record = StepRecord {
-            loss: optimizer.value,
-            converged: optimizer.converged,
-            jitter: 0.0,
-        };
-        self.optimizer = Some(optimizer);
-        Ok(record)
+        let objective = self.lbfgs_objective(rows.n_rows());
+        let (mode, k) = (self.params.mode, self.outputs());
+        objective.step(
+            &mut self.linear,
+            &mut self.optimizer,
+            self.params.stopping,
+            rows,
+            &mut |part, z| {
+                let classes = classes(part)?;
+                let (row_loss, residual) = match mode {
+                    LogisticMode::Binary => {
+                        let y = classes.clone().float().unsqueeze_dim::<2>(1);
+                        (
+                            binary_cross_entropy_with_logits(z.clone(), y.clone()).sum(),
+                            sigmoid(z) - y,
+                        )
+                    }
+                    LogisticMode::OneVsRest => {
+                        let y = one_hot(classes.clone(), k);
+                        (
+                            binary_cross_entropy_with_logits(z.clone(), y.clone())
+                                .sum_dim(1)
+                                .sum(),
+                            sigmoid(z) - y,
+                        )
+                    }
+                    LogisticMode::Multinomial => {
+                        let y = one_hot(classes.clone(), k);
+                        let log_p = log_softmax(z, 1);
+                        (
+                            (log_p.clone() * y.clone()).sum_dim(1).neg().sum(),
+                            log_p.exp() - y,
+                        )
+                    }
+                };
+                Ok((row_loss, residual))
+            },
+        )
     }
 
-    /// The weights `theta` (`W` row-major `[features, outputs]`, then the intercepts) as the
-    /// module's, keeping the parameters' ids (saved with the weights, so a resumed fit writes
-    /// the same bytes as one never stopped).
-    fn set_weights(&mut self, theta: &[f64], device: &Device) {
-        let (d, k) = (self.params.n_features, self.outputs());
-        let values = |range: core::ops::Range<usize>| -> Vec<f32> {
-            theta[range].iter().map(|v| *v as f32).collect()
-        };
-        let weight = Tensor::<2>::from_data(TensorData::new(values(0..d * k), [d, k]), device);
-        self.linear.weight = Param::initialized(self.linear.weight.id, weight);
-        if let Some(bias) = &self.linear.bias {
-            let b = Tensor::<1>::from_data(TensorData::new(values(d * k..d * k + k), [k]), device);
-            self.linear.bias = Some(Param::initialized(bias.id, b));
+    /// The layout L-BFGS sees: `W` then the intercepts, and the penalty `l2/n·½‖W‖²` of the
+    /// objective divided by the `n` training rows.
+    fn lbfgs_objective(&self, n_rows: usize) -> LinearObjective {
+        LinearObjective {
+            n_features: self.params.n_features,
+            outputs: self.outputs(),
+            fit_intercept: self.params.fit_intercept,
+            penalty: self.params.l2 * (1.0 / n_rows.max(1) as f64),
         }
-    }
-
-    /// The mean objective at `theta` (laid out as [`LogisticRegression::set_weights`] takes it)
-    /// and its gradient, in f64. The data term and its gradient `Xᵀ(P − Y)/n` are statistics
-    /// over the rows, each part's read from the device in one vector; the penalty is added on
-    /// the host.
-    fn objective_and_gradient(
-        &self,
-        theta: &[f64],
-        rows: &mut dyn Rows,
-    ) -> Result<(f64, Vec<f64>), FitError> {
-        let n = rows.n_rows();
-        let d = self.params.n_features;
-        let k = self.outputs();
-        let scale = 1.0 / n.max(1) as f64;
-        let read = rows.sum(&mut |part| {
-            let classes = classes(part)?;
-            let device = part.x.device();
-            let weights: Vec<f32> = theta[..d * k].iter().map(|v| *v as f32).collect();
-            let w = Tensor::<2>::from_data(TensorData::new(weights, [d, k]), &device);
-            let mut z = linalg::matmul(part.x.clone(), w);
-            if self.params.fit_intercept {
-                let b: Vec<f32> = theta[d * k..].iter().map(|v| *v as f32).collect();
-                z = z + Tensor::<1>::from_data(TensorData::new(b, [k]), &device).unsqueeze::<2>();
-            }
-            let (row_loss, residual) = match self.params.mode {
-                LogisticMode::Binary => {
-                    let y = classes.clone().float().unsqueeze_dim::<2>(1);
-                    (
-                        binary_cross_entropy_with_logits(z.clone(), y.clone()),
-                        sigmoid(z) - y,
-                    )
-                }
-                LogisticMode::OneVsRest => {
-                    let y = one_hot(classes.clone(), k);
-                    (
-                        binary_cross_entropy_with_logits(z.clone(), y.clone()).sum_dim(1),
-                        sigmoid(z) - y,
-                    )
-                }
-                LogisticMode::Multinomial => {
-                    let y = one_hot(classes.clone(), k);
-                    let log_p = log_softmax(z, 1);
-                    (
-                        (log_p.clone() * y.clone()).sum_dim(1).neg(),
-                        log_p.exp() - y,
-                    )
-                }
-            };
-            // Sums over the part's rows divided by every row's count: one part gives the mean.
-            let grad_w =
-                linalg::matmul(part.x.clone().transpose(), residual.clone()).mul_scalar(scale);
-            let mut parts = alloc::vec![grad_w.reshape([d * k])];
-            if self.params.fit_intercept {
-                parts.push(linalg::sum_rows(residual).mul_scalar(scale).reshape([k]));
-            }
-            parts.push(row_loss.sum().div_scalar(n.max(1) as f64));
-            statistics(Tensor::cat(parts, 0))
-        })?;
-        let (gradient, loss) = read.split_at(read.len() - 1);
-        let mut gradient = gradient.to_vec();
-        let mut value = loss[0];
-        // The penalty `l2/(2n)·‖W‖²` and its gradient, on the host in f64.
-        let l2 = self.params.l2 * scale;
-        for (g, w) in gradient.iter_mut().zip(&theta[..d * k]) {
-            value += 0.5 * l2 * w * w;
-            *g += l2 * w;
-        }
-        Ok((value, gradient))
     }
 
     /// The linear scores, `[n, 1]` (binary) or `[n, n_classes]`.
@@ -603,7 +539,8 @@ mod tests {
                         let state = model.fit_state().unwrap().unwrap();
                         let x: alloc::vec::Vec<f64> =
                             serde_json::from_value(state["x"].clone()).unwrap();
-                        copy.set_weights(&x, device);
+                        copy.lbfgs_objective(batch.len())
+                            .set_weights(&mut copy.linear, &x, device);
                         copy.restore_fit_state(state).unwrap();
                         resumed = Some(copy);
                     }

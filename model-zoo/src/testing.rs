@@ -21,6 +21,31 @@ pub fn for_each_device(mut check: impl FnMut(&Device)) {
     }
 }
 
+/// Reads a shipped CSV of numbers (header row, target column last) and standardises the
+/// features with the population standard deviation, as scikit-learn's `StandardScaler`.
+pub fn standardized_csv(text: &str) -> (alloc::vec::Vec<f32>, alloc::vec::Vec<f32>, usize) {
+    let mut lines = text.lines();
+    let d = lines.next().unwrap().split(',').count() - 1;
+    let rows: alloc::vec::Vec<alloc::vec::Vec<f64>> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let n = rows.len() as f64;
+    let mut x = alloc::vec::Vec::new();
+    let stats: alloc::vec::Vec<(f64, f64)> = (0..d)
+        .map(|j| {
+            let mean = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+            let var = rows.iter().map(|r| (r[j] - mean).powi(2)).sum::<f64>() / n;
+            (mean, var.sqrt())
+        })
+        .collect();
+    for r in &rows {
+        x.extend((0..d).map(|j| ((r[j] - stats[j].0) / stats[j].1) as f32));
+    }
+    let y = rows.iter().map(|r| r[d] as f32).collect();
+    (x, y, d)
+}
+
 pub fn features(x: &[f32], n_features: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(
         TensorData::new(x.to_vec(), [x.len() / n_features, n_features]),

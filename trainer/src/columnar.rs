@@ -214,7 +214,9 @@ impl ColumnarReader {
     /// Makes sure a batch with rows left is loaded; false at the end of the file.
     fn fill(&mut self) -> Result<bool> {
         while self.at >= self.batch_rows {
-            let Some(batch) = self.batches.next() else {
+            let (path, format) = (self.path.clone(), self.format);
+            let batches = &mut self.batches;
+            let Some(batch) = guarded(&path, format, || Ok(batches.next()))? else {
                 self.batch = None;
                 return Ok(false);
             };
@@ -231,7 +233,7 @@ impl ColumnarReader {
                     let array = batch.column_by_name(name).ok_or_else(|| {
                         self.arrow_error(ArrowError::SchemaError(format!("no column `{name}`")))
                     })?;
-                    Values::of(array).map_err(|e| Error::Data {
+                    guarded(&self.path, self.format, || Ok(Values::of(array)))?.map_err(|e| Error::Data {
                         message: format!(
                             "column `{name}` is of type {}, which kiln cannot read as numbers or text ({e})",
                             array.data_type()
@@ -386,8 +388,47 @@ fn arrow_error(path: &Path, format: Format, e: impl std::fmt::Display) -> Error 
     }
 }
 
+/// Runs `decode`, a call into the Parquet or Arrow reader. Their checks of a damaged file are
+/// partly assertions, so a panic in there is the file's fault: it becomes the one-line error
+/// that the file cannot be read, and the panic's own message is not printed.
+fn guarded<T>(path: &Path, format: Format, decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was_decoding = DECODING.with(|d| d.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    DECODING.with(|d| d.set(was_decoding));
+    outcome.unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the reader failed".into());
+        Err(arrow_error(
+            path,
+            format,
+            format!("the file is damaged ({reason})"),
+        ))
+    })
+}
+
+thread_local! {
+    /// Whether this thread is inside [`guarded`], where a panic is an error to report.
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The column names of a Parquet or Arrow file and its row count.
 fn schema_of(path: &Path, format: Format) -> Result<(Vec<String>, u64)> {
+    guarded(path, format, || read_schema(path, format))
+}
+
+fn read_schema(path: &Path, format: Format) -> Result<(Vec<String>, u64)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
     let names = |schema: &arrow_schema::Schema| -> Vec<String> {
         schema.fields().iter().map(|f| f.name().clone()).collect()
@@ -416,6 +457,18 @@ fn schema_of(path: &Path, format: Format) -> Result<(Vec<String>, u64)> {
 /// The record batches of the columns `needed`, from row `offset` (Parquet) or from the first
 /// row (Arrow IPC, whose reader skips to the row itself).
 fn open_batches(
+    path: &Path,
+    format: Format,
+    header: &[String],
+    needed: &[String],
+    offset: u64,
+) -> Result<Batches> {
+    guarded(path, format, || {
+        build_batches(path, format, header, needed, offset)
+    })
+}
+
+fn build_batches(
     path: &Path,
     format: Format,
     header: &[String],

@@ -476,4 +476,19 @@ fn parquet_and_arrow_tables_train_predict_and_stream_as_their_csv_does() {
     );
     assert!(line.contains("bad.parquet"), "{line}");
     assert!(line.contains("Parquet"), "{line}");
+
+    // A damaged file on which the Parquet reader asserts rather than returns an error (found
+    // by the `columnar` fuzz target): one line naming it, and no panic.
+    let damaged = repo().join("fuzz/corpus/columnar/damaged-dictionary.parquet");
+    std::fs::copy(&damaged, dir.path().join("damaged.parquet")).unwrap();
+    std::fs::write(
+        dir.path().join("damaged.toml"),
+        "[data]\ntrain = \"damaged.parquet\"\ntarget = \"y\"\n[model]\nkind = \"kmeans\"\nk = 2\n",
+    )
+    .unwrap();
+    let line = kiln_error(&["train", "damaged.toml", "--out", "run"], dir.path());
+    assert!(
+        line.contains("damaged.parquet") && line.contains("the file is damaged ("),
+        "{line}"
+    );
 }

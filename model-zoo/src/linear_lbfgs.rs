@@ -1,0 +1,136 @@
+//! Full-batch L-BFGS for linear models, scores `z = x·W + b`, whose objective is a mean over the
+//! rows of a loss of each row's scores, plus `penalty/2·‖W‖²` (the intercepts unpenalised).
+//!
+//! Each evaluation of the objective is one [`Rows::sum`] of the loss and of its gradient
+//! `Xᵀ·∂loss/∂z` (statistics over rows), so the fit streams and can be reduced across
+//! threads or processes; the penalty is added on the host in f64. Logistic regression, the
+//! GLMs and the linear SVM differ only in the loss and its derivative in `z`.
+
+use alloc::vec::Vec;
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::data::{Batch, read_f32};
+use crate::error::FitError;
+use crate::fit::{Rows, StepRecord, statistics};
+use crate::lbfgs::{Lbfgs, Stopping};
+use crate::linalg;
+
+/// The loss of one part of the rows from its scores `z` (`[n, outputs]`): the sum of the
+/// part's row losses (`[1]`) and the derivative of each row's loss in its scores (`[n, outputs]`).
+pub type PartLoss<'a> =
+    dyn FnMut(&Batch, Tensor<2>) -> Result<(Tensor<1>, Tensor<2>), FitError> + 'a;
+
+/// A linear model's layout and penalty, as the optimiser sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinearObjective {
+    /// Feature columns.
+    pub n_features: usize,
+    /// Scores per row (columns of `W`).
+    pub outputs: usize,
+    /// Whether `b` is fitted (and so part of the parameters).
+    pub fit_intercept: bool,
+    /// The coefficient of `½‖W‖²` in the objective.
+    pub penalty: f64,
+}
+
+impl LinearObjective {
+    /// One L-BFGS iteration, from `optimizer`'s state or, before the first, from `linear`'s
+    /// weights; the new weights are written into `linear` and the state back into `optimizer`.
+    pub fn step(
+        &self,
+        linear: &mut Linear,
+        optimizer: &mut Option<Lbfgs>,
+        stopping: Stopping,
+        rows: &mut dyn Rows,
+        loss: &mut PartLoss<'_>,
+    ) -> Result<StepRecord, FitError> {
+        let mut state = match optimizer.take() {
+            Some(state) => state,
+            None => {
+                let mut start = read_f32(linear.weight.val())?;
+                if let Some(bias) = &linear.bias {
+                    start.extend(read_f32(bias.val())?);
+                }
+                let start: Vec<f64> = start.into_iter().map(f64::from).collect();
+                let (value, gradient) = self.value_and_gradient(&start, rows, loss)?;
+                let p = start.len();
+                // Unbounded; the largest finite bounds, since a checkpoint's JSON has no ∞.
+                let (lower, upper) = (alloc::vec![f64::MIN; p], alloc::vec![f64::MAX; p]);
+                Lbfgs::new(start, value, gradient, lower, upper)
+            }
+        };
+        state.step(stopping, |theta| {
+            self.value_and_gradient(theta, rows, loss)
+                .map(|(value, gradient)| Some((value, gradient, ())))
+        })?;
+        self.set_weights(linear, &state.x, &linear.weight.device());
+        let record = StepRecord {
+            loss: state.value,
+            converged: state.converged,
+            jitter: 0.0,
+        };
+        *optimizer = Some(state);
+        Ok(record)
+    }
+
+    /// The weights `theta` (`W` row-major `[features, outputs]`, then the intercepts) as
+    /// `linear`'s, keeping the parameters' ids (saved with the weights, so a resumed fit writes
+    /// the same bytes as one never stopped).
+    pub fn set_weights(&self, linear: &mut Linear, theta: &[f64], device: &Device) {
+        let (d, k) = (self.n_features, self.outputs);
+        let values = |range: core::ops::Range<usize>| -> Vec<f32> {
+            theta[range].iter().map(|v| *v as f32).collect()
+        };
+        let weight = Tensor::<2>::from_data(TensorData::new(values(0..d * k), [d, k]), device);
+        linear.weight = Param::initialized(linear.weight.id, weight);
+        if let Some(bias) = &linear.bias {
+            let b = Tensor::<1>::from_data(TensorData::new(values(d * k..d * k + k), [k]), device);
+            linear.bias = Some(Param::initialized(bias.id, b));
+        }
+    }
+
+    /// The objective at `theta` (laid out as [`LinearObjective::set_weights`] takes it) and its
+    /// gradient, in f64: the mean row loss and `Xᵀ·∂loss/∂z / n`, each part's read from the
+    /// device in one vector, then the penalty.
+    pub fn value_and_gradient(
+        &self,
+        theta: &[f64],
+        rows: &mut dyn Rows,
+        loss: &mut PartLoss<'_>,
+    ) -> Result<(f64, Vec<f64>), FitError> {
+        let n = rows.n_rows();
+        let (d, k) = (self.n_features, self.outputs);
+        let scale = 1.0 / n.max(1) as f64;
+        let read = rows.sum(&mut |part| {
+            let device = part.x.device();
+            let weights: Vec<f32> = theta[..d * k].iter().map(|v| *v as f32).collect();
+            let w = Tensor::<2>::from_data(TensorData::new(weights, [d, k]), &device);
+            let mut z = linalg::matmul(part.x.clone(), w);
+            if self.fit_intercept {
+                let b: Vec<f32> = theta[d * k..].iter().map(|v| *v as f32).collect();
+                z = z + Tensor::<1>::from_data(TensorData::new(b, [k]), &device).unsqueeze::<2>();
+            }
+            let (row_loss, residual) = loss(part, z)?;
+            // Sums over the part's rows divided by every row's count: one part gives the mean.
+            let grad_w =
+                linalg::matmul(part.x.clone().transpose(), residual.clone()).mul_scalar(scale);
+            let mut parts = alloc::vec![grad_w.reshape([d * k])];
+            if self.fit_intercept {
+                parts.push(linalg::sum_rows(residual).mul_scalar(scale).reshape([k]));
+            }
+            parts.push(row_loss.div_scalar(n.max(1) as f64));
+            statistics(Tensor::cat(parts, 0))
+        })?;
+        let (gradient, loss) = read.split_at(read.len() - 1);
+        let mut gradient = gradient.to_vec();
+        let mut value = loss[0];
+        for (g, w) in gradient.iter_mut().zip(&theta[..d * k]) {
+            value += 0.5 * self.penalty * w * w;
+            *g += self.penalty * w;
+        }
+        Ok((value, gradient))
+    }
+}
