@@ -24,8 +24,8 @@ use clap::{Parser, Subcommand};
 use kiln_model_zoo::{Estimator, Model};
 
 use crate::atomic::{self, Durability};
-use crate::commands::{self, Resume, TrainJob, TrainOptions, TrainReport};
-use crate::config::suggestion;
+use crate::commands::{self, CvOptions, CvReport, Resume, TrainJob, TrainOptions, TrainReport};
+use crate::config::{LoadedConfig, suggestion};
 use crate::error::{Error, Location, Result};
 use crate::predictions::Output;
 use crate::records::Metrics;
@@ -35,6 +35,7 @@ use crate::source::Format;
 trait Commands: Send + Sync {
     fn kinds(&self) -> &'static [&'static str];
     fn train(&self, job: TrainJob) -> Result<TrainReport>;
+    fn cross_validate(&self, loaded: &LoadedConfig, options: &CvOptions) -> Result<CvReport>;
     fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics>;
     fn predict(
         &self,
@@ -56,6 +57,10 @@ impl<M: Estimator> Commands for Entry<M> {
 
     fn train(&self, job: TrainJob) -> Result<TrainReport> {
         commands::train::<M>(job)
+    }
+
+    fn cross_validate(&self, loaded: &LoadedConfig, options: &CvOptions) -> Result<CvReport> {
+        commands::cross_validate::<M>(loaded, options)
     }
 
     fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
@@ -149,6 +154,20 @@ impl Registry {
         let kind = job.loaded.kind(&kinds)?.to_owned();
         let location = job.loaded.locate(&["model", "kind"]);
         self.entry(&kind, location)?.train(job)
+    }
+
+    /// `kiln cv` of whichever kind the config names.
+    pub fn cross_validate(&self, options: &CvOptions) -> Result<CvReport> {
+        let mut overrides = options.set.clone();
+        if let Some(backend) = &options.backend {
+            overrides.push(format!("backend={backend}"));
+        }
+        let loaded = LoadedConfig::load(&options.config, &overrides)?;
+        let kinds = self.kinds();
+        let kind = loaded.kind(&kinds)?.to_owned();
+        let location = loaded.locate(&["model", "kind"]);
+        self.entry(&kind, location)?
+            .cross_validate(&loaded, options)
     }
 
     /// The commands of a completed run's kind.
@@ -267,6 +286,30 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Run directory to write (default: runs/<config name>, numbered if taken).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Cross-validate the model a config describes: k folds of its training table, each
+    /// fitted on the other folds and scored on itself; prints each fold and the mean ± std.
+    #[command(
+        after_help = "Example:\n  kiln cv configs/breast-cancer-logistic.toml --folds 5\n\n\
+        Folds are seeded by the config's `seed` and stratified by class for a classifier. Each\n\
+        fold fits the table's encoding, the scaling and the model on its training rows alone.\n\
+        The `valid` file, if any, is not used. Writes cv.json and the config to --out."
+    )]
+    Cv {
+        /// The TOML config file.
+        config: PathBuf,
+        /// Folds (at least 2).
+        #[arg(long, default_value_t = 5, value_name = "K")]
+        folds: usize,
+        /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+        /// Override a config key, e.g. `model.l2=0.1` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Directory to write (default: runs/<config name>-cv, numbered if taken).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -449,6 +492,32 @@ impl Cli {
                     println!("fitted: {fitted}");
                 }
                 println!("run directory: {}", report.run_dir.display());
+                Ok(())
+            }
+            Command::Cv {
+                config,
+                folds,
+                backend,
+                set,
+                out,
+            } => {
+                let report = self.registry.cross_validate(&CvOptions {
+                    config,
+                    folds,
+                    backend,
+                    set,
+                    out,
+                })?;
+                let cv = &report.result;
+                println!(
+                    "{} folds of {}: mean ± std over the folds",
+                    cv.folds.len(),
+                    report.model
+                );
+                for (name, mean) in &cv.mean {
+                    println!("{name:<24} {mean:.6} ± {:.6}", cv.std[name]);
+                }
+                println!("cross-validation directory: {}", report.dir.display());
                 Ok(())
             }
             Command::Eval {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::atomic::{self, Durability};
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::LoadedConfig;
+use crate::cross_validation::{CrossValidation, FoldData, FoldResult, fold_rows};
 use crate::data::{Columns, Dataset, Target, TargetKind};
 use crate::early_stopping::watchable_metrics;
 use crate::error::{Error, Location, Result};
@@ -30,6 +31,7 @@ use crate::run::{self, ModelMeta, Resumable, RunWriter};
 use crate::source::{TableReader, read_table};
 use crate::stream::{ChunkedTable, RowCheck};
 use crate::table::{FittedTable, Holdout, TableReport, fit_table};
+use crate::trainer::Trainer;
 
 /// Options of `kiln train`.
 #[derive(Clone, Debug, Default)]
@@ -74,6 +76,11 @@ pub struct Summary {
     pub epochs: usize,
     /// Whether early stopping ended the fit.
     pub stopped_early: bool,
+    /// Whether an iterative fit ended by its own rule (its tolerance, or its `max_iter`)
+    /// rather than by the `[train] epochs` cap on its steps; absent for gradient fits, which
+    /// run their epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converged: Option<bool>,
     /// Final metrics on the training rows.
     pub train: Metrics,
     /// Final metrics on the validation rows.
@@ -583,6 +590,15 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     let meta = ModelMeta::new::<M>(&model_config, backend.name(), shape, prep);
     writer.save_model(&fitted.model, &meta)?;
     let last = fitted.history.last();
+    let converged = (M::fit_method(&params) == kiln_model_zoo::FitMethod::Iterative)
+        .then(|| last.is_some_and(|r| r.converged));
+    if converged == Some(false) && !fitted.stopped_early {
+        eprintln!(
+            "warning: {kind} stopped at `[train] epochs = {}` before its own stopping rule; \
+             raise `epochs` to let it converge",
+            fitted.history.len()
+        );
+    }
     let summary = Summary {
         model: kind.into(),
         backend: backend.name().into(),
@@ -592,6 +608,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
         n_features: shape.n_features,
         epochs: fitted.history.len(),
         stopped_early: fitted.stopped_early,
+        converged,
         train: evaluate_train(&fitted.model, &mut train_rows, &device)?,
         valid: match &valid_split {
             Some(v) => evaluate_final(&fitted.model, v)?,
@@ -607,6 +624,148 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     writer.write_json(run::SUMMARY_FILE, &summary)?;
     let run_dir = writer.commit()?;
     Ok(TrainReport { run_dir, summary })
+}
+
+/// What `kiln cv` is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct CvOptions {
+    /// The config file.
+    pub config: PathBuf,
+    /// Folds (at least 2).
+    pub folds: usize,
+    /// The backend to train on, overriding the config's.
+    pub backend: Option<String>,
+    /// `KEY=VALUE` overrides of config keys.
+    pub set: Vec<String>,
+    /// The directory to write (default `runs/<config name>-cv`).
+    pub out: Option<PathBuf>,
+}
+
+/// A finished cross-validation.
+#[derive(Debug)]
+pub struct CvReport {
+    /// The model's kind.
+    pub model: String,
+    /// The folds' metrics, their means and standard deviations.
+    pub result: CrossValidation,
+    /// Where `cv.json` and the config were written.
+    pub dir: PathBuf,
+}
+
+/// The file of a `kiln cv` directory holding each fold's metrics, their means and deviations.
+pub const CV_FILE: &str = "cv.json";
+
+/// `kiln cv`: k-fold cross-validation of the model a config describes, on its `train` table
+/// (a `valid` file is not used). Each fold fits the table's encoding, the scaling and the
+/// model on its training rows alone, and scores its test rows.
+pub fn cross_validate<M: Estimator>(
+    loaded: &LoadedConfig,
+    options: &CvOptions,
+) -> Result<CvReport> {
+    let config = &loaded.config;
+    let model_config = loaded.model_config::<M>()?;
+    let kind = M::kind(&model_config);
+    let opened = kiln_backends::open(loaded.backend).map_err(|source| Error::Backend {
+        source,
+        location: loaded.locate(&["backend"]),
+    })?;
+    let device = opened.device;
+    let supervision = M::supervision(&model_config);
+    let target_kind = match supervision {
+        Supervision::Values => TargetKind::Values,
+        Supervision::Labels | Supervision::None => TargetKind::Labels,
+    };
+    let target = config.data.target.as_deref();
+    if target.is_none() && supervision != Supervision::None {
+        return Err(loaded.error(
+            &["data"],
+            format!("model `{kind}` needs a target column, and `[data] target` is not set"),
+            "add `target = \"COLUMN\"` to `[data]`".into(),
+        ));
+    }
+    let path = loaded.resolve(&config.data.train);
+    let format = loaded.csv_format()?;
+    let target_column = target.map(|t| (t, target_kind));
+    let spec = config.data.table_spec();
+    let encode = |holdout: Holdout| -> Result<(Dataset, FittedTable)> {
+        let table = fit_table(&path, target_column, &spec, format, holdout)
+            .map_err(|e| locate_table_error(loaded, e))?;
+        let columns = Columns {
+            target: target_column,
+            format,
+            encoding: Some(&table.encoding),
+            drop_incomplete: true,
+            ..Default::default()
+        };
+        Ok((read_table(&path, columns)?, table))
+    };
+    // The whole table once, for its complete rows and their classes.
+    let (all, table) = encode(Holdout::None)?;
+    report_columns(&path, &table);
+    let classes = match supervision {
+        Supervision::Labels => all.class_of_rows(),
+        Supervision::Values | Supervision::None => None,
+    };
+    let folds = fold_rows(classes.as_deref(), all.n_rows(), options.folds, config.seed).map_err(
+        |message| Error::Usage {
+            message: format!("cannot cross-validate {}: {message}", path.display()),
+            fix: "pass another `--folds`".into(),
+        },
+    )?;
+    drop(all);
+    let k = folds.test.len();
+    let mut prepare = |test: &[usize]| -> Result<FoldData> {
+        // The encoding's categories and fill values come from the fold's training rows.
+        let (data, _) = encode(Holdout::Rows(test.to_vec()))?;
+        let trainer = Trainer::new(config.train.clone())
+            .seed(config.seed)
+            .standardize(config.data.standardize);
+        Ok(FoldData {
+            train: data.select(&folds.train_rows(test)),
+            test: data.select(test),
+            trainer,
+        })
+    };
+    let mut on_fold = |index: usize, fold: &FoldResult| {
+        let metrics: Vec<String> = fold
+            .metrics
+            .iter()
+            .map(|(name, value)| format!("{name} {value:.4}"))
+            .collect();
+        eprintln!(
+            "fold {}/{k}: {} (trained on {} rows, scored on {})",
+            index + 1,
+            metrics.join(", "),
+            fold.n_train,
+            fold.n_test
+        );
+    };
+    let result = CrossValidation::run_with_progress::<M>(
+        &model_config,
+        &folds,
+        &device,
+        &mut prepare,
+        &mut on_fold,
+    )?;
+    let stem = options
+        .config
+        .file_stem()
+        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let target_dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &format!("{stem}-cv")));
+    let writer = RunWriter::create(&target_dir)?;
+    writer.write(
+        run::CONFIG_FILE,
+        loaded.resolved(M::write_config(&model_config))?,
+    )?;
+    writer.write_json(CV_FILE, &result)?;
+    Ok(CvReport {
+        model: kind.into(),
+        result,
+        dir: writer.commit()?,
+    })
 }
 
 /// The validation metric the progress line and the plot show beside the loss.

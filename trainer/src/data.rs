@@ -294,6 +294,14 @@ impl Dataset {
         self.feature_names.len()
     }
 
+    /// Each row's class (its index into the label names) when the target is class labels.
+    pub fn class_of_rows(&self) -> Option<Vec<usize>> {
+        match &self.target {
+            Target::Labels { rows, .. } => Some(rows.iter().map(|&r| r as usize).collect()),
+            Target::None | Target::Values(_) => None,
+        }
+    }
+
     /// The rows at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Dataset {
         let d = self.n_features();

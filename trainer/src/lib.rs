@@ -51,6 +51,7 @@ pub mod cli;
 pub mod columnar;
 pub mod commands;
 pub mod config;
+pub mod cross_validation;
 pub mod data;
 pub mod early_stopping;
 pub mod error;

@@ -405,7 +405,7 @@ pub struct ColumnReport {
 pub const MAX_DISTINCT: usize = 100_000;
 
 /// Which of a file's complete rows are for training.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Holdout {
     /// All of them.
     #[default]
@@ -417,6 +417,8 @@ pub enum Holdout {
         /// The split's seed.
         seed: u64,
     },
+    /// All but these (indices among the complete rows, ascending): a cross-validation fold.
+    Rows(Vec<usize>),
 }
 
 /// Fits the table at `path`: picks the feature columns, infers or checks their types, and
@@ -500,6 +502,13 @@ pub fn fit_table(
     let (train_rows, valid_rows) = match holdout {
         Holdout::None => ((0..complete).collect(), Vec::new()),
         Holdout::Fraction { fraction, seed } => split_indices(complete, fraction, seed),
+        Holdout::Rows(held_out) => {
+            let mut is_held_out = vec![false; complete];
+            for &i in held_out.iter().filter(|&&i| i < complete) {
+                is_held_out[i] = true;
+            }
+            (0..complete).partition(|&i| !is_held_out[i])
+        }
     };
     let mut is_train = vec![false; complete];
     for &i in &train_rows {
