@@ -26,9 +26,11 @@ use kiln_model_zoo::{Estimator, Model};
 use crate::atomic::{self, Durability};
 use crate::commands::{self, CvOptions, CvReport, Resume, TrainJob, TrainOptions, TrainReport};
 use crate::config::{LoadedConfig, suggestion};
+use crate::cross_validation::CrossValidation;
 use crate::error::{Error, Location, Result};
 use crate::predictions::Output;
 use crate::records::Metrics;
+use crate::search::{SearchOptions, SearchReport};
 use crate::source::Format;
 
 /// The commands one model type answers, behind one object so a registry can hold many types.
@@ -36,6 +38,7 @@ trait Commands: Send + Sync {
     fn kinds(&self) -> &'static [&'static str];
     fn train(&self, job: TrainJob) -> Result<TrainReport>;
     fn cross_validate(&self, loaded: &LoadedConfig, options: &CvOptions) -> Result<CvReport>;
+    fn cross_validation(&self, loaded: &LoadedConfig, folds: usize) -> Result<CrossValidation>;
     fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics>;
     fn predict(
         &self,
@@ -61,6 +64,10 @@ impl<M: Estimator> Commands for Entry<M> {
 
     fn cross_validate(&self, loaded: &LoadedConfig, options: &CvOptions) -> Result<CvReport> {
         commands::cross_validate::<M>(loaded, options)
+    }
+
+    fn cross_validation(&self, loaded: &LoadedConfig, folds: usize) -> Result<CrossValidation> {
+        commands::cross_validation_of::<M>(loaded, folds, false)
     }
 
     fn eval(&self, run: &Path, data: &Path, backend: Option<&str>) -> Result<Metrics> {
@@ -168,6 +175,19 @@ impl Registry {
         let location = loaded.locate(&["model", "kind"]);
         self.entry(&kind, location)?
             .cross_validate(&loaded, options)
+    }
+
+    /// The cross-validated metrics of the model `loaded` describes (whichever kind it names).
+    pub fn cross_validation(&self, loaded: &LoadedConfig, folds: usize) -> Result<CrossValidation> {
+        let kinds = self.kinds();
+        let kind = loaded.kind(&kinds)?.to_owned();
+        let location = loaded.locate(&["model", "kind"]);
+        self.entry(&kind, location)?.cross_validation(loaded, folds)
+    }
+
+    /// `kiln search`: the trials of the config's `[search]` table, the best refitted.
+    pub fn search(&self, options: &SearchOptions) -> Result<SearchReport> {
+        crate::search::run(self, options)
     }
 
     /// The commands of a completed run's kind.
@@ -295,7 +315,8 @@ enum Command {
         after_help = "Example:\n  kiln cv configs/breast-cancer-logistic.toml --folds 5\n\n\
         Folds are seeded by the config's `seed` and stratified by class for a classifier. Each\n\
         fold fits the table's encoding, the scaling and the model on its training rows alone.\n\
-        The `valid` file, if any, is not used. Writes cv.json and the config to --out."
+        The validation rows (`valid_fraction`, or a `valid` file) stay out of the folds.\n\
+        Writes cv.json and the config to --out."
     )]
     Cv {
         /// The TOML config file.
@@ -312,6 +333,34 @@ enum Command {
         /// Directory to write (default: runs/<config name>-cv, numbered if taken).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Search hyper-parameters: try the values the config's `[search]` table lists (a grid) or
+    /// draws (`trials = N`), score each trial by cross-validation, refit the best.
+    #[command(
+        after_help = "Example:\n  kiln search configs/breast-cancer-search.toml\n\n\
+        [search] keys: `trials = N` (random draws; absent: every combination of the lists),\n\
+        `folds = 5`, `metric = \"accuracy\"`, and config keys with the values to try:\n  \
+        \"model.l2\" = [0.1, 1, 10]\n  \
+        \"model.l2\" = { log_uniform = [1e-3, 1e3] }   # also uniform, int_uniform\n\n\
+        Writes trials.jsonl (one line per trial, kept when stopped), search.json, best.toml\n\
+        (a config `kiln train` takes) and best/ (the best config trained on every row).\n\
+        Ctrl-C stops after the current trial; `--resume` runs the rest."
+    )]
+    Search {
+        /// The TOML config file, with a `[search]` table.
+        config: PathBuf,
+        /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+        /// Override a config key under every trial, e.g. `train.epochs=50` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Directory to write (default: runs/<config name>-search, numbered if taken).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Continue the stopped search in --out (default: the latest of this config under runs/).
+        #[arg(long)]
+        resume: bool,
     },
     /// Print the metrics of a trained model on a labelled CSV file.
     #[command(
@@ -419,7 +468,7 @@ impl Cli {
         match self.run_args(args) {
             Ok(()) | Err(Error::OutputClosed) => ExitCode::SUCCESS,
             // Stopped by Ctrl-C: the shell's convention for SIGINT, and not an error.
-            Err(e @ Error::Interrupted { .. }) => {
+            Err(e @ (Error::Interrupted { .. } | Error::SearchStopped { .. })) => {
                 eprintln!("{e}");
                 ExitCode::from(130)
             }
@@ -518,6 +567,46 @@ impl Cli {
                     println!("{name:<24} {mean:.6} ± {:.6}", cv.std[name]);
                 }
                 println!("cross-validation directory: {}", report.dir.display());
+                Ok(())
+            }
+            Command::Search {
+                config,
+                backend,
+                set,
+                out,
+                resume,
+            } => {
+                let report = self.registry.search(&SearchOptions {
+                    config,
+                    backend,
+                    set,
+                    out,
+                    resume,
+                })?;
+                let best = &report.best;
+                println!(
+                    "best of {} trials by {}: trial {}, {:.6} ± {:.6}",
+                    report.results.len(),
+                    report.metric,
+                    best.trial,
+                    best.mean.get(&report.metric).copied().unwrap_or(f64::NAN),
+                    best.std.get(&report.metric).copied().unwrap_or(f64::NAN)
+                );
+                if !report.refit_valid.is_empty() {
+                    let metrics: Vec<String> = report
+                        .refit_valid
+                        .iter()
+                        .map(|(name, value)| format!("{name} {value:.4}"))
+                        .collect();
+                    println!(
+                        "refitted on every training row; validation: {}",
+                        metrics.join(", ")
+                    );
+                }
+                println!(
+                    "search directory: {} (best.toml trains the best config)",
+                    report.dir.display()
+                );
                 Ok(())
             }
             Command::Eval {

@@ -374,16 +374,16 @@ fn push_target(
 
 /// The error of a file the Parquet or Arrow reader refuses.
 fn arrow_error(path: &Path, format: Format, e: impl std::fmt::Display) -> Error {
-    let what = match format {
-        Format::Parquet => "Parquet",
-        _ => "Arrow IPC",
+    let (what, a) = match format {
+        Format::Parquet => ("Parquet", "a"),
+        _ => ("Arrow IPC", "an"),
     };
     Error::Data {
         message: format!("cannot read the {what} file: {e}"),
         location: Location::file(path),
         fix: format!(
-            "check that it is a {what} file (its extension says so), or rename a CSV file to \
-             `.csv`"
+            "check that it is {a} {what} file (its extension says so), or rename a CSV file \
+             to `.csv`"
         ),
     }
 }

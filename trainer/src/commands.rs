@@ -655,13 +655,16 @@ pub struct CvReport {
 /// The file of a `kiln cv` directory holding each fold's metrics, their means and deviations.
 pub const CV_FILE: &str = "cv.json";
 
-/// `kiln cv`: k-fold cross-validation of the model a config describes, on its `train` table
-/// (a `valid` file is not used). Each fold fits the table's encoding, the scaling and the
-/// model on its training rows alone, and scores its test rows.
-pub fn cross_validate<M: Estimator>(
+/// The k-fold cross-validation of the model `loaded` describes, on the rows of its `train`
+/// table that train (not its `valid_fraction` split, nor a `valid` file): each fold fits the
+/// table's encoding, the scaling and the model on its training rows alone, and scores its
+/// test rows. With `verbose`, the table's columns and each fold's metrics are printed as they
+/// come.
+pub fn cross_validation_of<M: Estimator>(
     loaded: &LoadedConfig,
-    options: &CvOptions,
-) -> Result<CvReport> {
+    folds_wanted: usize,
+    verbose: bool,
+) -> Result<CrossValidation> {
     let config = &loaded.config;
     let model_config = loaded.model_config::<M>()?;
     let kind = M::kind(&model_config);
@@ -699,34 +702,61 @@ pub fn cross_validate<M: Estimator>(
         };
         Ok((read_table(&path, columns)?, table))
     };
-    // The whole table once, for its complete rows and their classes.
-    let (all, table) = encode(Holdout::None)?;
-    report_columns(&path, &table);
+    // The rows that train: the whole table, less the config's validation split (which stays
+    // out of model selection, to score the refitted model on later).
+    let holdout = match (
+        &config.data.valid,
+        config.data.valid_fraction.unwrap_or(0.2),
+    ) {
+        (None, fraction) if fraction > 0.0 => Holdout::Fraction {
+            fraction,
+            seed: config.seed,
+        },
+        _ => Holdout::None,
+    };
+    let (all, table) = encode(holdout)?;
+    if verbose {
+        report_columns(&path, &table);
+    }
+    let pool = table.train_rows;
     let classes = match supervision {
-        Supervision::Labels => all.class_of_rows(),
+        Supervision::Labels => all
+            .class_of_rows()
+            .map(|classes| pool.iter().map(|&i| classes[i]).collect::<Vec<_>>()),
         Supervision::Values | Supervision::None => None,
     };
-    let folds = fold_rows(classes.as_deref(), all.n_rows(), options.folds, config.seed).map_err(
+    let n_complete = all.n_rows();
+    drop(all);
+    let folds = fold_rows(classes.as_deref(), pool.len(), folds_wanted, config.seed).map_err(
         |message| Error::Usage {
             message: format!("cannot cross-validate {}: {message}", path.display()),
             fix: "pass another `--folds`".into(),
         },
     )?;
-    drop(all);
     let k = folds.test.len();
     let mut prepare = |test: &[usize]| -> Result<FoldData> {
-        // The encoding's categories and fill values come from the fold's training rows.
-        let (data, _) = encode(Holdout::Rows(test.to_vec()))?;
+        let test_rows: Vec<usize> = test.iter().map(|&i| pool[i]).collect();
+        let train_rows: Vec<usize> = folds.train_rows(test).iter().map(|&i| pool[i]).collect();
+        // The encoding's categories and fill values come from the fold's training rows alone.
+        let mut trains = vec![false; n_complete];
+        for &i in &train_rows {
+            trains[i] = true;
+        }
+        let held_out = (0..n_complete).filter(|&i| !trains[i]).collect();
+        let (data, _) = encode(Holdout::Rows(held_out))?;
         let trainer = Trainer::new(config.train.clone())
             .seed(config.seed)
             .standardize(config.data.standardize);
         Ok(FoldData {
-            train: data.select(&folds.train_rows(test)),
-            test: data.select(test),
+            train: data.select(&train_rows),
+            test: data.select(&test_rows),
             trainer,
         })
     };
     let mut on_fold = |index: usize, fold: &FoldResult| {
+        if !verbose {
+            return;
+        }
         let metrics: Vec<String> = fold
             .metrics
             .iter()
@@ -740,13 +770,24 @@ pub fn cross_validate<M: Estimator>(
             fold.n_test
         );
     };
-    let result = CrossValidation::run_with_progress::<M>(
+    CrossValidation::run_with_progress::<M>(
         &model_config,
         &folds,
         &device,
         &mut prepare,
         &mut on_fold,
-    )?;
+    )
+}
+
+/// `kiln cv`: [`cross_validation_of`] the model a config describes, written with the config
+/// to a directory.
+pub fn cross_validate<M: Estimator>(
+    loaded: &LoadedConfig,
+    options: &CvOptions,
+) -> Result<CvReport> {
+    let model_config = loaded.model_config::<M>()?;
+    let kind = M::kind(&model_config);
+    let result = cross_validation_of::<M>(loaded, options.folds, true)?;
     let stem = options
         .config
         .file_stem()
@@ -780,7 +821,7 @@ pub fn main_metric(supervision: Supervision, task: Task) -> &'static str {
 
 /// Set by Ctrl-C: the fit stops after its current step and writes a checkpoint. A second
 /// Ctrl-C quits at once.
-fn interrupt_flag() -> &'static AtomicBool {
+pub(crate) fn interrupt_flag() -> &'static AtomicBool {
     static FLAG: AtomicBool = AtomicBool::new(false);
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {

@@ -33,6 +33,9 @@ pub struct Config {
     /// `[train]`.
     #[serde(default)]
     pub train: TrainConfig,
+    /// `[search]`: what `kiln search` tries (ignored by the other commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<crate::search::SearchConfig>,
 }
 
 fn default_backend() -> String {
@@ -328,6 +331,8 @@ impl LoadedConfig {
     /// table), overrides applied, data paths absolute.
     pub fn resolved(&self, model: serde_json::Value) -> Result<String> {
         let mut config = self.config.clone();
+        // A run's config trains one model: the search that picked it is not part of it.
+        config.search = None;
         config.backend = self.backend.name().into();
         config.data.train = self.resolve_absolute(&config.data.train);
         config.data.valid = config

@@ -155,6 +155,16 @@ pub enum Error {
         /// How to resume from the checkpoint.
         resume: String,
     },
+    /// Ctrl-C stopped a search between trials; the finished ones are kept.
+    #[error("search stopped after {done} of {total} trials; {resume}")]
+    SearchStopped {
+        /// Trials finished.
+        done: usize,
+        /// Trials in the search.
+        total: usize,
+        /// How to continue it.
+        resume: String,
+    },
     /// A run directory is missing or incomplete.
     #[error("{message}, in {}; {fix}", path.display())]
     Run {

@@ -66,6 +66,7 @@ pub mod records;
 pub mod rows;
 pub mod run;
 pub mod schedule;
+pub mod search;
 pub mod source;
 pub mod stream;
 pub mod table;

@@ -203,6 +203,11 @@ impl RunWriter {
         })
     }
 
+    /// Where the finished directory goes.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// The directory being written.
     pub fn dir(&self) -> &Path {
         &self.partial

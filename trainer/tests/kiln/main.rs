@@ -13,6 +13,7 @@ mod embedded;
 mod errors;
 mod examples;
 mod fuzz_corpus;
+mod model_selection;
 mod reliability;
 mod resume;
 mod runs;
