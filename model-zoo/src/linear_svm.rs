@@ -339,7 +339,8 @@ mod tests {
     use crate::data::Task;
     use crate::data::read_f32;
     use crate::testing::{
-        classification_batch, features, for_each_device, minimize, minimize_lbfgs, standardized_csv,
+        classification_batch, features, for_each_device, minimize, minimize_lbfgs,
+        standardized_csv, sums_in_fixed_order,
     };
 
     fn params(loss: SvmLoss, c: f64, n_classes: usize) -> LinearSvmParams {
@@ -466,7 +467,16 @@ mod tests {
                     "{device:?}: w = {w:?}"
                 );
             }
-            assert_eq!(read_f32(resumed.linear.weight.val()).unwrap(), w);
+            // A resumed fit takes the same steps: the same bits where sums have a fixed order,
+            // and within the optimum's tolerance on a GPU (its sums' order varies run to run).
+            let resumed = read_f32(resumed.linear.weight.val()).unwrap();
+            if sums_in_fixed_order(device) {
+                assert_eq!(resumed, w, "{device:?}");
+            } else {
+                for (a, b) in resumed.iter().zip(&w) {
+                    assert!((a - b).abs() < 1e-4, "{device:?}: {resumed:?} vs {w:?}");
+                }
+            }
 
             // With an intercept, on the line: the optimum known in closed form.
             let mut line = classification_batch(&LINE_X, &LINE_Y, 2, device);

@@ -46,6 +46,13 @@ pub fn standardized_csv(text: &str) -> (alloc::vec::Vec<f32>, alloc::vec::Vec<f3
     (x, y, d)
 }
 
+/// Whether `device` sums in a fixed order, so that the same steps give the same bits from run
+/// to run: the CPU backends do; a GPU backend (wgpu) may reduce in whatever order its
+/// workgroups finish.
+pub fn sums_in_fixed_order(device: &Device) -> bool {
+    !alloc::format!("{device:?}").contains("Cube")
+}
+
 pub fn features(x: &[f32], n_features: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(
         TensorData::new(x.to_vec(), [x.len() / n_features, n_features]),

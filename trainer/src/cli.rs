@@ -29,7 +29,7 @@ use crate::config::{LoadedConfig, suggestion};
 use crate::cross_validation::CrossValidation;
 use crate::error::{Error, Location, Result};
 use crate::predictions::Output;
-use crate::records::Metrics;
+use crate::records::{Metrics, metrics_line};
 use crate::search::{SearchOptions, SearchReport};
 use crate::source::Format;
 
@@ -280,6 +280,18 @@ struct Args {
     command: Command,
 }
 
+/// What the commands that train take besides the config: the backend, and `--set`s.
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
+    #[arg(long, value_name = "NAME")]
+    backend: Option<String>,
+    /// Override a config key, e.g. `train.epochs=20` or `model.l2=0.1` (repeatable; under
+    /// every trial of a search).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train the model a config file describes and write a run directory.
@@ -299,12 +311,8 @@ enum Command {
         #[arg(long, value_name = "RUN", num_args = 0..=1)]
         #[allow(clippy::option_option)]
         resume: Option<Option<PathBuf>>,
-        /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
-        #[arg(long, value_name = "NAME")]
-        backend: Option<String>,
-        /// Override a config key, e.g. `train.epochs=20` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        config_args: ConfigArgs,
         /// Run directory to write (default: runs/<config name>, numbered if taken).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -324,12 +332,8 @@ enum Command {
         /// Folds (at least 2).
         #[arg(long, default_value_t = 5, value_name = "K")]
         folds: usize,
-        /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
-        #[arg(long, value_name = "NAME")]
-        backend: Option<String>,
-        /// Override a config key, e.g. `model.l2=0.1` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        config_args: ConfigArgs,
         /// Directory to write (default: runs/<config name>-cv, numbered if taken).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -349,12 +353,8 @@ enum Command {
     Search {
         /// The TOML config file, with a `[search]` table.
         config: PathBuf,
-        /// Backend to train on, overriding the config's `backend` (see `kiln backends`).
-        #[arg(long, value_name = "NAME")]
-        backend: Option<String>,
-        /// Override a config key under every trial, e.g. `train.epochs=50` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        config_args: ConfigArgs,
         /// Directory to write (default: runs/<config name>-search, numbered if taken).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -498,8 +498,7 @@ impl Cli {
             Command::Train {
                 config,
                 resume,
-                backend,
-                set,
+                config_args: ConfigArgs { backend, set },
                 out,
             } => {
                 let resume = resume.map(|run| match run {
@@ -521,8 +520,7 @@ impl Cli {
                     resume,
                 })?;
                 let s = &report.summary;
-                let metrics: Vec<String> =
-                    s.valid.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                let metrics = metrics_line(&s.valid);
                 println!(
                     "trained {} on {} ({} rows, {} epochs) in {:.2} s (data {:.2} s); validation: {}",
                     s.model,
@@ -534,7 +532,7 @@ impl Cli {
                     if metrics.is_empty() {
                         "none".into()
                     } else {
-                        metrics.join(", ")
+                        metrics
                     }
                 );
                 if let Some(fitted) = &s.fitted {
@@ -546,8 +544,7 @@ impl Cli {
             Command::Cv {
                 config,
                 folds,
-                backend,
-                set,
+                config_args: ConfigArgs { backend, set },
                 out,
             } => {
                 let report = self.registry.cross_validate(&CvOptions {
@@ -571,8 +568,7 @@ impl Cli {
             }
             Command::Search {
                 config,
-                backend,
-                set,
+                config_args: ConfigArgs { backend, set },
                 out,
                 resume,
             } => {
@@ -593,14 +589,9 @@ impl Cli {
                     best.std.get(&report.metric).copied().unwrap_or(f64::NAN)
                 );
                 if !report.refit_valid.is_empty() {
-                    let metrics: Vec<String> = report
-                        .refit_valid
-                        .iter()
-                        .map(|(name, value)| format!("{name} {value:.4}"))
-                        .collect();
                     println!(
                         "refitted on every training row; validation: {}",
-                        metrics.join(", ")
+                        metrics_line(&report.refit_valid)
                     );
                 }
                 println!(

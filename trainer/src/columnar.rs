@@ -464,38 +464,31 @@ fn open_batches(
     offset: u64,
 ) -> Result<Batches> {
     guarded(path, format, || {
-        build_batches(path, format, header, needed, offset)
-    })
-}
-
-fn build_batches(
-    path: &Path,
-    format: Format,
-    header: &[String],
-    needed: &[String],
-    offset: u64,
-) -> Result<Batches> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
-    let indices: Vec<usize> = needed
-        .iter()
-        .filter_map(|name| header.iter().position(|h| h == name))
-        .collect();
-    Ok(match format {
-        Format::Parquet => {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| arrow_error(path, format, e))?;
-            let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-            let reader = builder
-                .with_projection(mask)
-                .with_batch_size(BATCH_ROWS)
-                .with_offset(offset as usize)
-                .build()
-                .map_err(|e| arrow_error(path, format, e))?;
-            Box::new(reader)
-        }
-        _ => Box::new(
-            arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), Some(indices))
+        let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
+        let indices: Vec<usize> = needed
+            .iter()
+            .filter_map(|name| header.iter().position(|h| h == name))
+            .collect();
+        Ok::<Batches, Error>(match format {
+            Format::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| arrow_error(path, format, e))?;
+                let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+                let reader = builder
+                    .with_projection(mask)
+                    .with_batch_size(BATCH_ROWS)
+                    .with_offset(offset as usize)
+                    .build()
+                    .map_err(|e| arrow_error(path, format, e))?;
+                Box::new(reader)
+            }
+            _ => Box::new(
+                arrow_ipc::reader::FileReader::try_new(
+                    std::io::BufReader::new(file),
+                    Some(indices),
+                )
                 .map_err(|e| arrow_error(path, format, e))?,
-        ),
+            ),
+        })
     })
 }

@@ -25,7 +25,7 @@ use crate::fit::{FitOptions, fit, sync};
 use crate::plot;
 use crate::predictions::{Output, PredictionColumns, PredictionWriter};
 use crate::progress::Progress;
-use crate::records::{EpochRecord, Metrics};
+use crate::records::{EpochRecord, Metrics, metrics_line};
 use crate::rows::{Split, TrainRows};
 use crate::run::{self, ModelMeta, Resumable, RunWriter};
 use crate::source::{TableReader, read_table};
@@ -265,24 +265,11 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
         location: loaded.locate(&["backend"]),
     })?;
     let device = opened.device;
-
     let supervision = M::supervision(&model_config);
-    let target_kind = match supervision {
-        Supervision::Values => TargetKind::Values,
-        // For clustering a label column only feeds metrics (adjusted Rand index).
-        Supervision::Labels | Supervision::None => TargetKind::Labels,
-    };
-    let target = config.data.target.as_deref();
-    if target.is_none() && supervision != Supervision::None {
-        return Err(loaded.error(
-            &["data"],
-            format!("model `{kind}` needs a target column, and `[data] target` is not set"),
-            "add `target = \"COLUMN\"` to `[data]`".into(),
-        ));
-    }
+    let target_column = target_column(loaded, kind, supervision)?;
+    let target = target_column.map(|(name, _)| name);
     let train_path = loaded.resolve(&config.data.train);
     let format = loaded.csv_format()?;
-    let target_column = target.map(|t| (t, target_kind));
     let fraction = config.data.valid_fraction.unwrap_or(0.2);
     let holdout = match (&config.data.valid, config.data.chunk_rows) {
         (None, None) if fraction > 0.0 => Holdout::Fraction {
@@ -674,21 +661,9 @@ pub fn cross_validation_of<M: Estimator>(
     })?;
     let device = opened.device;
     let supervision = M::supervision(&model_config);
-    let target_kind = match supervision {
-        Supervision::Values => TargetKind::Values,
-        Supervision::Labels | Supervision::None => TargetKind::Labels,
-    };
-    let target = config.data.target.as_deref();
-    if target.is_none() && supervision != Supervision::None {
-        return Err(loaded.error(
-            &["data"],
-            format!("model `{kind}` needs a target column, and `[data] target` is not set"),
-            "add `target = \"COLUMN\"` to `[data]`".into(),
-        ));
-    }
+    let target_column = target_column(loaded, kind, supervision)?;
     let path = loaded.resolve(&config.data.train);
     let format = loaded.csv_format()?;
-    let target_column = target.map(|t| (t, target_kind));
     let spec = config.data.table_spec();
     let encode = |holdout: Holdout| -> Result<(Dataset, FittedTable)> {
         let table = fit_table(&path, target_column, &spec, format, holdout)
@@ -757,15 +732,10 @@ pub fn cross_validation_of<M: Estimator>(
         if !verbose {
             return;
         }
-        let metrics: Vec<String> = fold
-            .metrics
-            .iter()
-            .map(|(name, value)| format!("{name} {value:.4}"))
-            .collect();
         eprintln!(
             "fold {}/{k}: {} (trained on {} rows, scored on {})",
             index + 1,
-            metrics.join(", "),
+            metrics_line(&fold.metrics),
             fold.n_train,
             fold.n_test
         );
@@ -807,6 +777,28 @@ pub fn cross_validate<M: Estimator>(
         result,
         dir: writer.commit()?,
     })
+}
+
+/// The target column `[data] target` names and what it holds for a model of `supervision`;
+/// an error when the model needs one and none is named.
+fn target_column<'a>(
+    loaded: &'a LoadedConfig,
+    kind: &str,
+    supervision: Supervision,
+) -> Result<Option<(&'a str, TargetKind)>> {
+    let target_kind = match supervision {
+        Supervision::Values => TargetKind::Values,
+        // For clustering a label column only feeds metrics (adjusted Rand index).
+        Supervision::Labels | Supervision::None => TargetKind::Labels,
+    };
+    match loaded.config.data.target.as_deref() {
+        None if supervision != Supervision::None => Err(loaded.error(
+            &["data"],
+            format!("model `{kind}` needs a target column, and `[data] target` is not set"),
+            "add `target = \"COLUMN\"` to `[data]`".into(),
+        )),
+        target => Ok(target.map(|t| (t, target_kind))),
+    }
 }
 
 /// The validation metric the progress line and the plot show beside the loss.

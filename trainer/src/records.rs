@@ -5,6 +5,15 @@ use serde::{Deserialize, Serialize};
 
 pub use kiln_model_zoo::Metrics;
 
+/// Metrics as one line, `name value` with 4 decimals, comma-separated.
+pub fn metrics_line(metrics: &Metrics) -> String {
+    metrics
+        .iter()
+        .map(|(name, value)| format!("{name} {value:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What one epoch (gradient fit) or one step (iterative fit) reports: a line of
 /// `metrics.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
