@@ -423,12 +423,71 @@ thread_local! {
     static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Checks that every block an Arrow IPC file's footer lists lies within the file: the reader
+/// allocates a block's claimed length before reading it, so a damaged footer could otherwise
+/// take gigabytes for a file of a few bytes.
+fn check_ipc_blocks(path: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let damaged = |why: String| {
+        arrow_error(
+            path,
+            Format::ArrowIpc,
+            format!("the file is damaged ({why})"),
+        )
+    };
+    let io = |e: std::io::Error| Error::io("read data file", path, e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if size < 10 {
+        return Err(damaged("too short for an Arrow IPC file".into()));
+    }
+    let mut tail = [0u8; 10];
+    file.seek(SeekFrom::End(-10)).map_err(io)?;
+    file.read_exact(&mut tail).map_err(io)?;
+    let footer_len =
+        arrow_ipc::reader::read_footer_length(tail).map_err(|e| damaged(e.to_string()))? as u64;
+    if footer_len + 10 > size {
+        return Err(damaged(format!("its footer claims {footer_len} bytes")));
+    }
+    let mut footer = vec![0u8; footer_len as usize];
+    file.seek(SeekFrom::End(-10 - footer_len as i64))
+        .map_err(io)?;
+    file.read_exact(&mut footer).map_err(io)?;
+    let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| damaged(e.to_string()))?;
+    let blocks = footer
+        .recordBatches()
+        .into_iter()
+        .chain(footer.dictionaries())
+        .flat_map(|blocks| blocks.iter());
+    for block in blocks {
+        let end = block
+            .offset()
+            .checked_add(i64::from(block.metaDataLength()))
+            .and_then(|end| end.checked_add(block.bodyLength()));
+        let inside = block.offset() >= 0
+            && block.metaDataLength() >= 0
+            && block.bodyLength() >= 0
+            && end.is_some_and(|end| end as u64 <= size);
+        if !inside {
+            return Err(damaged(format!(
+                "a block at byte {} claims {} bytes, past the end of the file's {size}",
+                block.offset(),
+                i64::from(block.metaDataLength()).saturating_add(block.bodyLength())
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The column names of a Parquet or Arrow file and its row count.
 fn schema_of(path: &Path, format: Format) -> Result<(Vec<String>, u64)> {
     guarded(path, format, || read_schema(path, format))
 }
 
 fn read_schema(path: &Path, format: Format) -> Result<(Vec<String>, u64)> {
+    if format == Format::ArrowIpc {
+        check_ipc_blocks(path)?;
+    }
     let file = std::fs::File::open(path).map_err(|e| Error::io("read data file", path, e))?;
     let names = |schema: &arrow_schema::Schema| -> Vec<String> {
         schema.fields().iter().map(|f| f.name().clone()).collect()

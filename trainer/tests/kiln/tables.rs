@@ -491,4 +491,19 @@ fn parquet_and_arrow_tables_train_predict_and_stream_as_their_csv_does() {
         line.contains("damaged.parquet") && line.contains("the file is damaged ("),
         "{line}"
     );
+
+    // An Arrow file of 1,243 bytes whose footer lists a 4 GB block (found by fuzzing): refused
+    // before the reader allocates the block.
+    let arrow = repo().join("fuzz/corpus/columnar/block-past-the-end.arrow");
+    std::fs::copy(&arrow, dir.path().join("damaged.arrow")).unwrap();
+    std::fs::write(
+        dir.path().join("damaged.toml"),
+        "[data]\ntrain = \"damaged.arrow\"\n[model]\nkind = \"kmeans\"\nk = 2\n",
+    )
+    .unwrap();
+    let line = kiln_error(&["train", "damaged.toml", "--out", "run"], dir.path());
+    assert!(
+        line.contains("claims 4244635672 bytes, past the end of the file's 1243"),
+        "{line}"
+    );
 }
