@@ -20,13 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets, Task};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::estimator::{
-    BadTarget, Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json,
-};
+use crate::estimator::{BadTarget, Estimator, OnDevice, Output, Supervision, state_from_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
 use crate::linalg;
-use crate::linear_lbfgs::LinearObjective;
+use crate::linear_lbfgs::{LinearObjective, Solver};
 use crate::metrics::{HostPrediction, HostTargets, Metrics};
 
 const NAME: &str = "glm";
@@ -47,17 +45,6 @@ pub enum Family {
     Normal,
 }
 
-/// How a GLM is fitted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GlmSolver {
-    /// The trainer's gradient loop: `[train]`'s optimizer, batch size and epochs.
-    #[default]
-    Sgd,
-    /// Full-batch L-BFGS, one iteration per step (scikit-learn's default solver).
-    Lbfgs,
-}
-
 /// `[model]` keys of `kind = "glm"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -72,7 +59,7 @@ pub struct GlmConfig {
     /// Fit an intercept (default `true`).
     pub fit_intercept: bool,
     /// `"sgd"` (default): `[train]`'s optimizer and epochs; `"lbfgs"`: scikit-learn's solver.
-    pub solver: GlmSolver,
+    pub solver: Solver,
     /// L-BFGS stops once no gradient entry exceeds this (scikit-learn's `tol`, default 1e-4).
     pub tol: f64,
     /// L-BFGS iterations at most (scikit-learn's `max_iter`, default 100).
@@ -86,7 +73,7 @@ impl Default for GlmConfig {
             power: 1.5,
             alpha: 1.0,
             fit_intercept: true,
-            solver: GlmSolver::Sgd,
+            solver: Solver::Sgd,
             tol: 1e-4,
             max_iter: 100,
         }
@@ -103,7 +90,7 @@ pub struct GlmParams {
     /// Whether the model has an intercept.
     pub fit_intercept: bool,
     /// The solver.
-    pub solver: GlmSolver,
+    pub solver: Solver,
     /// When L-BFGS stops.
     pub stopping: Stopping,
     /// Number of feature columns.
@@ -359,10 +346,7 @@ impl Estimator for Glm {
 
     /// By the trainer's gradient loop, or by its own L-BFGS steps.
     fn fit_method(params: &GlmParams) -> FitMethod {
-        match params.solver {
-            GlmSolver::Sgd => FitMethod::Gradient,
-            GlmSolver::Lbfgs => FitMethod::Iterative,
-        }
+        params.solver.fit_method()
     }
 
     /// Both solvers read the rows only through sums, so both stream.
@@ -407,13 +391,8 @@ impl Estimator for Glm {
     }
 
     fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
-        match self.params.solver {
-            GlmSolver::Lbfgs => self.lbfgs_step(rows),
-            GlmSolver::Sgd => Err(FitError::WrongMethod {
-                model: NAME,
-                method: "iterative steps",
-            }),
-        }
+        let solver = self.params.solver;
+        solver.iterate(NAME, || self.lbfgs_step(rows))
     }
 
     /// On a microcontroller, online SGD on the same objective, whichever solver the host uses.
@@ -423,10 +402,7 @@ impl Estimator for Glm {
 
     /// The L-BFGS state (none before the first step, and for `sgd`).
     fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
-        match self.params.solver {
-            GlmSolver::Lbfgs => state_to_json(&self.optimizer),
-            GlmSolver::Sgd => Ok(None),
-        }
+        self.params.solver.fit_state(&self.optimizer)
     }
 
     fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
@@ -556,7 +532,7 @@ mod tests {
                 let params = GlmConfig {
                     family,
                     alpha: 1e-3,
-                    solver: GlmSolver::Lbfgs,
+                    solver: Solver::Lbfgs,
                     tol: 1e-6,
                     ..Default::default()
                 }

@@ -12,11 +12,59 @@ use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use serde::{Deserialize, Serialize};
+
 use crate::data::{Batch, read_f32};
 use crate::error::FitError;
-use crate::fit::{Rows, StepRecord, statistics};
+use crate::estimator::state_to_json;
+use crate::fit::{FitMethod, Rows, StepRecord, statistics};
 use crate::lbfgs::{Lbfgs, Stopping};
 use crate::linalg;
+
+/// How a linear model with both solvers is fitted (`[model] solver`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Solver {
+    /// The trainer's gradient loop: `[train]`'s optimizer, batch size and epochs.
+    #[default]
+    Sgd,
+    /// Full-batch L-BFGS, one iteration per step (scikit-learn's default solver).
+    Lbfgs,
+}
+
+impl Solver {
+    /// The trainer's gradient loop for `sgd`, the model's own steps for `lbfgs`.
+    pub fn fit_method(self) -> FitMethod {
+        match self {
+            Solver::Sgd => FitMethod::Gradient,
+            Solver::Lbfgs => FitMethod::Iterative,
+        }
+    }
+
+    /// One L-BFGS iteration by `step`; `sgd` takes no iterative steps (the error names
+    /// `model`).
+    pub fn iterate(
+        self,
+        model: &'static str,
+        step: impl FnOnce() -> Result<StepRecord, FitError>,
+    ) -> Result<StepRecord, FitError> {
+        match self {
+            Solver::Lbfgs => step(),
+            Solver::Sgd => Err(FitError::WrongMethod {
+                model,
+                method: "iterative steps",
+            }),
+        }
+    }
+
+    /// The L-BFGS state for a checkpoint (none before the first step, and for `sgd`).
+    pub fn fit_state(self, state: &Option<Lbfgs>) -> Result<Option<serde_json::Value>, FitError> {
+        match self {
+            Solver::Lbfgs => state_to_json(state),
+            Solver::Sgd => Ok(None),
+        }
+    }
+}
 
 /// The loss of one part of the rows from its scores `z` (`[n, outputs]`): the sum of the
 /// part's row losses (`[1]`) and the derivative of each row's loss in its scores (`[n, outputs]`).

@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
+use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
-use crate::linear_lbfgs::LinearObjective;
+use crate::linear_lbfgs::{LinearObjective, Solver};
 
 const NAME: &str = "linear_svm";
 
@@ -41,17 +41,6 @@ pub enum SvmLoss {
     SquaredHinge,
 }
 
-/// How a linear SVM is fitted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SvmSolver {
-    /// The trainer's gradient loop: `[train]`'s optimizer, batch size and epochs.
-    #[default]
-    Sgd,
-    /// Full-batch L-BFGS on the primal, one iteration per step (squared hinge only).
-    Lbfgs,
-}
-
 /// `[model]` keys of `kind = "linear_svm"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,7 +52,7 @@ pub struct LinearSvmConfig {
     /// Fit intercepts (default `true`).
     pub fit_intercept: bool,
     /// `"sgd"` (default): `[train]`'s optimizer and epochs; `"lbfgs"`: full-batch L-BFGS.
-    pub solver: SvmSolver,
+    pub solver: Solver,
     /// L-BFGS stops once no gradient entry exceeds this (scikit-learn's `tol`, default 1e-4).
     pub tol: f64,
     /// L-BFGS iterations at most (scikit-learn's `max_iter`, default 1000).
@@ -76,7 +65,7 @@ impl Default for LinearSvmConfig {
             loss: SvmLoss::SquaredHinge,
             c: 1.0,
             fit_intercept: true,
-            solver: SvmSolver::Sgd,
+            solver: Solver::Sgd,
             tol: 1e-4,
             max_iter: 1000,
         }
@@ -93,7 +82,7 @@ pub struct LinearSvmParams {
     /// Whether each decision function has an intercept.
     pub fit_intercept: bool,
     /// The solver.
-    pub solver: SvmSolver,
+    pub solver: Solver,
     /// When L-BFGS stops.
     pub stopping: Stopping,
     /// Number of feature columns.
@@ -124,7 +113,7 @@ impl LinearSvmConfig {
                 message: "`c` must be > 0 (it divides the penalty); try 1.0".into(),
             });
         }
-        if self.solver == SvmSolver::Lbfgs && self.loss == SvmLoss::Hinge {
+        if self.solver == Solver::Lbfgs && self.loss == SvmLoss::Hinge {
             return Err(ConfigError::Invalid {
                 key: "solver",
                 message:
@@ -263,10 +252,7 @@ impl Estimator for LinearSvm {
 
     /// By the trainer's gradient loop, or by its own L-BFGS steps.
     fn fit_method(params: &LinearSvmParams) -> FitMethod {
-        match params.solver {
-            SvmSolver::Sgd => FitMethod::Gradient,
-            SvmSolver::Lbfgs => FitMethod::Iterative,
-        }
+        params.solver.fit_method()
     }
 
     /// Both solvers read the rows only through sums, so both stream.
@@ -295,13 +281,8 @@ impl Estimator for LinearSvm {
     }
 
     fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
-        match self.params.solver {
-            SvmSolver::Lbfgs => self.lbfgs_step(rows),
-            SvmSolver::Sgd => Err(FitError::WrongMethod {
-                model: NAME,
-                method: "iterative steps",
-            }),
-        }
+        let solver = self.params.solver;
+        solver.iterate(NAME, || self.lbfgs_step(rows))
     }
 
     /// On a microcontroller, online SGD on the same objective, whichever solver the host uses.
@@ -311,10 +292,7 @@ impl Estimator for LinearSvm {
 
     /// The L-BFGS state (none before the first step, and for `sgd`).
     fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
-        match self.params.solver {
-            SvmSolver::Lbfgs => state_to_json(&self.optimizer),
-            SvmSolver::Sgd => Ok(None),
-        }
+        self.params.solver.fit_state(&self.optimizer)
     }
 
     fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
@@ -445,7 +423,7 @@ mod tests {
             let params = LinearSvmConfig {
                 c: 1.0,
                 fit_intercept: false,
-                solver: SvmSolver::Lbfgs,
+                solver: Solver::Lbfgs,
                 tol: 1e-7,
                 ..Default::default()
             }
@@ -481,7 +459,7 @@ mod tests {
             // With an intercept, on the line: the optimum known in closed form.
             let mut line = classification_batch(&LINE_X, &LINE_Y, 2, device);
             let params = LinearSvmParams {
-                solver: SvmSolver::Lbfgs,
+                solver: Solver::Lbfgs,
                 stopping: Stopping {
                     gtol: 1e-7,
                     ..params.stopping
@@ -536,7 +514,7 @@ mod tests {
         assert_eq!(zero_c.check(&shape).unwrap_err().key(), Some("c"));
         let hinge_lbfgs = LinearSvmConfig {
             loss: SvmLoss::Hinge,
-            solver: SvmSolver::Lbfgs,
+            solver: Solver::Lbfgs,
             ..Default::default()
         };
         assert_eq!(hinge_lbfgs.check(&shape).unwrap_err().key(), Some("solver"));

@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, DataShape, Targets};
 use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative};
-use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json, state_to_json};
+use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
-use crate::linear_lbfgs::LinearObjective;
+use crate::linear_lbfgs::{LinearObjective, Solver};
 
 const NAME: &str = "logistic_regression";
 
@@ -39,16 +39,9 @@ pub enum MultiClass {
     Ovr,
 }
 
-/// How the weights are fitted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogisticSolver {
-    /// The trainer's gradient loop: `[train]`'s optimizer, batch size and epochs.
-    #[default]
-    Sgd,
-    /// Full-batch L-BFGS, one iteration per step (scikit-learn's default solver).
-    Lbfgs,
-}
+/// How logistic regression is fitted: [`Solver`] (the name it had before the GLM and the
+/// linear SVM shared it).
+pub type LogisticSolver = Solver;
 
 /// `[model]` keys of `kind = "logistic_regression"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -286,10 +279,7 @@ impl Estimator for LogisticRegression {
 
     /// By the trainer's gradient loop, or by its own L-BFGS steps.
     fn fit_method(params: &LogisticRegressionParams) -> FitMethod {
-        match params.solver {
-            LogisticSolver::Sgd => FitMethod::Gradient,
-            LogisticSolver::Lbfgs => FitMethod::Iterative,
-        }
+        params.solver.fit_method()
     }
 
     /// Both solvers read the rows only through sums, so both stream.
@@ -345,13 +335,8 @@ impl Estimator for LogisticRegression {
     }
 
     fn fit_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
-        match self.params.solver {
-            LogisticSolver::Lbfgs => self.lbfgs_step(rows),
-            LogisticSolver::Sgd => Err(FitError::WrongMethod {
-                model: NAME,
-                method: "iterative steps",
-            }),
-        }
+        let solver = self.params.solver;
+        solver.iterate(NAME, || self.lbfgs_step(rows))
     }
 
     /// On a microcontroller, online SGD on the same objective, whichever solver the host uses.
@@ -364,10 +349,7 @@ impl Estimator for LogisticRegression {
 
     /// The L-BFGS state (none before the first step, and for `sgd`).
     fn fit_state(&self) -> Result<Option<serde_json::Value>, FitError> {
-        match self.params.solver {
-            LogisticSolver::Lbfgs => state_to_json(&self.optimizer),
-            LogisticSolver::Sgd => Ok(None),
-        }
+        self.params.solver.fit_state(&self.optimizer)
     }
 
     fn restore_fit_state(&mut self, state: serde_json::Value) -> Result<(), FitError> {
