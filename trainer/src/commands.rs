@@ -139,10 +139,7 @@ pub fn load_train_job(options: &TrainOptions) -> Result<TrainJob> {
     if let Some(backend) = &options.backend {
         overrides.push(format!("backend={backend}"));
     }
-    let stem = options
-        .config
-        .file_stem()
-        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let stem = config_name(&options.config);
     let runs_base = options
         .out
         .as_deref()
@@ -758,10 +755,7 @@ pub fn cross_validate<M: Estimator>(
     let model_config = loaded.model_config::<M>()?;
     let kind = M::kind(&model_config);
     let result = cross_validation_of::<M>(loaded, options.folds, true)?;
-    let stem = options
-        .config
-        .file_stem()
-        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let stem = config_name(&options.config);
     let target_dir = options
         .out
         .clone()
@@ -777,6 +771,13 @@ pub fn cross_validate<M: Estimator>(
         result,
         dir: writer.commit()?,
     })
+}
+
+/// A config file's name without its extension, which names the directories a run writes.
+pub(crate) fn config_name(config: &Path) -> String {
+    config
+        .file_stem()
+        .map_or("run".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// The target column `[data] target` names and what it holds for a model of `supervision`;

@@ -438,11 +438,7 @@ pub fn run(registry: &Registry, options: &SearchOptions) -> Result<SearchReport>
             .unwrap_or((&text, "see `kiln search --help`"));
         loaded.error(&["search"], message.to_owned(), fix.to_owned())
     })?;
-    let stem = options
-        .config
-        .file_stem()
-        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
-    let name = format!("{stem}-search");
+    let name = format!("{}-search", crate::commands::config_name(&options.config));
     let writer = if options.resume {
         let base_dir = options
             .out
