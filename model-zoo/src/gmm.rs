@@ -39,7 +39,8 @@ pub enum CovarianceType {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GmmConfig {
-    /// Number of mixture components (default 8).
+    /// Number of mixture components (default 8); also read as scikit-learn's `n_components`.
+    #[serde(alias = "n_components")]
     pub k: usize,
     /// `"full"` (default) or `"diag"`.
     pub covariance_type: CovarianceType,

@@ -67,7 +67,9 @@ pub enum GammaRule {
 pub struct KernelSvmConfig {
     /// `"rbf"` (default), `"poly"` or `"linear"`.
     pub kernel: Kernel,
-    /// Inverse regularisation strength, the box bound on the dual coefficients (default 1.0).
+    /// Inverse regularisation strength, the box bound on the dual coefficients (default 1.0;
+    /// scikit-learn's `C`, read too).
+    #[serde(alias = "C")]
     pub c: f64,
     /// Kernel coefficient for `rbf` and `poly`: `"scale"` (default), `"auto"` or a number.
     pub gamma: Gamma,

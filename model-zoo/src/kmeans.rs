@@ -26,7 +26,8 @@ use crate::rng::Rng;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KMeansConfig {
-    /// Number of clusters (default 8).
+    /// Number of clusters (default 8); also read as scikit-learn's `n_clusters`.
+    #[serde(alias = "n_clusters")]
     pub k: usize,
     /// Restarts from new k-means++ seeds; the lowest inertia wins (default 1).
     pub n_init: usize,

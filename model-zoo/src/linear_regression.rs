@@ -39,6 +39,8 @@ pub struct LinearRegressionConfig {
     /// `"closed_form"` (default) or `"sgd"`.
     pub solver: LinearSolver,
     /// Ridge penalty on the weights (not the intercept); 0 (default) is ordinary least squares.
+    /// Also read as scikit-learn's `Ridge(alpha)`, which means the same.
+    #[serde(alias = "alpha")]
     pub l2: f64,
     /// Fit an intercept (default `true`); otherwise the line goes through the origin.
     pub fit_intercept: bool,

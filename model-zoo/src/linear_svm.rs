@@ -47,7 +47,8 @@ pub enum SvmLoss {
 pub struct LinearSvmConfig {
     /// `"squared_hinge"` (default) or `"hinge"`.
     pub loss: SvmLoss,
-    /// Inverse regularisation strength, scikit-learn's `C` (default 1.0).
+    /// Inverse regularisation strength, scikit-learn's `C` (default 1.0; `C` is read too).
+    #[serde(alias = "C")]
     pub c: f64,
     /// Fit intercepts (default `true`).
     pub fit_intercept: bool,

@@ -655,6 +655,16 @@ fn without_nulls(value: serde_json::Value) -> serde_json::Value {
 
 /// "did you mean `x`?" for the known name nearest to `unknown`, or the list of known names.
 pub fn suggestion(unknown: &str, known: &[&str]) -> String {
+    // A word of several names (`svm` of `kernel_svm` and `linear_svm`) names them all.
+    let by_word: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| *k != unknown && k.split('_').any(|word| word == unknown))
+        .collect();
+    if !by_word.is_empty() {
+        let names: Vec<String> = by_word.iter().map(|k| format!("`{k}`")).collect();
+        return format!("did you mean {}?", names.join(" or "));
+    }
     let nearest = known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))
@@ -706,6 +716,57 @@ fn key_offset(source: &str, keys: &[&str]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_of_several_names_suggests_them_all() {
+        let kinds = ["glm", "kernel_svm", "linear_svm", "kmeans"];
+        assert_eq!(
+            suggestion("svm", &kinds),
+            "did you mean `kernel_svm` or `linear_svm`?"
+        );
+        assert_eq!(suggestion("kmean", &kinds), "did you mean `kmeans`?");
+    }
+
+    /// scikit-learn's names of the same parameters are read too, and written back as kiln's.
+    #[test]
+    fn scikit_learn_names_are_read_as_kilns() {
+        use kiln_model_zoo::{Estimator, Model};
+        let cases = [
+            (
+                serde_json::json!({"kind": "kmeans", "n_clusters": 3}),
+                "k",
+                3.0,
+            ),
+            (
+                serde_json::json!({"kind": "gmm", "n_components": 2}),
+                "k",
+                2.0,
+            ),
+            (
+                serde_json::json!({"kind": "linear_svm", "C": 0.5}),
+                "c",
+                0.5,
+            ),
+            (
+                serde_json::json!({"kind": "kernel_svm", "C": 10.0}),
+                "c",
+                10.0,
+            ),
+            (
+                serde_json::json!({"kind": "linear_regression", "alpha": 2.0}),
+                "l2",
+                2.0,
+            ),
+        ];
+        for (table, key, value) in cases {
+            let config = Model::read_config(table.clone()).unwrap();
+            let written = Model::write_config(&config);
+            assert_eq!(written[key].as_f64(), Some(value), "{table} -> {written}");
+        }
+        // Both names at once is a clash, refused.
+        let both = serde_json::json!({"kind": "kmeans", "k": 3, "n_clusters": 4});
+        assert!(Model::read_config(both).is_err());
+    }
 
     const BASE: &str = r#"backend = "flex"
 seed = 7
