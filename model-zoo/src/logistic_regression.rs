@@ -45,9 +45,10 @@ pub type LogisticSolver = Solver;
 
 /// `[model]` keys of `kind = "logistic_regression"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(try_from = "LogisticRegressionKeys")]
 pub struct LogisticRegressionConfig {
-    /// L2 penalty on the weights, the inverse of scikit-learn's `C` (default 1.0).
+    /// L2 penalty on the weights, the inverse of scikit-learn's `C` (default 1.0). A config may
+    /// give scikit-learn's `C` instead, read as `l2 = 1/C`.
     pub l2: f64,
     /// `"auto"` (default), `"multinomial"` or `"ovr"`.
     pub multi_class: MultiClass,
@@ -73,6 +74,48 @@ impl Default for LogisticRegressionConfig {
             tol: 1e-4,
             max_iter: 100,
         }
+    }
+}
+
+/// The keys a config may give: [`LogisticRegressionConfig`]'s, or scikit-learn's `C` for `l2`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogisticRegressionKeys {
+    l2: Option<f64>,
+    #[serde(rename = "C")]
+    c: Option<f64>,
+    multi_class: Option<MultiClass>,
+    fit_intercept: Option<bool>,
+    solver: Option<LogisticSolver>,
+    tol: Option<f64>,
+    max_iter: Option<usize>,
+}
+
+impl TryFrom<LogisticRegressionKeys> for LogisticRegressionConfig {
+    type Error = alloc::string::String;
+
+    fn try_from(keys: LogisticRegressionKeys) -> Result<Self, Self::Error> {
+        let default = Self::default();
+        let l2 = match (keys.l2, keys.c) {
+            (Some(_), Some(_)) => {
+                return Err("`C` and `l2` are both set, and `l2` is `1/C`: keep one".into());
+            }
+            (None, Some(c)) if !(c.is_finite() && c > 0.0) => {
+                return Err(alloc::format!(
+                    "`C` must be a number > 0 (it is 1/l2), not {c}"
+                ));
+            }
+            (None, Some(c)) => 1.0 / c,
+            (l2, None) => l2.unwrap_or(default.l2),
+        };
+        Ok(Self {
+            l2,
+            multi_class: keys.multi_class.unwrap_or(default.multi_class),
+            fit_intercept: keys.fit_intercept.unwrap_or(default.fit_intercept),
+            solver: keys.solver.unwrap_or(default.solver),
+            tol: keys.tol.unwrap_or(default.tol),
+            max_iter: keys.max_iter.unwrap_or(default.max_iter),
+        })
     }
 }
 

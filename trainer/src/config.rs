@@ -757,6 +757,16 @@ mod tests {
                 "l2",
                 2.0,
             ),
+            (
+                serde_json::json!({"kind": "logistic_regression", "C": 4.0}),
+                "l2",
+                0.25,
+            ),
+            (
+                serde_json::json!({"kind": "logistic_regression"}),
+                "l2",
+                1.0,
+            ),
         ];
         for (table, key, value) in cases {
             let config = Model::read_config(table.clone()).unwrap();
@@ -766,6 +776,14 @@ mod tests {
         // Both names at once is a clash, refused.
         let both = serde_json::json!({"kind": "kmeans", "k": 3, "n_clusters": 4});
         assert!(Model::read_config(both).is_err());
+        let both = serde_json::json!({"kind": "logistic_regression", "C": 2.0, "l2": 0.5});
+        let error = Model::read_config(both).unwrap_err().to_string();
+        assert!(error.contains("`C` and `l2` are both set"), "{error}");
+        let zero = serde_json::json!({"kind": "logistic_regression", "C": 0.0});
+        assert!(Model::read_config(zero).is_err());
+        let unknown = serde_json::json!({"kind": "logistic_regression", "l3": 1.0});
+        let error = Model::read_config(unknown).unwrap_err().to_string();
+        assert!(error.contains("unknown field `l3`"), "{error}");
     }
 
     const BASE: &str = r#"backend = "flex"
