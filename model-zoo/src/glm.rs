@@ -295,7 +295,7 @@ impl Glm {
 
     /// One L-BFGS iteration over the training rows (the first step starts from the current,
     /// zero, weights). Each evaluation of the objective is one sum over the rows: half the mean
-    /// unit deviance and its gradient `Xᵀr/n`, `r` the [`GlmParams::residual`].
+    /// unit deviance and its gradient `Xᵀr/n`, `r` that deviance's derivative in `η`.
     pub fn lbfgs_step(&mut self, rows: &mut dyn Rows) -> Result<StepRecord, FitError> {
         let objective = self.lbfgs_objective();
         let params = self.params;

@@ -3,7 +3,7 @@
 //! NaNs as missing cells. A row's number in messages is its line in the same table written as
 //! CSV: the first row is 2.
 //!
-//! Predictions written as Parquet come from here too ([`csv_to_parquet`]).
+//! Predictions are written as Parquet or Arrow by [`crate::predictions`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
