@@ -194,14 +194,8 @@ fn check_resume(options: &TrainOptions, run_config: &Path) -> Result<Option<Load
     let started = LoadedConfig::load(run_config, &[])?;
     let now = LoadedConfig::load(&options.config, &[])?;
     let as_toml = |loaded: &LoadedConfig| -> toml::Value {
-        let mut config = loaded.config.clone();
-        config.data.train = loaded.resolve_absolute(&config.data.train);
-        config.data.valid = config
-            .data
-            .valid
-            .as_deref()
-            .map(|p| loaded.resolve_absolute(p));
-        toml::Value::try_from(&config).unwrap_or(toml::Value::Boolean(false))
+        toml::Value::try_from(loaded.with_absolute_data_paths())
+            .unwrap_or(toml::Value::Boolean(false))
     };
     let (was, is) = (as_toml(&started), as_toml(&now));
     for key in ["data", "seed"] {
@@ -257,10 +251,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
         });
     }
     let backend = loaded.backend;
-    let opened = kiln_backends::open(backend).map_err(|source| Error::Backend {
-        source,
-        location: loaded.locate(&["backend"]),
-    })?;
+    let opened = open_backend(loaded)?;
     let device = opened.device;
     let supervision = M::supervision(&model_config);
     let target_column = target_column(loaded, kind, supervision)?;
@@ -652,11 +643,7 @@ pub fn cross_validation_of<M: Estimator>(
     let config = &loaded.config;
     let model_config = loaded.model_config::<M>()?;
     let kind = M::kind(&model_config);
-    let opened = kiln_backends::open(loaded.backend).map_err(|source| Error::Backend {
-        source,
-        location: loaded.locate(&["backend"]),
-    })?;
-    let device = opened.device;
+    let device = open_backend(loaded)?.device;
     let supervision = M::supervision(&model_config);
     let target_column = target_column(loaded, kind, supervision)?;
     let path = loaded.resolve(&config.data.train);
@@ -770,6 +757,14 @@ pub fn cross_validate<M: Estimator>(
         model: kind.into(),
         result,
         dir: writer.commit()?,
+    })
+}
+
+/// The backend the config names, opened; an error locates its `backend` key.
+fn open_backend(loaded: &LoadedConfig) -> Result<kiln_backends::OpenBackend> {
+    kiln_backends::open(loaded.backend).map_err(|source| Error::Backend {
+        source,
+        location: loaded.locate(&["backend"]),
     })
 }
 

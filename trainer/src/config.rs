@@ -228,6 +228,18 @@ impl LoadedConfig {
         std::path::absolute(&resolved).unwrap_or(resolved)
     }
 
+    /// The config with its data files' paths absolute, as a run directory keeps them.
+    pub fn with_absolute_data_paths(&self) -> Config {
+        let mut config = self.config.clone();
+        config.data.train = self.resolve_absolute(&config.data.train);
+        config.data.valid = config
+            .data
+            .valid
+            .as_deref()
+            .map(|p| self.resolve_absolute(p));
+        config
+    }
+
     /// Where the key at `keys` (e.g. `["model", "l2"]`) is in the config file; the file alone
     /// when the key is absent (a default was used).
     pub fn locate(&self, keys: &[&str]) -> Location {
@@ -330,16 +342,10 @@ impl LoadedConfig {
     /// The config as it was used, as TOML: defaults filled in (`model` is the model's whole
     /// table), overrides applied, data paths absolute.
     pub fn resolved(&self, model: serde_json::Value) -> Result<String> {
-        let mut config = self.config.clone();
+        let mut config = self.with_absolute_data_paths();
         // A run's config trains one model: the search that picked it is not part of it.
         config.search = None;
         config.backend = self.backend.name().into();
-        config.data.train = self.resolve_absolute(&config.data.train);
-        config.data.valid = config
-            .data
-            .valid
-            .as_deref()
-            .map(|p| self.resolve_absolute(p));
         let bug = |e: String| Error::Run {
             message: format!("cannot write the resolved config: {e}"),
             path: self.path.clone(),
