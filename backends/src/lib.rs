@@ -181,7 +181,7 @@ pub fn probe(kind: BackendKind) -> Result<ProbeReport, BackendError> {
     let device = device(kind)?;
     let outcome = quiet_catch_unwind(|| {
         let t = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);
-        let sum: f32 = t.sum().into_scalar();
+        let sum: f32 = t.sum_dim(0).into_scalar();
         (sum, describe(&device))
     });
     match outcome {

@@ -135,6 +135,7 @@ pub enum ConfigReadError {
 /// use burn::module::Module;
 /// use burn::nn::{Linear, LinearConfig};
 /// use burn::tensor::{Device, Tensor};
+/// use kiln_model_zoo::linalg::mean_all;
 /// use kiln_model_zoo::{
 ///     Batch, ConfigError, DataShape, Estimator, FitError, Output, Prediction, Supervision,
 ///     Targets, Task,
@@ -177,7 +178,7 @@ pub enum ConfigReadError {
 ///         let Targets::Values(y) = &batch.targets else {
 ///             return Err(FitError::WrongTargets { model: "line", needs: "numeric targets" });
 ///         };
-///         Ok((self.linear.forward(batch.x.clone()) - y.clone()).square().mean())
+///         Ok(mean_all((self.linear.forward(batch.x.clone()) - y.clone()).square()))
 ///     }
 /// }
 ///
@@ -313,7 +314,7 @@ pub trait Estimator: Module + Sync + Sized + 'static {
         device: &Device,
     ) -> Result<Self, RecordError> {
         let _ = weights;
-        Ok(Self::init(params, device))
+        Ok(with_device_rng(|| Self::init(params, device)))
     }
 
     /// A model with the weights `weights` (burnpack bytes, as `into_record().into_bytes()`
@@ -335,7 +336,10 @@ pub trait Estimator: Module + Sync + Sized + 'static {
     fn predict(&self, x: Tensor<2>) -> Prediction;
 
     /// The training objective of `batch`, its penalty scaled for `n_train` training rows: what
-    /// a gradient fit minimises, and what on-device training uses.
+    /// a gradient fit minimises, and what on-device training uses. Take whole sums and means
+    /// through [`SumAll`](crate::linalg::SumAll) and [`mean_all`](crate::linalg::mean_all): a
+    /// GPU backend's own add up in a varying order, and a resumed fit must end where an
+    /// uninterrupted one does.
     fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
         let _ = (batch, n_train);
         Err(FitError::WrongMethod {
@@ -407,12 +411,61 @@ pub trait Estimator: Module + Sync + Sized + 'static {
     }
 }
 
+/// burn's random generator is one per backend, shared by every thread in the process.
+#[cfg(feature = "std")]
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// Whether this thread holds [`DEVICE_RNG`], so a nested call runs straight on.
+    static HOLDS_DEVICE_RNG: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// `draw()` with the device generators to itself: no draw of another thread through this,
+/// [`seeded`] or [`fresh`] runs in between. Even a model built only to be overwritten (by
+/// loaded weights) draws its random start, and a draw between another fit's seeding and its
+/// start would change that start. Calls nest. Without `std` (a firmware: one thread) it only
+/// runs `draw`.
+pub fn with_device_rng<T>(draw: impl FnOnce() -> T) -> T {
+    #[cfg(feature = "std")]
+    {
+        if HOLDS_DEVICE_RNG.get() {
+            return draw();
+        }
+        let _guard = DEVICE_RNG
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        /// Clears the flag however `draw` ends, unwinding included.
+        struct Release;
+        impl Drop for Release {
+            fn drop(&mut self) {
+                HOLDS_DEVICE_RNG.set(false);
+            }
+        }
+        HOLDS_DEVICE_RNG.set(true);
+        let _release = Release;
+        draw()
+    }
+    #[cfg(not(feature = "std"))]
+    draw()
+}
+
+/// `draw()` run right after seeding `device`'s generator with `seed`, with no other thread
+/// seeding or drawing in between (see [`with_device_rng`]): a seeded start (an MLP's weights)
+/// or a seeded step (dropout masks) is then the same whatever else runs beside it.
+pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
+    with_device_rng(|| {
+        device.seed(seed);
+        draw()
+    })
+}
+
 /// A fresh model of `params` on `device`, its parameters numbered 1, 2, ... in module order:
 /// burn draws parameter ids at random and saves them with the weights; fixed ids make two runs
 /// with the same seed write byte-identical files, and keep a resumed optimizer's state matched
-/// to its parameters.
+/// to its parameters. Draws its random start under [`with_device_rng`].
 pub fn fresh<M: Estimator>(params: &M::Params, device: &Device) -> M {
-    number_params(M::init(params, device))
+    number_params(with_device_rng(|| M::init(params, device)))
 }
 
 /// `model` with its parameters numbered 1, 2, ... in module order (see [`fresh`]).

@@ -37,6 +37,7 @@ use crate::estimator::{Estimator, Output, Supervision, state_from_json, state_to
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::gp_kernel::{BOUNDS, Kernel};
 use crate::lbfgs::{Lbfgs, Stopping};
+use crate::linalg::SumAll;
 use crate::metrics::Metrics;
 
 const NAME: &str = "gaussian_process";
@@ -404,7 +405,7 @@ impl GaussianProcess {
         };
         let matmul = crate::linalg::matmul;
         let whitened = matmul(factor.inverse.clone(), y.clone()); // L⁻¹y
-        let fit = read_f32(whitened.clone().square().sum())?[0] as f64; // yᵀK⁻¹y
+        let fit = read_f32(whitened.clone().square().sum_all())?[0] as f64; // yᵀK⁻¹y
         let log_2pi = num_traits::Float::ln(2.0 * core::f64::consts::PI);
         let value = 0.5 * fit + 0.5 * factor.log_det + 0.5 * n as f64 * log_2pi;
         let alpha = matmul(factor.inverse.clone().transpose(), whitened);
@@ -448,7 +449,7 @@ impl GaussianProcess {
             None,
             &centre.clone().autodiff(),
         );
-        let surrogate = (kernel * weights.autodiff()).sum().mul_scalar(0.5);
+        let surrogate = (kernel * weights.autodiff()).sum_all().mul_scalar(0.5);
         let grads = surrogate.backward();
         let gradient = theta
             .grad(&grads)
@@ -480,7 +481,7 @@ fn factorise(kernel: Tensor<2>) -> Result<Option<(crate::linalg::CholeskyInverse
     }
     let n = kernel.dims()[0];
     let eye = Tensor::<2>::eye(n, &kernel.device());
-    let trace = read_f32((kernel.clone() * eye.clone()).sum())?[0] as f64;
+    let trace = read_f32((kernel.clone() * eye.clone()).sum_all())?[0] as f64;
     let mean_diagonal = (trace / n as f64).abs().max(f64::MIN_POSITIVE);
     for attempt in 0..JITTER_TRIES {
         let jitter = mean_diagonal * 1e-6 * num_traits::Float::powi(10.0, attempt);

@@ -24,6 +24,7 @@ use crate::estimator::{BadTarget, Estimator, OnDevice, Output, Supervision, stat
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
 use crate::linalg;
+use crate::linalg::SumAll;
 use crate::linear_lbfgs::{LinearObjective, Solver};
 use crate::metrics::{HostPrediction, HostTargets, Metrics};
 
@@ -286,7 +287,7 @@ impl Glm {
         let eta = self.linear_predictor(batch.x.clone());
         let data_loss = linalg::mean_all(self.params.unit_deviance(y.clone(), eta)).mul_scalar(0.5);
         Ok(if self.params.alpha > 0.0 {
-            let penalty = self.linear.weight.val().square().sum();
+            let penalty = self.linear.weight.val().square().sum_all();
             data_loss + penalty.mul_scalar(self.params.alpha / 2.0)
         } else {
             data_loss
@@ -313,7 +314,7 @@ impl Glm {
                 };
                 let deviance = params.unit_deviance(y.clone(), eta.clone());
                 Ok((
-                    deviance.sum().mul_scalar(0.5),
+                    deviance.sum_all().mul_scalar(0.5),
                     params.residual(y.clone(), eta),
                 ))
             },

@@ -536,6 +536,7 @@ impl<'a> Parser<'a> {
 mod tests {
     use super::*;
     use crate::data::read_f32;
+    use crate::linalg::SumAll;
     use crate::testing::for_each_device;
     use burn::tensor::TensorData;
 
@@ -608,7 +609,7 @@ mod tests {
         let x = x.clone().autodiff();
         let centre = crate::linalg::mean_rows(x.clone());
         let matrix = kernel.matrix(&theta.clone().exp(), &x, None, &centre);
-        let grads = (matrix * w.clone().autodiff()).sum().backward();
+        let grads = (matrix * w.clone().autodiff()).sum_all().backward();
         read_f32(theta.grad(&grads).unwrap())
             .unwrap()
             .iter()
@@ -674,7 +675,7 @@ mod tests {
                 let p = values.len();
                 let values = Tensor::<1>::from_data(TensorData::new(values, [p]), device);
                 let matrix = kernel.matrix(&values, &x, None, &centre);
-                read_f32((matrix * w.clone()).sum()).unwrap()[0] as f64
+                read_f32((matrix * w.clone()).sum_all()).unwrap()[0] as f64
             };
             let base = kernel.hyperparameters();
             let h = 1e-3;

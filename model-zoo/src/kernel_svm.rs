@@ -25,6 +25,7 @@ use crate::data::{Batch, DataShape, Targets, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
 use crate::estimator::{Estimator, Output, Supervision, state_from_json, state_to_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
+use crate::linalg::SumAll;
 
 const NAME: &str = "kernel_svm";
 
@@ -902,9 +903,9 @@ impl KernelSvm {
         let hinge = margins.neg().add_scalar(1.0).clamp_min(0.0);
         let coef = self.dual_coef.val();
         let support = self.support_vectors.val();
-        let norms = (self.weighted_kernel_sums(support, PREDICT_BLOCK_VALUES) * coef).sum();
+        let norms = (self.weighted_kernel_sums(support, PREDICT_BLOCK_VALUES) * coef).sum_all();
         let rows = batch.len().max(1) as f64;
-        Ok((hinge.sum().div_scalar(rows)
+        Ok((hinge.sum_all().div_scalar(rows)
             + norms.div_scalar(2.0 * self.params.c * n_train.max(1) as f64))
         .div_scalar(outputs as f64))
     }

@@ -19,6 +19,7 @@ use crate::estimator::{
     Estimator, ON_DEVICE_EPOCHS, OnDevice, Output, Supervision, state_from_json, state_to_json,
 };
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
+use crate::linalg::SumAll;
 use crate::linalg::squared_distances;
 use crate::rng::Rng;
 
@@ -276,7 +277,7 @@ impl KMeans {
                 alloc::vec![
                     cluster_sums.reshape([k * d]),
                     counts.reshape([k]),
-                    nearest.clamp_min(0.0).sum(),
+                    nearest.clamp_min(0.0).sum_all(),
                 ],
                 0,
             ))
@@ -309,7 +310,7 @@ impl KMeans {
             let (nearest, assignment) =
                 squared_distances(xb.clone(), pass.centers.clone()).min_dim_with_indices(1);
             // Summed on the device and read once per pass, not once per batch.
-            pass.inertia = pass.inertia.clone() + nearest.clamp_min(0.0).sum();
+            pass.inertia = pass.inertia.clone() + nearest.clamp_min(0.0).sum_all();
             let one_hot = crate::linalg::one_hot(assignment.squeeze_dim::<1>(1), self.params.k); // [b, k]
             let batch_counts = crate::linalg::sum_rows(one_hot.clone()).transpose(); // [k, 1]
             let batch_sums = crate::linalg::matmul(one_hot.transpose(), xb); // [k, d]
@@ -330,7 +331,7 @@ impl KMeans {
             self.progress.counts = Some(pass.counts);
         }
         let inertia = read_f32(pass.inertia)?[0] as f64;
-        let shift = read_f32((pass.centers.clone() - pass.start).square().sum())?[0] as f64;
+        let shift = read_f32((pass.centers.clone() - pass.start).square().sum_all())?[0] as f64;
         self.set_centers(pass.centers);
 
         let restart_done = shift <= tol_scaled || self.progress.iteration >= self.params.max_iter;
@@ -340,7 +341,7 @@ impl KMeans {
                     self.distances(part.x.clone())
                         .min_dim(1)
                         .clamp_min(0.0)
-                        .sum(),
+                        .sum_all(),
                 )
             })?[0];
             let better = self
@@ -368,7 +369,7 @@ impl KMeans {
 
     /// Sum of squared distances of the rows to their nearest centre.
     pub fn inertia(&self, x: Tensor<2>) -> Result<f64, FitError> {
-        Ok(read_f32(self.distances(x).min_dim(1).clamp_min(0.0).sum())?[0] as f64)
+        Ok(read_f32(self.distances(x).min_dim(1).clamp_min(0.0).sum_all())?[0] as f64)
     }
 }
 

@@ -97,12 +97,48 @@ pub fn mean_rows(x: Tensor<2>) -> Tensor<2> {
     sum_rows(x).div_scalar(n.max(1) as f64)
 }
 
-/// The mean of all elements of `x`, as `[1]`. burn-wgpu 0.22.1's `mean()` of a long tensor is
-/// wrong (measured on lavapipe: 0.655 for 100,000 × 1 ones, 0.262 for 1,000,000 ones) while
-/// its whole-tensor `sum()` is right, so every model takes means through this.
+/// Elements one row of a [`SumAll`] sum covers.
+const SUM_ROW: usize = 1024;
+
+/// Whole-tensor sums with the same bits at every call on every backend. burn-wgpu 0.22.1's
+/// `sum()` adds its workgroups' partial sums with float atomics, in whichever order they
+/// finish (measured on lavapipe: 2 distinct results in 30 sums of the same 100,000 numbers),
+/// so a loss, an objective or an inertia read through it could send a resumed or repeated
+/// fit down another path. Row sums give each output to one workgroup, in a fixed order: the
+/// elements are summed in rows of 1,024, then the row sums, which also keeps f32 rounding
+/// near that of a pairwise sum. Every model takes whole sums through this (clippy.toml
+/// refuses `sum()`).
+pub trait SumAll {
+    /// The sum of all elements, as `[1]`.
+    fn sum_all(self) -> Tensor<1>;
+}
+
+impl<const D: usize> SumAll for Tensor<D> {
+    fn sum_all(self) -> Tensor<1> {
+        let count = self.shape().num_elements();
+        let device = self.device();
+        let flat = self.reshape([count]);
+        let (rows, rest) = (count / SUM_ROW, count % SUM_ROW);
+        let rest = (rest > 0).then(|| {
+            let tail = flat.clone().narrow(0, rows * SUM_ROW, rest);
+            tail.reshape([1, rest]).sum_dim(1).reshape([1])
+        });
+        let whole = (rows > 0).then(|| {
+            let rows = flat.narrow(0, 0, rows * SUM_ROW).reshape([rows, SUM_ROW]);
+            sum_rows(rows.sum_dim(1)).reshape([1])
+        });
+        (whole.into_iter().chain(rest))
+            .reduce(|a, b| a + b)
+            .unwrap_or_else(|| Tensor::zeros([1], &device))
+    }
+}
+
+/// The mean of all elements of `x`, as `[1]`, through [`SumAll`]. burn-wgpu 0.22.1's `mean()`
+/// of a long tensor is wrong (measured on lavapipe: 0.655 for 100,000 × 1 ones, 0.262 for
+/// 1,000,000 ones), so every model takes means through this.
 pub fn mean_all<const D: usize>(x: Tensor<D>) -> Tensor<1> {
     let count = x.shape().num_elements().max(1);
-    x.sum().div_scalar(count as f64)
+    x.sum_all().div_scalar(count as f64)
 }
 
 /// `[n, k]` rows of zeros with a one in column `indices[i]` (`[n]`, each below `k`), as
@@ -316,6 +352,28 @@ pub fn zero_linear(
 
 #[cfg(test)]
 mod tests {
+
+    /// 30 whole sums of the same 100,000 numbers give one result on every backend (burn-wgpu's
+    /// own `sum()` gave two on lavapipe), within f32 rounding of the f64 sum; an empty tensor
+    /// sums to 0.
+    #[test]
+    fn sum_all_gives_the_same_bits_every_time() {
+        crate::testing::for_each_device(|device| {
+            let n = 100_000;
+            let mut rng = crate::rng::Rng::new(3);
+            let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+            let exact: f64 = values.iter().map(|&v| f64::from(v)).sum();
+            let x = Tensor::<1>::from_data(burn::tensor::TensorData::new(values, [n]), device);
+            let sums: alloc::collections::BTreeSet<u32> = (0..30)
+                .map(|_| read_f32(x.clone().sum_all()).unwrap()[0].to_bits())
+                .collect();
+            assert_eq!(sums.len(), 1, "{device:?}: {sums:?}");
+            let sum = f64::from(f32::from_bits(sums.into_iter().next().unwrap()));
+            assert!((sum - exact).abs() < 1e-2, "{device:?}: {sum} vs {exact}");
+            let empty = Tensor::<2>::zeros([0, 3], device);
+            assert_eq!(read_f32(empty.sum_all()).unwrap(), vec![0.0]);
+        });
+    }
 
     #[test]
     fn one_hot_matches_burns_and_takes_one_class() {

@@ -17,6 +17,7 @@ use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::{ConfigError, FitError, check_non_negative};
 use crate::estimator::{Estimator, OnDevice, Output, Supervision};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord, statistics};
+use crate::linalg::SumAll;
 use crate::linalg::solve_spd;
 
 const NAME: &str = "linear_regression";
@@ -188,7 +189,7 @@ impl LinearRegression {
         let loss = rows.sum(&mut |part| {
             let y = values(part)?;
             let squares = (self.forward(part.x.clone()) - y.clone()).square();
-            statistics(squares.sum().div_scalar(n as f64))
+            statistics(squares.sum_all().div_scalar(n as f64))
         })?[0];
         Ok(StepRecord {
             loss,
@@ -268,7 +269,7 @@ impl Estimator for LinearRegression {
     fn loss(&self, batch: &Batch, n_train: usize) -> Result<Tensor<1>, FitError> {
         let mse = self.mse(batch)?;
         Ok(if self.params.l2 > 0.0 {
-            let penalty = self.linear.weight.val().square().sum();
+            let penalty = self.linear.weight.val().square().sum_all();
             mse + penalty.mul_scalar(self.params.l2 / n_train.max(1) as f64)
         } else {
             mse

@@ -26,6 +26,7 @@ use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative
 use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
+use crate::linalg::SumAll;
 use crate::linear_lbfgs::{LinearObjective, Solver};
 
 const NAME: &str = "linear_svm";
@@ -193,8 +194,8 @@ impl LinearSvm {
             SvmLoss::Hinge => slack,
             SvmLoss::SquaredHinge => slack.square(),
         };
-        let data_loss = per_row.sum().div_scalar(batch.len().max(1) as f64);
-        let penalty = self.linear.weight.val().square().sum();
+        let data_loss = per_row.sum_all().div_scalar(batch.len().max(1) as f64);
+        let penalty = self.linear.weight.val().square().sum_all();
         Ok(data_loss + penalty.mul_scalar(1.0 / (2.0 * self.params.c * n_train.max(1) as f64)))
     }
 }
@@ -221,7 +222,7 @@ impl LinearSvm {
                 let signs = plus_minus_one(classes.clone(), n_classes);
                 let slack = relu((z * signs.clone()).neg().add_scalar(1.0));
                 let residual = (signs * slack.clone()).mul_scalar(-2.0);
-                Ok((slack.square().sum(), residual))
+                Ok((slack.square().sum_all(), residual))
             },
         )
     }

@@ -22,6 +22,7 @@ use crate::error::{ConfigError, FitError, check_at_least_one, check_non_negative
 use crate::estimator::{Estimator, OnDevice, Output, Supervision, state_from_json};
 use crate::fit::{FitMethod, Prediction, Rows, StepRecord};
 use crate::lbfgs::{Lbfgs, Stopping};
+use crate::linalg::SumAll;
 use crate::linear_lbfgs::{LinearObjective, Solver};
 
 const NAME: &str = "logistic_regression";
@@ -233,7 +234,7 @@ impl LogisticRegression {
                     LogisticMode::Binary => {
                         let y = classes.clone().float().unsqueeze_dim::<2>(1);
                         (
-                            binary_cross_entropy_with_logits(z.clone(), y.clone()).sum(),
+                            binary_cross_entropy_with_logits(z.clone(), y.clone()).sum_all(),
                             sigmoid(z) - y,
                         )
                     }
@@ -242,7 +243,7 @@ impl LogisticRegression {
                         (
                             binary_cross_entropy_with_logits(z.clone(), y.clone())
                                 .sum_dim(1)
-                                .sum(),
+                                .sum_all(),
                             sigmoid(z) - y,
                         )
                     }
@@ -250,7 +251,7 @@ impl LogisticRegression {
                         let y = one_hot(classes.clone(), k);
                         let log_p = log_softmax(z, 1);
                         (
-                            (log_p.clone() * y.clone()).sum_dim(1).neg().sum(),
+                            (log_p.clone() * y.clone()).sum_dim(1).neg().sum_all(),
                             log_p.exp() - y,
                         )
                     }
@@ -355,22 +356,22 @@ impl Estimator for LogisticRegression {
             LogisticMode::Binary => {
                 let y = classes.clone().float().unsqueeze_dim::<2>(1);
                 binary_cross_entropy_with_logits(z, y)
-                    .sum()
+                    .sum_all()
                     .div_scalar(rows)
             }
             LogisticMode::OneVsRest => {
                 let y = one_hot(classes.clone(), self.params.n_classes);
                 binary_cross_entropy_with_logits(z, y)
-                    .sum()
+                    .sum_all()
                     .div_scalar(rows)
             }
             LogisticMode::Multinomial => {
                 let y = one_hot(classes.clone(), self.params.n_classes);
-                (log_softmax(z, 1) * y).sum().neg().div_scalar(rows)
+                (log_softmax(z, 1) * y).sum_all().neg().div_scalar(rows)
             }
         };
         Ok(if self.params.l2 > 0.0 {
-            let penalty = self.linear.weight.val().square().sum();
+            let penalty = self.linear.weight.val().square().sum_all();
             data_loss + penalty.mul_scalar(self.params.l2 / (2.0 * n_train.max(1) as f64))
         } else {
             data_loss

@@ -16,6 +16,7 @@ use crate::data::{Batch, DataShape, Targets, Task};
 use crate::error::{ConfigError, FitError, check_non_negative};
 use crate::estimator::{Estimator, Output, Supervision};
 use crate::fit::Prediction;
+use crate::linalg::SumAll;
 
 const NAME: &str = "mlp";
 
@@ -227,7 +228,7 @@ impl Estimator for Mlp {
             (Targets::Classes(classes), Some(n_classes)) => {
                 let y = crate::linalg::one_hot(classes.clone(), n_classes);
                 Ok((log_softmax(out, 1) * y)
-                    .sum()
+                    .sum_all()
                     .neg()
                     .div_scalar(batch.len().max(1) as f64))
             }
@@ -248,6 +249,7 @@ impl Estimator for Mlp {
 mod tests {
     use super::*;
     use crate::data::read_f32;
+    use crate::estimator::seeded;
     use crate::testing::{classification_batch, for_each_device, minimize, regression_batch};
 
     fn params(hidden: &[usize], activation: Activation, task: Task) -> MlpParams {
@@ -280,11 +282,10 @@ mod tests {
                 Activation::Tanh,
                 Activation::Sigmoid,
             ] {
-                device.seed(7);
                 let ad = device.clone().autodiff();
                 let batch = classification_batch(&XOR_X, &XOR_Y, 2, &ad);
                 let task = Task::Classification { n_classes: 2 };
-                let model = Mlp::new(params(&[8], activation, task), &ad);
+                let model = seeded(device, 7, || Mlp::new(params(&[8], activation, task), &ad));
                 let model = minimize(model, 120, 0.1, |m| m.loss(&batch, 0).unwrap());
                 let Prediction::Probabilities(p) = model
                     .valid()
@@ -312,10 +313,10 @@ mod tests {
             }
         }
         for_each_device(|device| {
-            device.seed(3);
             let ad = device.clone().autodiff();
             let batch = regression_batch(&x, &y, 2, &ad);
-            let model = Mlp::new(params(&[32, 16], Activation::Tanh, Task::Regression), &ad);
+            let p = params(&[32, 16], Activation::Tanh, Task::Regression);
+            let model = seeded(device, 3, || Mlp::new(p, &ad));
             assert_eq!(model.layers.len(), 3);
             let model = minimize(model, 400, 0.03, |m| m.loss(&batch, 0).unwrap());
             let mse = read_f32(model.loss(&batch, 0).unwrap()).unwrap()[0];
@@ -327,14 +328,16 @@ mod tests {
     #[test]
     fn dropout_is_active_only_while_training() {
         for_each_device(|device| {
-            device.seed(1);
             let mut p = params(&[64], Activation::Relu, Task::Regression);
             p.dropout = 0.5;
             let ad = device.clone().autodiff();
-            let model = Mlp::new(p, &ad);
             let x = crate::testing::features(&[0.5, -0.5], 2, &ad);
-            let a = read_f32(model.forward(x.clone())).unwrap();
-            let b = read_f32(model.forward(x.clone())).unwrap();
+            let (model, a, b) = seeded(device, 1, || {
+                let model = Mlp::new(p, &ad);
+                let a = read_f32(model.forward(x.clone())).unwrap();
+                let b = read_f32(model.forward(x.clone())).unwrap();
+                (model, a, b)
+            });
             assert_ne!(a, b, "{device:?}: dropout draws a new mask each pass");
             let plain = model.valid();
             let x = crate::testing::features(&[0.5, -0.5], 2, device);

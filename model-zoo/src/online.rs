@@ -9,7 +9,7 @@ use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 
 use crate::data::{Batch, DataShape, Targets, Task, read_f32};
 use crate::error::FitError;
-use crate::estimator::{Estimator, OnDevice, fresh};
+use crate::estimator::{Estimator, OnDevice, fresh, seeded};
 
 /// `p ← p − lr·∂loss/∂p` for every parameter that has a gradient.
 pub struct SgdStep<'a> {
@@ -158,8 +158,8 @@ pub fn train<M: Estimator>(
     let autodiff = device.clone().autodiff();
     // A random start (an MLP's) is drawn from a seeded device RNG, so the host can check the
     // device's training step for step.
-    autodiff.seed(ONLINE_SEED);
-    let fresh: M = fresh(&M::check(config, shape)?, &autodiff);
+    let params = M::check(config, shape)?;
+    let fresh: M = seeded(&autodiff, ONLINE_SEED, || fresh(&params, &autodiff));
     let before = mean_loss(&fresh, rows, &autodiff)?;
     let (model, losses) = fit_online(fresh, rows, EPOCHS, LEARNING_RATE, &autodiff)?;
     let after = losses.last().copied().unwrap_or(before);

@@ -11,6 +11,9 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{log_softmax, relu, softmax};
 use burn::tensor::{Device, Tensor};
+// Whole sums through `SumAll`: a GPU's own `sum()` adds in a varying order, and a resumed
+// run must end where an uninterrupted one does.
+use kiln_model_zoo::linalg::SumAll;
 use kiln_model_zoo::{
     Batch, ConfigError, DataShape, Estimator, FitError, Output, Prediction, Supervision, Targets,
     Task,
@@ -145,7 +148,7 @@ impl Estimator for TwoTower {
         let y = classes.clone().one_hot::<2>(self.params.n_classes).float();
         let log_p = log_softmax(self.forward(batch.x.clone()), 1);
         Ok((log_p * y)
-            .sum()
+            .sum_all()
             .neg()
             .div_scalar(batch.len().max(1) as f64))
     }

@@ -7,7 +7,8 @@ use std::time::Instant;
 use burn::optim::{GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use kiln_model_zoo::data::read_f32;
-use kiln_model_zoo::{Batch, Estimator, estimator::fresh};
+use kiln_model_zoo::estimator::{fresh, seeded};
+use kiln_model_zoo::{Batch, Estimator};
 
 use super::{FitOptions, FitOutcome, model_bytes, model_from_bytes, sync};
 use crate::checkpoint::{Checkpoint, LoopState};
@@ -49,7 +50,7 @@ pub fn fit<M: Estimator>(
         }
         None => (
             // Seeded on the plain device, as the run's device was before autodiff wrapped it.
-            super::seeded(device, seed, || fresh(params, &autodiff)),
+            seeded(device, seed, || fresh(params, &autodiff)),
             options.fresh_state(),
             None,
         ),
@@ -320,7 +321,7 @@ pub(crate) fn gradient_step<M: Estimator>(
             // The masks are drawn in the forward pass.
             Some(seed) => {
                 let autodiff = device.clone().autodiff();
-                super::seeded(&autodiff, seed, || model.loss(&take(0, len), n_train))?
+                seeded(&autodiff, seed, || model.loss(&take(0, len), n_train))?
             }
             None => model.loss(&take(0, len), n_train)?,
         };

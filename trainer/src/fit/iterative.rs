@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use burn::tensor::Device;
-use kiln_model_zoo::{Estimator, estimator::fresh};
+use kiln_model_zoo::Estimator;
+use kiln_model_zoo::estimator::{fresh, seeded};
 
 use super::{FitOptions, FitOutcome, model_bytes, model_from_bytes, sync};
 use crate::checkpoint::{Checkpoint, LoopState};
@@ -32,7 +33,7 @@ pub fn fit<M: Estimator>(
             (model, checkpoint.state)
         }
         None => (
-            super::seeded(device, options.seed, || fresh::<M>(params, device)),
+            seeded(device, options.seed, || fresh::<M>(params, device)),
             options.fresh_state(),
         ),
     };

@@ -8,7 +8,6 @@ pub mod gradient;
 pub mod iterative;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -133,20 +132,6 @@ pub fn fit<M: Estimator>(
         sync(device)?;
         Ok(outcome)
     })
-}
-
-/// burn's random generator is one per backend, shared by every fit in the process.
-static DEVICE_RNG: Mutex<()> = Mutex::new(());
-
-/// `draw()` run right after seeding `device`'s generator with `seed`, with no other fit in the
-/// process seeding or drawing in between: a seeded start (an MLP's weights) or a seeded step
-/// (dropout masks) is then the same whatever else runs beside it.
-pub(crate) fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
-    let _guard = DEVICE_RNG
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    device.seed(seed);
-    draw()
 }
 
 /// Waits for the device, turning its failure into kiln's error.
