@@ -463,9 +463,39 @@ pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
 /// A fresh model of `params` on `device`, its parameters numbered 1, 2, ... in module order:
 /// burn draws parameter ids at random and saves them with the weights; fixed ids make two runs
 /// with the same seed write byte-identical files, and keep a resumed optimizer's state matched
-/// to its parameters. Draws its random start under [`with_device_rng`].
+/// to its parameters. Draws its random start under [`with_device_rng`], all of it: burn
+/// draws a parameter's start when the parameter is first read, by then perhaps from another
+/// thread's seed.
 pub fn fresh<M: Estimator>(params: &M::Params, device: &Device) -> M {
-    number_params(with_device_rng(|| M::init(params, device)))
+    let model = with_device_rng(|| {
+        let model = M::init(params, device);
+        model.visit(&mut DrawStarts);
+        model
+    });
+    number_params(model)
+}
+
+/// Reads every parameter of a module, so that a lazily initialized one draws its start now.
+struct DrawStarts;
+
+impl burn::module::ModuleVisitor for DrawStarts {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+
+    fn visit_int<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<Tensor<D, burn::tensor::Int>>,
+    ) {
+        let _ = param.val();
+    }
+
+    fn visit_bool<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<Tensor<D, burn::tensor::Bool>>,
+    ) {
+        let _ = param.val();
+    }
 }
 
 /// `model` with its parameters numbered 1, 2, ... in module order (see [`fresh`]).

@@ -325,6 +325,36 @@ mod tests {
         });
     }
 
+    /// A seeded start is the same while another thread seeds and builds models on the same
+    /// device. burn draws a parameter's random start when it is first read, not when the
+    /// model is built; read after the lock was let go, such a draw could come from another
+    /// fit's seed (a resumed fit then ended elsewhere than an uninterrupted one).
+    #[test]
+    fn a_seeded_start_holds_while_other_threads_seed_and_build() {
+        let device = Device::flex();
+        let p = params(&[64], Activation::Relu, Task::Regression);
+        let start = |seed: u64| {
+            let model: Mlp = seeded(&device, seed, || crate::estimator::fresh(&p, &device));
+            model.into_record().into_bytes().unwrap().to_vec()
+        };
+        let want = start(5);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let changed = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    start(9);
+                }
+            });
+            let changed = (0..200).filter(|_| start(5) != want).count();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            changed
+        });
+        assert_eq!(
+            changed, 0,
+            "starts out of 200 that drew from the other seed"
+        );
+    }
+
     #[test]
     fn dropout_is_active_only_while_training() {
         for_each_device(|device| {

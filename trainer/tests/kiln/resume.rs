@@ -22,7 +22,7 @@ fn killed_or_interrupted_runs_resume_bit_identical() {
             .chain(
                 [
                     "--set",
-                    "train.epochs=30",
+                    "train.epochs=20",
                     "--set",
                     "train.checkpoint_every=1",
                 ]
@@ -35,7 +35,7 @@ fn killed_or_interrupted_runs_resume_bit_identical() {
     kiln_ok(&as_str(&args(&whole)), dir.path());
     let want_model = std::fs::read(whole.join("model.bpk")).unwrap();
     let want_metrics = metrics_without_times(&whole);
-    assert_eq!(want_metrics.len(), 30);
+    assert_eq!(want_metrics.len(), 20);
 
     // SIGKILL: the process dies at once, wherever it is.
     let killed = run("killed");
