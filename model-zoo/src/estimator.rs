@@ -255,6 +255,15 @@ pub trait Estimator: Module + Sync + Sized + 'static {
         FitMethod::Gradient
     }
 
+    /// The most steps an iterative fit takes by its own rules (its `max_iter`, over all its
+    /// restarts), where it has them: the trainer then runs it to its own stopping rule, as
+    /// scikit-learn does, and `[train] epochs` does not cut it. `None` (the default): `[train]
+    /// epochs` caps the steps.
+    fn max_steps(params: &Self::Params) -> Option<usize> {
+        let _ = params;
+        None
+    }
+
     /// What the model's predictions are.
     fn output(params: &Self::Params) -> Output;
 

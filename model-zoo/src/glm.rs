@@ -350,6 +350,10 @@ impl Estimator for Glm {
         params.solver.fit_method()
     }
 
+    fn max_steps(params: &GlmParams) -> Option<usize> {
+        params.solver.max_steps(params.stopping)
+    }
+
     /// Both solvers read the rows only through sums, so both stream.
     fn streams(_: &GlmParams) -> bool {
         true

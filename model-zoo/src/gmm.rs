@@ -518,6 +518,11 @@ impl Estimator for Gmm {
         FitMethod::Iterative
     }
 
+    /// `max_iter` EM steps per restart at most, as scikit-learn's.
+    fn max_steps(params: &GmmParams) -> Option<usize> {
+        Some(params.n_init.saturating_mul(params.max_iter))
+    }
+
     fn output(_: &GmmParams) -> Output {
         Output::Memberships
     }

@@ -391,6 +391,11 @@ impl Estimator for KMeans {
         FitMethod::Iterative
     }
 
+    /// `max_iter` steps per restart at most, as scikit-learn's.
+    fn max_steps(params: &KMeansParams) -> Option<usize> {
+        Some(params.n_init.saturating_mul(params.max_iter))
+    }
+
     /// Lloyd's steps are sums over the rows and mini-batch steps a pass over them, so both
     /// stream.
     fn streams(_: &KMeansParams) -> bool {

@@ -41,6 +41,15 @@ impl Solver {
         }
     }
 
+    /// The most steps a fit by this solver takes by its own rule: `max_iter` L-BFGS
+    /// iterations, one a step; none for `sgd`, which `[train] epochs` caps.
+    pub fn max_steps(self, stopping: crate::lbfgs::Stopping) -> Option<usize> {
+        match self {
+            Solver::Sgd => None,
+            Solver::Lbfgs => Some(stopping.max_iter),
+        }
+    }
+
     /// One L-BFGS iteration by `step`; `sgd` takes no iterative steps (the error names
     /// `model`).
     pub fn iterate(

@@ -257,6 +257,10 @@ impl Estimator for LinearSvm {
         params.solver.fit_method()
     }
 
+    fn max_steps(params: &LinearSvmParams) -> Option<usize> {
+        params.solver.max_steps(params.stopping)
+    }
+
     /// Both solvers read the rows only through sums, so both stream.
     fn streams(_: &LinearSvmParams) -> bool {
         true

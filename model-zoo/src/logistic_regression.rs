@@ -61,7 +61,7 @@ pub struct LogisticRegressionConfig {
     /// scikit-learn's `tol`).
     pub tol: f64,
     /// L-BFGS: iterations at most (default 100, scikit-learn's `max_iter`; `[train] epochs`
-    /// also caps the steps).
+    /// does not cap them).
     pub max_iter: usize,
 }
 
@@ -324,6 +324,10 @@ impl Estimator for LogisticRegression {
     /// By the trainer's gradient loop, or by its own L-BFGS steps.
     fn fit_method(params: &LogisticRegressionParams) -> FitMethod {
         params.solver.fit_method()
+    }
+
+    fn max_steps(params: &LogisticRegressionParams) -> Option<usize> {
+        params.solver.max_steps(params.stopping)
     }
 
     /// Both solvers read the rows only through sums, so both stream.

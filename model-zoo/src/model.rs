@@ -122,6 +122,14 @@ macro_rules! models {
                 }
             }
 
+            fn max_steps(params: &ModelSpec) -> Option<usize> {
+                match params {
+                    $(#[cfg(feature = $feature)] ModelSpec::$variant(p) => {
+                        <crate::$module::$model as Estimator>::max_steps(p)
+                    })*
+                }
+            }
+
             fn output(params: &ModelSpec) -> Output {
                 match params {
                     $(#[cfg(feature = $feature)] ModelSpec::$variant(p) => {

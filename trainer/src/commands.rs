@@ -76,8 +76,8 @@ pub struct Summary {
     pub epochs: usize,
     /// Whether early stopping ended the fit.
     pub stopped_early: bool,
-    /// Whether an iterative fit ended by its own rule (its tolerance, or its `max_iter`)
-    /// rather than by the `[train] epochs` cap on its steps; absent for gradient fits, which
+    /// Whether an iterative fit met its tolerance rather than a cap on its steps (its own
+    /// `max_iter` where it has one, else `[train] epochs`); absent for gradient fits, which
     /// run their epochs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub converged: Option<bool>,
@@ -258,7 +258,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     let target = target_column.map(|(name, _)| name);
     let train_path = loaded.resolve(&config.data.train);
     let format = loaded.csv_format()?;
-    let fraction = config.data.valid_fraction.unwrap_or(0.2);
+    let fraction = config.data.holdout_fraction(supervision);
     let holdout = match (&config.data.valid, config.data.chunk_rows) {
         (None, None) if fraction > 0.0 => Holdout::Fraction {
             fraction,
@@ -439,7 +439,10 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
             // What the resume applies (`--set` of `[train]` keys) is recorded in the run.
             writer.write(
                 run::CONFIG_FILE,
-                loaded.resolved(M::write_config(&model_config))?,
+                loaded.resolved(
+                    M::write_config(&model_config),
+                    M::supervision(&model_config),
+                )?,
             )?;
             (writer, Some(checkpoint))
         }
@@ -451,7 +454,10 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
             let writer = RunWriter::create(&target_dir)?;
             writer.write(
                 run::CONFIG_FILE,
-                loaded.resolved(M::write_config(&model_config))?,
+                loaded.resolved(
+                    M::write_config(&model_config),
+                    M::supervision(&model_config),
+                )?,
             )?;
             (writer, None)
         }
@@ -472,7 +478,9 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     }
     let main_metric = main_metric(supervision, shape.task);
     let title = format!("{kind} on {backend}");
-    let progress = Progress::new(config.train.epochs, main_metric, &title);
+    // An iterative fit with a step cap of its own runs to it, not to `[train] epochs`.
+    let steps = M::max_steps(&params).unwrap_or(config.train.epochs);
+    let progress = Progress::new(steps, main_metric, &title);
     let plot_path = writer.path(run::PLOT_FILE);
     let mut last_plot: Option<Instant> = None;
     let mut on_epoch = |record: &EpochRecord, checkpointed: bool| -> Result<()> {
@@ -565,14 +573,23 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
     let meta = ModelMeta::new::<M>(&model_config, backend.name(), shape, prep);
     writer.save_model(&fitted.model, &meta)?;
     let last = fitted.history.last();
+    // A fit that used all the steps of its own cap stopped at `max_iter`, as scikit-learn
+    // reads `n_iter_ == max_iter`, not by its tolerance.
+    let max_steps = M::max_steps(&params);
+    let steps = fitted.history.len();
     let converged = (M::fit_method(&params) == kiln_model_zoo::FitMethod::Iterative)
-        .then(|| last.is_some_and(|r| r.converged));
+        .then(|| last.is_some_and(|r| r.converged) && max_steps.is_none_or(|cap| steps < cap));
     if converged == Some(false) && !fitted.stopped_early {
-        eprintln!(
-            "warning: {kind} stopped at `[train] epochs = {}` before its own stopping rule; \
-             raise `epochs` to let it converge",
-            fitted.history.len()
-        );
+        match max_steps {
+            Some(_) => eprintln!(
+                "warning: {kind} stopped at its `max_iter` before its `tol` was met; \
+                 raise `max_iter` to let it converge"
+            ),
+            None => eprintln!(
+                "warning: {kind} stopped at `[train] epochs = {steps}` before its own stopping \
+                 rule; raise `epochs` to let it converge"
+            ),
+        }
     }
     let summary = Summary {
         model: kind.into(),
@@ -665,7 +682,7 @@ pub fn cross_validation_of<M: Estimator>(
     // out of model selection, to score the refitted model on later).
     let holdout = match (
         &config.data.valid,
-        config.data.valid_fraction.unwrap_or(0.2),
+        config.data.holdout_fraction(M::supervision(&model_config)),
     ) {
         (None, fraction) if fraction > 0.0 => Holdout::Fraction {
             fraction,
@@ -750,7 +767,10 @@ pub fn cross_validate<M: Estimator>(
     let writer = RunWriter::create(&target_dir)?;
     writer.write(
         run::CONFIG_FILE,
-        loaded.resolved(M::write_config(&model_config))?,
+        loaded.resolved(
+            M::write_config(&model_config),
+            M::supervision(&model_config),
+        )?,
     )?;
     writer.write_json(CV_FILE, &result)?;
     Ok(CvReport {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use kiln_backends::BackendKind;
-use kiln_model_zoo::{ConfigReadError, Estimator};
+use kiln_model_zoo::{ConfigReadError, Estimator, Supervision};
 use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
@@ -58,7 +58,8 @@ pub struct DataConfig {
     /// A separate validation CSV; otherwise `valid_fraction` of `train` is held out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid: Option<PathBuf>,
-    /// Fraction of the training rows held out for validation (default 0.2; 0 for none).
+    /// Fraction of the training rows held out for validation (default 0.2 for a supervised
+    /// model, 0 for clustering; 0 for none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_fraction: Option<f64>,
     /// Scale each feature to zero mean and unit variance (statistics of the training split).
@@ -125,6 +126,15 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
+    /// The fraction of `train` held out for validation: `valid_fraction`, else 0.2 for a
+    /// model that learns a target and 0 for clustering, which scikit-learn fits on all rows.
+    pub fn holdout_fraction(&self, supervision: Supervision) -> f64 {
+        self.valid_fraction.unwrap_or(match supervision {
+            Supervision::None => 0.0,
+            Supervision::Values | Supervision::Labels => 0.2,
+        })
+    }
+
     /// The column keys, as the library takes them.
     pub fn table_spec(&self) -> TableSpec {
         let defaults = TableSpec::default();
@@ -340,9 +350,13 @@ impl LoadedConfig {
     }
 
     /// The config as it was used, as TOML: defaults filled in (`model` is the model's whole
-    /// table), overrides applied, data paths absolute.
-    pub fn resolved(&self, model: serde_json::Value) -> Result<String> {
+    /// table, `valid_fraction` the one `supervision` gave), overrides applied, data paths
+    /// absolute.
+    pub fn resolved(&self, model: serde_json::Value, supervision: Supervision) -> Result<String> {
         let mut config = self.with_absolute_data_paths();
+        if config.data.valid.is_none() && config.data.chunk_rows.is_none() {
+            config.data.valid_fraction = Some(config.data.holdout_fraction(supervision));
+        }
         // A run's config trains one model: the search that picked it is not part of it.
         config.search = None;
         config.backend = self.backend.name().into();

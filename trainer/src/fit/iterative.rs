@@ -1,6 +1,7 @@
 //! The loop of iteratively-fitted models: one [`Estimator::fit_step`] per trainer step (a
 //! closed-form solve, a Lloyd or EM iteration, an L-BFGS iteration, SMO iterations), until the
-//! model converges or `[train] epochs` steps have run.
+//! model converges, or its own step cap ([`Estimator::max_steps`]) or else `[train] epochs`
+//! steps have run.
 
 use std::time::Instant;
 
@@ -51,7 +52,8 @@ pub fn fit<M: Estimator>(
     let config = options.train;
     let n_train = rows.n_rows();
     let mut converged = state.history.last().is_some_and(|r| r.converged);
-    while state.epoch < config.epochs && !converged {
+    let max_steps = M::max_steps(params).unwrap_or(config.epochs);
+    while state.epoch < max_steps && !converged {
         let epoch = state.epoch + 1;
         let mut step_rows = StepRows::new(rows, options.seed, epoch, config.shuffle, device);
         let record = model
@@ -85,7 +87,7 @@ pub fn fit<M: Estimator>(
         });
         state.epoch = epoch;
         state.step = epoch;
-        let last = converged || epoch == config.epochs;
+        let last = converged || epoch == max_steps;
         let due = last || (config.checkpoint_every > 0 && epoch % config.checkpoint_every == 0);
         if due {
             checkpoint(&mut state, &model)?;

@@ -221,34 +221,102 @@ fn lbfgs_solvers_reach_scikit_learns_objective_on_every_backend() {
     }
 }
 
-/// An iterative fit cut short by `[train] epochs` says so (a warning, `converged: false` in
-/// summary.json); one that meets its own rule records `converged: true`; a gradient fit none.
+/// An L-BFGS fit runs to its own `tol` or `max_iter`, as scikit-learn's, whatever `[train]
+/// epochs` says; cut by `max_iter` it says so (a warning, `converged: false` in summary.json).
+/// A fit with no step cap of its own (a Gaussian process's) is cut by `[train] epochs`, and
+/// says so too. One that meets its own rule records `converged: true`; a gradient fit none.
 #[test]
-fn a_fit_cut_short_by_the_epoch_cap_is_reported() {
+fn a_fit_cut_short_by_a_step_cap_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let lbfgs = config("breast-cancer-logistic.toml");
     let gradient = config("iris-logistic.toml");
+    let gp = config("sine-gp.toml");
     let lbfgs = lbfgs.to_str().unwrap();
     let summary = |run: &str| -> serde_json::Value {
         let text = std::fs::read_to_string(dir.path().join(run).join("summary.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     };
     let out = kiln_ok(
-        &["train", lbfgs, "--out", "short", "--set", "train.epochs=2"],
+        &["train", lbfgs, "--out", "epochs", "--set", "train.epochs=2"],
+        dir.path(),
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    assert_eq!(summary("epochs")["converged"], true);
+    assert!(summary("epochs")["epochs"].as_u64().unwrap() > 2);
+
+    let out = kiln_ok(
+        &[
+            "train",
+            lbfgs,
+            "--out",
+            "short",
+            "--set",
+            "model.max_iter=2",
+        ],
         dir.path(),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("warning: logistic_regression stopped at `[train] epochs = 2`"),
+        stderr.contains("warning: logistic_regression stopped at its `max_iter`"),
         "{stderr}"
     );
     assert_eq!(summary("short")["converged"], false);
-    let out = kiln_ok(&["train", lbfgs, "--out", "whole"], dir.path());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
-    assert_eq!(summary("whole")["converged"], true);
+
+    let out = kiln_ok(
+        &[
+            "train",
+            gp.to_str().unwrap(),
+            "--out",
+            "gp",
+            "--set",
+            "train.epochs=1",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: gaussian_process stopped at `[train] epochs = 1`"),
+        "{stderr}"
+    );
+    assert_eq!(summary("gp")["converged"], false);
+
     kiln_ok(
         &["train", gradient.to_str().unwrap(), "--out", "sgd"],
         dir.path(),
     );
     assert!(summary("sgd").get("converged").is_none());
+}
+
+/// k-means and the GMM run `max_iter` steps per restart, not `[train] epochs` in all, and
+/// hold no rows out unless asked (scikit-learn fits clustering on every row): digits with
+/// k = 10 and 10 restarts needs some 200 Lloyd steps, and reaches scikit-learn's inertia.
+#[test]
+fn clustering_runs_its_own_iterations_on_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let digits = repo().join("examples/data/digits.csv");
+    let cfg = dir.path().join("digits-kmeans.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[data]\ntrain = {digits:?}\ntarget = \"digit\"\n\
+             [model]\nkind = \"kmeans\"\nn_clusters = 10\nn_init = 10\n\
+             [train]\nepochs = 20\n"
+        ),
+    )
+    .unwrap();
+    let out = kiln_ok(&["train", cfg.to_str().unwrap(), "--out", "km"], dir.path());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let text = std::fs::read_to_string(dir.path().join("km/summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["n_valid"], 0);
+    assert_eq!(summary["n_train"], 1797);
+    assert_eq!(summary["converged"], true);
+    assert!(summary["epochs"].as_u64().unwrap() > 20, "{summary}");
+    // scikit-learn 1.9.1, on the standardized table:
+    //   KMeans(10, n_init=10, random_state=s).fit(StandardScaler().fit_transform(X)).inertia_
+    //   → 69405.5, 69408.6, 69416.8 for s = 0, 1, 2
+    let inertia = summary["train"]["inertia"].as_f64().unwrap();
+    assert!(inertia < 69_405.5 * 1.002, "inertia {inertia}");
+    let resolved = std::fs::read_to_string(dir.path().join("km/config.toml")).unwrap();
+    assert!(resolved.contains("valid_fraction = 0.0"), "{resolved}");
 }
