@@ -233,6 +233,22 @@ pub trait Estimator: Module + Sync + Sized + 'static {
             .map_err(|e| ConfigReadError::Invalid(alloc::format!("{e}")))
     }
 
+    /// `[model]` keys whose default has changed, each with the default it had before (as TOML
+    /// text of a string). A run's resolved config lists every key its model had when it was
+    /// written; one written before a key existed lacks it, and must resume as it was trained.
+    const EARLIER_DEFAULTS: &'static [(&'static str, &'static str)] = &[];
+
+    /// Fills a run's resolved `[model]` table with the [`Estimator::EARLIER_DEFAULTS`] of the
+    /// keys it lacks.
+    fn fill_earlier_defaults(table: &mut serde_json::Value) {
+        if let serde_json::Value::Object(keys) = table {
+            for (key, value) in Self::EARLIER_DEFAULTS {
+                keys.entry(*key)
+                    .or_insert_with(|| serde_json::Value::String((*value).into()));
+            }
+        }
+    }
+
     /// Writes `config` as a `[model]` table: `kind` first, then every key, defaults included.
     fn write_config(config: &Self::Config) -> serde_json::Value {
         let mut table = serde_json::Map::new();

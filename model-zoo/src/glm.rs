@@ -6,9 +6,10 @@
 //! unit deviance and `μ = exp(x·w + b)` (identity for Normal).
 //!
 //! Two solvers minimise it:
-//! - `solver = "sgd"` (default): the trainer's gradient loop, `[train]`'s optimizer, batches
-//!   and epochs; it streams and trains on a microcontroller.
-//! - `solver = "lbfgs"`: scikit-learn's default solver, full-batch L-BFGS ([`crate::lbfgs`]),
+//! - `solver = "sgd"`: the trainer's gradient loop, `[train]`'s optimizer, batches and
+//!   epochs; it streams and trains on a microcontroller (the default before L-BFGS was; a
+//!   run's config without `solver` resumes with it).
+//! - `solver = "lbfgs"` (default): scikit-learn's default solver, full-batch L-BFGS ([`crate::lbfgs`]),
 //!   one iteration per step until the largest gradient entry is below `tol` or `max_iter`
 //!   iterations; each objective evaluation is one sum over the rows, so it streams too.
 
@@ -59,7 +60,7 @@ pub struct GlmConfig {
     pub alpha: f64,
     /// Fit an intercept (default `true`).
     pub fit_intercept: bool,
-    /// `"sgd"` (default): `[train]`'s optimizer and epochs; `"lbfgs"`: scikit-learn's solver.
+    /// `"lbfgs"` (default): scikit-learn's solver; `"sgd"`: `[train]`'s optimizer and epochs.
     pub solver: Solver,
     /// L-BFGS stops once no gradient entry exceeds this (scikit-learn's `tol`, default 1e-4).
     pub tol: f64,
@@ -74,7 +75,7 @@ impl Default for GlmConfig {
             power: 1.5,
             alpha: 1.0,
             fit_intercept: true,
-            solver: Solver::Sgd,
+            solver: Solver::Lbfgs,
             tol: 1e-4,
             max_iter: 100,
         }
@@ -336,6 +337,7 @@ impl Estimator for Glm {
     type Config = GlmConfig;
     type Params = GlmParams;
     const KINDS: &'static [&'static str] = &[NAME];
+    const EARLIER_DEFAULTS: &'static [(&'static str, &'static str)] = &[("solver", "sgd")];
 
     fn supervision(_: &GlmConfig) -> Supervision {
         Supervision::Values

@@ -6,9 +6,10 @@
 //! the number of training rows: the mean loss plus `‖W‖²/(2·C·n_train)`.
 //!
 //! Two solvers minimise it:
-//! - `solver = "sgd"` (default): the trainer's gradient loop, `[train]`'s optimizer, batches
-//!   and epochs; either loss; it trains on a microcontroller.
-//! - `solver = "lbfgs"` (squared hinge only): full-batch L-BFGS on the primal, one iteration
+//! - `solver = "sgd"` (the default for the hinge): the trainer's gradient loop, `[train]`'s
+//!   optimizer, batches and epochs; either loss; it trains on a microcontroller. It was the
+//!   default for both losses before L-BFGS; a run's config without `solver` resumes with it.
+//! - `solver = "lbfgs"` (squared hinge only, and its default): full-batch L-BFGS on the primal, one iteration
 //!   per step until the largest gradient entry is below `tol` or `max_iter` iterations. The
 //!   squared hinge has a continuous gradient, so a quasi-Newton method converges on it as
 //!   liblinear's primal Newton solver does, with the L-BFGS the zoo already has and one sum
@@ -53,8 +54,10 @@ pub struct LinearSvmConfig {
     pub c: f64,
     /// Fit intercepts (default `true`).
     pub fit_intercept: bool,
-    /// `"sgd"` (default): `[train]`'s optimizer and epochs; `"lbfgs"`: full-batch L-BFGS.
-    pub solver: Solver,
+    /// `"lbfgs"`: full-batch L-BFGS, as liblinear's primal solver (the default for the
+    /// squared hinge); `"sgd"`: `[train]`'s optimizer and epochs (the default for the hinge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solver: Option<Solver>,
     /// L-BFGS stops once no gradient entry exceeds this (scikit-learn's `tol`, default 1e-4).
     pub tol: f64,
     /// L-BFGS iterations at most (scikit-learn's `max_iter`, default 1000).
@@ -67,7 +70,7 @@ impl Default for LinearSvmConfig {
             loss: SvmLoss::SquaredHinge,
             c: 1.0,
             fit_intercept: true,
-            solver: Solver::Sgd,
+            solver: None,
             tol: 1e-4,
             max_iter: 1000,
         }
@@ -105,6 +108,15 @@ impl LinearSvmParams {
 }
 
 impl LinearSvmConfig {
+    /// The solver: as given, else L-BFGS for the squared hinge and SGD for the hinge, which
+    /// L-BFGS cannot minimise.
+    pub fn solver(&self) -> Solver {
+        self.solver.unwrap_or(match self.loss {
+            SvmLoss::SquaredHinge => Solver::Lbfgs,
+            SvmLoss::Hinge => Solver::Sgd,
+        })
+    }
+
     /// Validates the config against the data it will be fitted on.
     pub fn check(&self, shape: &DataShape) -> Result<LinearSvmParams, ConfigError> {
         let n_classes = crate::error::check_classes(NAME, shape)?;
@@ -115,7 +127,8 @@ impl LinearSvmConfig {
                 message: "`c` must be > 0 (it divides the penalty); try 1.0".into(),
             });
         }
-        if self.solver == Solver::Lbfgs && self.loss == SvmLoss::Hinge {
+        let solver = self.solver();
+        if solver == Solver::Lbfgs && self.loss == SvmLoss::Hinge {
             return Err(ConfigError::Invalid {
                 key: "solver",
                 message:
@@ -128,7 +141,7 @@ impl LinearSvmConfig {
             loss: self.loss,
             c,
             fit_intercept: self.fit_intercept,
-            solver: self.solver,
+            solver,
             stopping: Stopping {
                 gtol: check_non_negative("tol", self.tol)?,
                 // scikit-learn's `64·eps`: in effect the gradient rule decides.
@@ -243,6 +256,21 @@ impl Estimator for LinearSvm {
     type Config = LinearSvmConfig;
     type Params = LinearSvmParams;
     const KINDS: &'static [&'static str] = &[NAME];
+    const EARLIER_DEFAULTS: &'static [(&'static str, &'static str)] = &[("solver", "sgd")];
+
+    /// Every key, the solver the loss chose included.
+    fn write_config(config: &LinearSvmConfig) -> serde_json::Value {
+        let mut table = serde_json::Map::new();
+        table.insert("kind".into(), NAME.into());
+        let resolved = LinearSvmConfig {
+            solver: Some(config.solver()),
+            ..config.clone()
+        };
+        if let Ok(serde_json::Value::Object(keys)) = serde_json::to_value(resolved) {
+            table.extend(keys);
+        }
+        serde_json::Value::Object(table)
+    }
 
     fn supervision(_: &LinearSvmConfig) -> Supervision {
         Supervision::Labels
@@ -429,7 +457,7 @@ mod tests {
             let params = LinearSvmConfig {
                 c: 1.0,
                 fit_intercept: false,
-                solver: Solver::Lbfgs,
+                solver: Some(Solver::Lbfgs),
                 tol: 1e-7,
                 ..Default::default()
             }
@@ -520,9 +548,26 @@ mod tests {
         assert_eq!(zero_c.check(&shape).unwrap_err().key(), Some("c"));
         let hinge_lbfgs = LinearSvmConfig {
             loss: SvmLoss::Hinge,
-            solver: Solver::Lbfgs,
+            solver: Some(Solver::Lbfgs),
             ..Default::default()
         };
         assert_eq!(hinge_lbfgs.check(&shape).unwrap_err().key(), Some("solver"));
+        // With no solver named, the loss picks one, and the resolved config records it.
+        let hinge = LinearSvmConfig {
+            loss: SvmLoss::Hinge,
+            ..Default::default()
+        };
+        assert_eq!(hinge.check(&shape).unwrap().solver, Solver::Sgd);
+        assert_eq!(
+            LinearSvmConfig::default().check(&shape).unwrap().solver,
+            Solver::Lbfgs
+        );
+        let written = LinearSvm::write_config(&hinge);
+        assert_eq!(written["solver"], "sgd");
+        // A run's config from before `solver` existed resumes with the SGD it was trained by.
+        let mut old = serde_json::json!({"kind": "linear_svm", "c": 1.0});
+        crate::Model::fill_earlier_defaults(&mut old);
+        let old = LinearSvm::read_config(old).unwrap();
+        assert_eq!(old.check(&shape).unwrap().solver, Solver::Sgd);
     }
 }

@@ -3,9 +3,9 @@
 //! Objective (scikit-learn's `LogisticRegression` with `C = 1/l2`):
 //! `Σ log-loss + l2/2·‖W‖²`, the intercepts unpenalised. Both solvers minimise it divided by
 //! the number of training rows, so the optimum is scikit-learn's:
-//! - `solver = "sgd"` (default): the trainer's gradient loop, `[train]`'s optimizer, batches
-//!   and epochs;
-//! - `solver = "lbfgs"`: scikit-learn's default solver, full-batch L-BFGS ([`crate::lbfgs`],
+//! - `solver = "sgd"`: the trainer's gradient loop, `[train]`'s optimizer, batches and
+//!   epochs (the default before L-BFGS was; a run's config without `solver` resumes with it);
+//! - `solver = "lbfgs"` (default): scikit-learn's default solver, full-batch L-BFGS ([`crate::lbfgs`],
 //!   f64 on the host) with the loss and its analytic gradient `Xᵀ(P − Y)/n` computed on the
 //!   device in one pass and read back as one vector per evaluation; one trainer step is one
 //!   iteration, so it checkpoints and resumes like every iterative fit. It stops as
@@ -55,7 +55,8 @@ pub struct LogisticRegressionConfig {
     pub multi_class: MultiClass,
     /// Fit intercepts (default `true`).
     pub fit_intercept: bool,
-    /// `"sgd"` (default: the trainer's optimizer over batches) or `"lbfgs"` (full batch).
+    /// `"lbfgs"` (default, full batch, scikit-learn's) or `"sgd"` (the trainer's optimizer
+    /// over batches).
     pub solver: LogisticSolver,
     /// L-BFGS: stop when no gradient entry of the mean objective exceeds this (default 1e-4,
     /// scikit-learn's `tol`).
@@ -71,7 +72,7 @@ impl Default for LogisticRegressionConfig {
             l2: 1.0,
             multi_class: MultiClass::Auto,
             fit_intercept: true,
-            solver: LogisticSolver::Sgd,
+            solver: LogisticSolver::Lbfgs,
             tol: 1e-4,
             max_iter: 100,
         }
@@ -309,6 +310,7 @@ impl Estimator for LogisticRegression {
     type Config = LogisticRegressionConfig;
     type Params = LogisticRegressionParams;
     const KINDS: &'static [&'static str] = &[NAME];
+    const EARLIER_DEFAULTS: &'static [(&'static str, &'static str)] = &[("solver", "sgd")];
 
     fn supervision(_: &LogisticRegressionConfig) -> Supervision {
         Supervision::Labels

@@ -94,6 +94,17 @@ macro_rules! models {
                     .map_err(|e| ConfigReadError::Invalid(alloc::format!("{e}")))
             }
 
+            fn fill_earlier_defaults(table: &mut serde_json::Value) {
+                let kind = match table.get("kind") {
+                    Some(serde_json::Value::String(kind)) => kind.clone(),
+                    _ => return,
+                };
+                $(#[cfg(feature = $feature)]
+                if <crate::$module::$model as Estimator>::KINDS.contains(&kind.as_str()) {
+                    <crate::$module::$model as Estimator>::fill_earlier_defaults(table);
+                })*
+            }
+
             fn write_config(config: &ModelConfig) -> serde_json::Value {
                 serde_json::to_value(config).unwrap_or(serde_json::Value::Null)
             }

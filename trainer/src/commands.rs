@@ -159,8 +159,12 @@ pub fn load_train_job(options: &TrainOptions) -> Result<TrainJob> {
         Some(_) => check_resume(options, &config_path)?,
         None => None,
     };
+    let loaded = match &resumable {
+        Some(_) => LoadedConfig::load_run(&config_path, &overrides)?,
+        None => LoadedConfig::load(&config_path, &overrides)?,
+    };
     Ok(TrainJob {
-        loaded: LoadedConfig::load(&config_path, &overrides)?,
+        loaded,
         stem,
         resumable,
         edited,

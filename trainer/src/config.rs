@@ -173,9 +173,21 @@ pub struct LoadedConfig {
     pub backend: BackendKind,
     /// Each `--set KEY=VALUE`: the key's path and the whole assignment.
     overrides: Vec<(Vec<String>, String)>,
+    /// Whether this is a run's resolved config, whose `[model]` lacks only keys that did not
+    /// exist when it was written (see [`Estimator::EARLIER_DEFAULTS`]).
+    of_run: bool,
 }
 
 impl LoadedConfig {
+    /// [`LoadedConfig::load`] of a run's resolved config (`RUN/config.toml`): a `[model]` key
+    /// it lacks did not exist when the run was written, and takes the default it had then.
+    pub fn load_run(path: &Path, overrides: &[String]) -> Result<Self> {
+        Ok(Self {
+            of_run: true,
+            ..Self::load(path, overrides)?
+        })
+    }
+
     /// Reads `path`, applies `overrides` (`KEY=VALUE`, dotted keys such as
     /// `train.optimizer.learning_rate=0.001`), parses and validates it.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
@@ -200,6 +212,7 @@ impl LoadedConfig {
                     ))
                 })
                 .collect(),
+            of_run: false,
         };
         loaded.backend = loaded.config.backend.parse().map_err(|_| {
             loaded.error(
@@ -320,13 +333,16 @@ impl LoadedConfig {
 
     /// The `[model]` table read as `M`'s config, every error located at its key.
     pub fn model_config<M: Estimator>(&self) -> Result<M::Config> {
-        let table = serde_json::to_value(&self.config.model).map_err(|e| {
+        let mut table = serde_json::to_value(&self.config.model).map_err(|e| {
             self.error(
                 &["model"],
                 format!("`[model]` cannot be read: {e}"),
                 "fix the values of `[model]`".into(),
             )
         })?;
+        if self.of_run {
+            M::fill_earlier_defaults(&mut table);
+        }
         M::read_config(table).map_err(|e| match e {
             ConfigReadError::Invalid(message) => {
                 let described = describe_serde_error(&message);

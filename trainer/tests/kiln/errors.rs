@@ -180,6 +180,8 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
                 "data.standardize=false",
                 "--set",
                 "model.l2=1e30",
+                "--set",
+                "model.solver=\"sgd\"",
             ],
             vec![
                 "the training loss became",
@@ -253,6 +255,8 @@ fn bad_input_gives_one_clear_line_and_exit_code_1() {
                 "data.valid_fraction=0",
                 "--set",
                 "train.batch_size=4",
+                "--set",
+                "model.solver=\"sgd\"",
             ],
             vec![
                 "`chunk_rows = 2` is smaller than `batch_size = 4`",

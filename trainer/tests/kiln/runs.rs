@@ -79,9 +79,15 @@ fn runs_from_before_the_redesign_load_and_resume() {
     );
 
     // The old run's checkpoint, continued for two more epochs, ends where a fresh run of 202
-    // epochs does (a constant schedule: the first 200 epochs are the same).
+    // epochs does (a constant schedule: the first 200 epochs are the same). Its config loses its
+    // `solver`, as one written before the key existed: it resumes by SGD, as it was trained,
+    // though the default is L-BFGS now.
     let partial = dir.path().join("stopped.partial");
     std::fs::rename(old_run(dir.path(), "stopped-copy"), &partial).unwrap();
+    let resolved = partial.join("config.toml");
+    let text = std::fs::read_to_string(&resolved).unwrap();
+    assert!(text.contains("solver = \"sgd\"\n"), "{text}");
+    std::fs::write(&resolved, text.replace("solver = \"sgd\"\n", "")).unwrap();
     std::fs::remove_file(partial.join("summary.json")).unwrap();
     let stopped = dir.path().join("stopped");
     kiln_ok(
