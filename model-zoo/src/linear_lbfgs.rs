@@ -30,6 +30,9 @@ pub enum Solver {
     Sgd,
     /// Full-batch L-BFGS, one iteration per step (scikit-learn's default solver).
     Lbfgs,
+    /// Iteratively reweighted least squares: a Newton (Fisher scoring) step per trainer step,
+    /// solved by Cholesky (statsmodels' GLM fit). GLMs only.
+    Irls,
 }
 
 impl Solver {
@@ -37,21 +40,21 @@ impl Solver {
     pub fn fit_method(self) -> FitMethod {
         match self {
             Solver::Sgd => FitMethod::Gradient,
-            Solver::Lbfgs => FitMethod::Iterative,
+            Solver::Lbfgs | Solver::Irls => FitMethod::Iterative,
         }
     }
 
-    /// The most steps a fit by this solver takes by its own rule: `max_iter` L-BFGS
+    /// The most steps a fit by this solver takes by its own rule: `max_iter` L-BFGS or Newton
     /// iterations, one a step; none for `sgd`, which `[train] epochs` caps.
     pub fn max_steps(self, stopping: crate::lbfgs::Stopping) -> Option<usize> {
         match self {
             Solver::Sgd => None,
-            Solver::Lbfgs => Some(stopping.max_iter),
+            Solver::Lbfgs | Solver::Irls => Some(stopping.max_iter),
         }
     }
 
-    /// One L-BFGS iteration by `step`; `sgd` takes no iterative steps (the error names
-    /// `model`).
+    /// One L-BFGS iteration by `step`; `sgd` takes no iterative steps, and a model that has
+    /// no IRLS refuses it at its check (the error names `model`).
     pub fn iterate(
         self,
         model: &'static str,
@@ -59,18 +62,30 @@ impl Solver {
     ) -> Result<StepRecord, FitError> {
         match self {
             Solver::Lbfgs => step(),
-            Solver::Sgd => Err(FitError::WrongMethod {
+            Solver::Sgd | Solver::Irls => Err(FitError::WrongMethod {
                 model,
                 method: "iterative steps",
             }),
         }
     }
 
-    /// The L-BFGS state for a checkpoint (none before the first step, and for `sgd`).
+    /// The L-BFGS state for a checkpoint (none before the first step, and for `sgd` and
+    /// IRLS, whose steps start from the weights alone).
     pub fn fit_state(self, state: &Option<Lbfgs>) -> Result<Option<serde_json::Value>, FitError> {
         match self {
             Solver::Lbfgs => state_to_json(state),
-            Solver::Sgd => Ok(None),
+            Solver::Sgd | Solver::Irls => Ok(None),
+        }
+    }
+
+    /// Refuses IRLS for a model that has no Newton step (logistic regression, the linear SVM).
+    pub fn check_not_irls(self) -> Result<Self, crate::error::ConfigError> {
+        match self {
+            Solver::Irls => Err(crate::error::ConfigError::Invalid {
+                key: "solver",
+                message: "`solver = \"irls\"` fits GLMs only; use \"lbfgs\" or \"sgd\"".into(),
+            }),
+            other => Ok(other),
         }
     }
 }
@@ -107,11 +122,7 @@ impl LinearObjective {
         let mut state = match optimizer.take() {
             Some(state) => state,
             None => {
-                let mut start = read_f32(linear.weight.val())?;
-                if let Some(bias) = &linear.bias {
-                    start.extend(read_f32(bias.val())?);
-                }
-                let start: Vec<f64> = start.into_iter().map(f64::from).collect();
+                let start = self.weights(linear)?;
                 let (value, gradient) = self.value_and_gradient(&start, rows, loss)?;
                 let p = start.len();
                 // Unbounded; the largest finite bounds, since a checkpoint's JSON has no ∞.
@@ -131,6 +142,15 @@ impl LinearObjective {
         };
         *optimizer = Some(state);
         Ok(record)
+    }
+
+    /// `linear`'s weights as [`LinearObjective::set_weights`] takes them, in f64.
+    pub fn weights(&self, linear: &Linear) -> Result<Vec<f64>, FitError> {
+        let mut theta = read_f32(linear.weight.val())?;
+        if let Some(bias) = &linear.bias {
+            theta.extend(read_f32(bias.val())?);
+        }
+        Ok(theta.into_iter().map(f64::from).collect())
     }
 
     /// The weights `theta` (`W` row-major `[features, outputs]`, then the intercepts) as

@@ -127,7 +127,7 @@ impl LinearSvmConfig {
                 message: "`c` must be > 0 (it divides the penalty); try 1.0".into(),
             });
         }
-        let solver = self.solver();
+        let solver = self.solver().check_not_irls()?;
         if solver == Solver::Lbfgs && self.loss == SvmLoss::Hinge {
             return Err(ConfigError::Invalid {
                 key: "solver",

@@ -166,7 +166,7 @@ impl LogisticRegressionConfig {
             l2: check_non_negative("l2", self.l2)?,
             mode,
             fit_intercept: self.fit_intercept,
-            solver: self.solver,
+            solver: self.solver.check_not_irls()?,
             stopping: Stopping {
                 gtol: check_non_negative("tol", self.tol)?,
                 // scikit-learn's `64·eps`: in effect the gradient rule decides.
