@@ -727,9 +727,32 @@ pub fn cross_validation_of<M: Estimator>(
         let trainer = Trainer::new(config.train.clone())
             .seed(config.seed)
             .standardize(config.data.standardize);
+        // Early stopping watches validation rows, as in `kiln train`: the config's fraction
+        // of the fold's training rows (0.2 if it holds none out).
+        let (train, valid) = match &config.train.early_stopping {
+            Some(_) => {
+                let fraction = match config.data.holdout_fraction(supervision) {
+                    f if f > 0.0 => f,
+                    _ => 0.2,
+                };
+                let (train, valid) = data
+                    .select(&train_rows)
+                    .split(fraction, config.seed)
+                    .map_err(|e| Error::Usage {
+                        message: format!(
+                            "a fold of {} cannot hold out validation rows: {e}",
+                            path.display()
+                        ),
+                        fix: "pass fewer `--folds`, or drop `early_stopping`".into(),
+                    })?;
+                (train, Some(valid))
+            }
+            None => (data.select(&train_rows), None),
+        };
         Ok(FoldData {
-            train: data.select(&train_rows),
+            train,
             test: data.select(&test_rows),
+            valid,
             trainer,
         })
     };

@@ -24,6 +24,7 @@
 //!     Ok(FoldData {
 //!         train: data.select(&folds.train_rows(test)),
 //!         test: data.select(test),
+//!         valid: None,
 //!         trainer: Trainer::default(),
 //!     })
 //! })
@@ -141,6 +142,9 @@ pub struct FoldData {
     pub train: Dataset,
     /// The fold's test rows.
     pub test: Dataset,
+    /// Rows the fold's fit is validated on (early stopping watches them), drawn from its
+    /// training rows; none if it needs none.
+    pub valid: Option<Dataset>,
     /// The trainer that fits the fold's model.
     pub trainer: Trainer<'static>,
 }
@@ -154,6 +158,17 @@ pub struct FoldResult {
     pub n_test: usize,
     /// The metrics on the fold's test rows.
     pub metrics: Metrics,
+}
+
+/// How many folds fit at once on `device`: one per core on a CPU backend (a small fit uses
+/// one core, and its large products already share the others), one on a GPU, whose queue
+/// the folds would only share.
+pub fn fold_workers(device: &Device) -> usize {
+    if kiln_backends::is_host(device) {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        1
+    }
 }
 
 /// The folds' results, and each metric's mean and (population) standard deviation over them.
@@ -180,7 +195,8 @@ impl CrossValidation {
         Self::run_with_progress::<M>(config, folds, device, &mut prepare, &mut |_, _| {})
     }
 
-    /// [`CrossValidation::run`], calling `on_fold(index, result)` as each fold ends.
+    /// [`CrossValidation::run`], calling `on_fold(index, result)` as each fold ends (in fold
+    /// order), with the folds fitted [`fold_workers`] at a time.
     pub fn run_with_progress<M: Estimator>(
         config: &M::Config,
         folds: &Folds,
@@ -188,21 +204,68 @@ impl CrossValidation {
         prepare: &mut dyn FnMut(&[usize]) -> Result<FoldData>,
         on_fold: &mut dyn FnMut(usize, &FoldResult),
     ) -> Result<Self> {
-        let mut results = Vec::with_capacity(folds.test.len());
-        for (index, test_rows) in folds.test.iter().enumerate() {
+        let workers = fold_workers(device);
+        Self::run_on::<M>(config, folds, device, workers, prepare, on_fold)
+    }
+
+    /// [`CrossValidation::run_with_progress`] with `workers` folds fitted at once, each on a
+    /// thread of its own. Each fold's fit is the same whatever runs beside it (the device
+    /// generator is seeded and drawn under one lock), so the results do not depend on
+    /// `workers`. Folds are prepared a batch of `workers` at a time, so at most that many
+    /// folds' rows are held at once.
+    pub fn run_on<M: Estimator>(
+        config: &M::Config,
+        folds: &Folds,
+        device: &Device,
+        workers: usize,
+        prepare: &mut dyn FnMut(&[usize]) -> Result<FoldData>,
+        on_fold: &mut dyn FnMut(usize, &FoldResult),
+    ) -> Result<Self> {
+        let fit = |data: FoldData| -> Result<FoldResult> {
             let FoldData {
                 train,
                 test,
+                valid,
                 mut trainer,
-            } = prepare(test_rows)?;
-            let fitted = trainer.fit::<M>(config, &train, None, device)?;
-            let result = FoldResult {
+            } = data;
+            let fitted = trainer.fit::<M>(config, &train, valid.as_ref(), device)?;
+            Ok(FoldResult {
                 n_train: train.n_rows(),
                 n_test: test.n_rows(),
                 metrics: fitted.evaluate(&test)?,
+            })
+        };
+        let mut results = Vec::with_capacity(folds.test.len());
+        for batch in folds.test.chunks(workers.max(1)) {
+            let data = batch
+                .iter()
+                .map(|test_rows| prepare(test_rows))
+                .collect::<Result<Vec<_>>>()?;
+            let batch_results: Vec<Result<FoldResult>> = if data.len() == 1 {
+                data.into_iter().map(fit).collect()
+            } else {
+                std::thread::scope(|scope| {
+                    let running: Vec<_> = data
+                        .into_iter()
+                        .map(|fold| scope.spawn(|| fit(fold)))
+                        .collect();
+                    running
+                        .into_iter()
+                        .map(|thread| {
+                            thread.join().unwrap_or_else(|_| {
+                                Err(Error::Fit(kiln_model_zoo::FitError::Device(
+                                    "a fold's fit panicked".into(),
+                                )))
+                            })
+                        })
+                        .collect()
+                })
             };
-            on_fold(index, &result);
-            results.push(result);
+            for result in batch_results {
+                let result = result?;
+                on_fold(results.len(), &result);
+                results.push(result);
+            }
         }
         Self::from_folds(results)
     }
@@ -234,6 +297,82 @@ impl CrossValidation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A library fit whose early stopping watches a validation metric, given no validation
+    /// rows, is one error, not a fit that keeps its first epoch.
+    #[test]
+    fn early_stopping_on_a_validation_metric_needs_validation_rows() {
+        use kiln_model_zoo::Model;
+        let x: Vec<f32> = (0..40)
+            .map(|i| (i % 2) as f32 + (i % 3) as f32 * 0.1)
+            .collect();
+        let labels: Vec<&str> = (0..20).map(|i| ["a", "b"][i % 2]).collect();
+        let data = Dataset::classification(vec!["p".into(), "q".into()], x, &labels).unwrap();
+        let config = Model::read_config(serde_json::json!({"kind": "mlp"})).unwrap();
+        let train = crate::config::TrainConfig {
+            early_stopping: Some(crate::options::EarlyStopping {
+                patience: 3,
+                min_delta: 0.0,
+                metric: "accuracy".into(),
+            }),
+            ..Default::default()
+        };
+        let error = Trainer::new(train)
+            .fit::<Model>(&config, &data, None, &Device::flex())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("early stopping cannot watch `accuracy`"),
+            "{error}"
+        );
+    }
+
+    /// Folds fitted four at a time on threads give, to the bit, what one at a time gives, with
+    /// an MLP whose start and dropout masks come from the shared device generator.
+    #[test]
+    fn parallel_folds_give_what_sequential_folds_give() {
+        use kiln_model_zoo::Model;
+        let (mut x, mut labels) = (Vec::new(), Vec::new());
+        for i in 0..120 {
+            let class = i % 3;
+            x.extend([class as f32 + (i % 7) as f32 * 0.3, (i % 5) as f32 * 0.2]);
+            labels.push(["a", "b", "c"][class]);
+        }
+        let data = Dataset::classification(vec!["p".into(), "q".into()], x, &labels).unwrap();
+        let config = Model::read_config(serde_json::json!({
+            "kind": "mlp", "task": "classification", "hidden": [16], "dropout": 0.2
+        }))
+        .unwrap();
+        let folds = fold_rows(data.class_of_rows().as_deref(), data.n_rows(), 4, 7).unwrap();
+        let device = Device::flex();
+        let run = |workers: usize| {
+            let mut prepare = |test: &[usize]| {
+                let train = crate::config::TrainConfig {
+                    epochs: 5,
+                    ..Default::default()
+                };
+                Ok(FoldData {
+                    train: data.select(&folds.train_rows(test)),
+                    test: data.select(test),
+                    valid: None,
+                    trainer: Trainer::new(train),
+                })
+            };
+            CrossValidation::run_on::<Model>(
+                &config,
+                &folds,
+                &device,
+                workers,
+                &mut prepare,
+                &mut |_, _| {},
+            )
+            .unwrap()
+        };
+        let one = run(1);
+        assert_eq!(run(4), one);
+        assert!(one.mean["log_loss"].is_finite());
+    }
 
     #[test]
     fn folds_cover_every_row_once_and_keep_class_shares() {

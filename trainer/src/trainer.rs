@@ -151,6 +151,19 @@ impl<'a> Trainer<'a> {
                 fix: bad.fix.into(),
             });
         }
+        if let Some(stop) = &self.train.early_stopping {
+            let known = crate::early_stopping::watchable_metrics::<M>(&params, valid.is_some());
+            if !known.contains(&stop.metric.as_str()) {
+                return Err(Error::Usage {
+                    message: format!(
+                        "early stopping cannot watch `{}`: this fit reports {}",
+                        stop.metric,
+                        known.join(", ")
+                    ),
+                    fix: "pass validation rows, or watch one of those".into(),
+                });
+            }
+        }
         let mut rows = TrainRows::Resident(Box::new(Split::new(&prep, train, device)?));
         let valid = valid.map(|v| Split::new(&prep, v, device)).transpose()?;
         let resume = match &self.checkpoint {
