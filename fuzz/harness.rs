@@ -97,8 +97,7 @@ pub fn config(data: &[u8], dir: &Path) {
     if let Ok(loaded) = LoadedConfig::load(&path, &sets) {
         let _ = loaded.csv_format();
         if let Ok(model) = loaded.model_config::<Model>() {
-            use kiln_model_zoo::Estimator;
-            let _ = loaded.resolved(Model::write_config(&model), Model::supervision(&model));
+            let _ = loaded.resolved::<Model>(&model);
         }
     }
 }

@@ -441,13 +441,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
                 );
             }
             // What the resume applies (`--set` of `[train]` keys) is recorded in the run.
-            writer.write(
-                run::CONFIG_FILE,
-                loaded.resolved(
-                    M::write_config(&model_config),
-                    M::supervision(&model_config),
-                )?,
-            )?;
+            writer.write(run::CONFIG_FILE, loaded.resolved::<M>(&model_config)?)?;
             (writer, Some(checkpoint))
         }
         None => {
@@ -456,13 +450,7 @@ pub fn train<M: Estimator>(job: TrainJob) -> Result<TrainReport> {
                 .clone()
                 .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &job.stem));
             let writer = RunWriter::create(&target_dir)?;
-            writer.write(
-                run::CONFIG_FILE,
-                loaded.resolved(
-                    M::write_config(&model_config),
-                    M::supervision(&model_config),
-                )?,
-            )?;
+            writer.write(run::CONFIG_FILE, loaded.resolved::<M>(&model_config)?)?;
             (writer, None)
         }
     };
@@ -792,13 +780,7 @@ pub fn cross_validate<M: Estimator>(
         .clone()
         .unwrap_or_else(|| run::default_run_dir(Path::new("runs"), &format!("{stem}-cv")));
     let writer = RunWriter::create(&target_dir)?;
-    writer.write(
-        run::CONFIG_FILE,
-        loaded.resolved(
-            M::write_config(&model_config),
-            M::supervision(&model_config),
-        )?,
-    )?;
+    writer.write(run::CONFIG_FILE, loaded.resolved::<M>(&model_config)?)?;
     writer.write_json(CV_FILE, &result)?;
     Ok(CvReport {
         model: kind.into(),

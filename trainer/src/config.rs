@@ -365,14 +365,15 @@ impl LoadedConfig {
         })
     }
 
-    /// The config as it was used, as TOML: defaults filled in (`model` is the model's whole
-    /// table, `valid_fraction` the one `supervision` gave), overrides applied, data paths
-    /// absolute.
-    pub fn resolved(&self, model: serde_json::Value, supervision: Supervision) -> Result<String> {
+    /// The config as it was used to fit `model`, as TOML: defaults filled in (the model's
+    /// whole table, the validation fraction its supervision gave), overrides applied, data
+    /// paths absolute.
+    pub fn resolved<M: Estimator>(&self, model: &M::Config) -> Result<String> {
         let mut config = self.with_absolute_data_paths();
         if config.data.valid.is_none() && config.data.chunk_rows.is_none() {
-            config.data.valid_fraction = Some(config.data.holdout_fraction(supervision));
+            config.data.valid_fraction = Some(config.data.holdout_fraction(M::supervision(model)));
         }
+        let model = M::write_config(model);
         // A run's config trains one model: the search that picked it is not part of it.
         config.search = None;
         config.backend = self.backend.name().into();
