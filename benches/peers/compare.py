@@ -4,7 +4,7 @@
     python3 benches/peers/compare.py            # OLS, logistic, GLMs, k-means, GMM, RBF SVM, GP
     python3 benches/peers/compare.py --repeat 5 # best of 5 fits each
     python3 benches/peers/compare.py --no-linfa # kiln and scikit-learn only
-    python3 benches/peers/compare.py --only glm_poisson glm_gamma
+    python3 benches/peers/compare.py --only glm_poisson glm_gamma glm_poisson_irls glm_gamma_irls
 
 Writes seeded synthetic CSVs (80,000 x 20 regression and 3-class classification, Poisson
 counts and Gamma amounts with log-means linear in the features, 100,000 x 10 blobs for k-means and the Gaussian mixture with k = 8) and takes
@@ -146,6 +146,19 @@ CONFIGS = {
         "epochs = 1000",
         "deviance",
     ),
+    # kiln's IRLS against scikit-learn's Newton solver (newton-cholesky), tol 1e-4.
+    "glm_poisson_irls": (
+        "counts.csv",
+        'kind = "glm"\nfamily = "poisson"\nalpha = 0.001\nsolver = "irls"\nmax_iter = 1000',
+        "epochs = 1000",
+        "deviance",
+    ),
+    "glm_gamma_irls": (
+        "amounts.csv",
+        'kind = "glm"\nfamily = "gamma"\nalpha = 0.001\nsolver = "irls"\nmax_iter = 1000',
+        "epochs = 1000",
+        "deviance",
+    ),
     # LinearSVC's loss (squared hinge), C = 1, tol 1e-4, one-vs-rest on the 3 classes; kiln by
     # L-BFGS on the primal. liblinear also penalises the intercept, kiln does not.
     "linear_svm": (
@@ -216,6 +229,10 @@ def run_sklearn(directory, task, repeat):
             "logistic": lambda: LogisticRegression(max_iter=1000),
             "glm_poisson": lambda: PoissonRegressor(alpha=1e-3, max_iter=1000),
             "glm_gamma": lambda: GammaRegressor(alpha=1e-3, max_iter=1000),
+            "glm_poisson_irls": lambda: PoissonRegressor(
+                alpha=1e-3, solver="newton-cholesky", max_iter=1000),
+            "glm_gamma_irls": lambda: GammaRegressor(
+                alpha=1e-3, solver="newton-cholesky", max_iter=1000),
             "linear_svm": lambda: LinearSVC(),
             "kmeans": lambda: KMeans(8, n_init=1, random_state=0),
             "gmm": lambda: GaussianMixture(8, random_state=0),
@@ -237,7 +254,7 @@ def run_sklearn(directory, task, repeat):
             "inertia": lambda: model.inertia_,
             "log_likelihood": lambda: model.score(x),
             "log_marginal_likelihood": lambda: model.log_marginal_likelihood_value_,
-            "deviance": lambda: (mean_poisson_deviance if task == "glm_poisson"
+            "deviance": lambda: (mean_poisson_deviance if task.startswith("glm_poisson")
                                  else mean_gamma_deviance)(y, model.predict(x)),
         }[metric]()
         result = (fit, whole, quality)
