@@ -167,8 +167,19 @@ fn a_run_directory_has_one_writer() {
         run.to_str().unwrap(),
         "--set",
         "train.epochs=200",
+        // A checkpoint every epoch, and no early end: the run is still going, with a
+        // checkpoint to resume from, when it is killed below.
+        "--set",
+        "train.checkpoint_every=1",
+        "--set",
+        "train.early_stopping.patience=1000",
     ];
     let mut first = start_and_wait_for_epochs(kiln_binary(), &args, dir.path(), &run, 1);
+    let checkpoint = std::path::PathBuf::from(format!("{}.partial/checkpoint.kiln", run.display()));
+    while !checkpoint.is_file() {
+        assert!(first.try_wait().unwrap().is_none(), "kiln ended early");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let line = kiln_error(&args, dir.path());
     assert!(
         line.contains(&format!(
